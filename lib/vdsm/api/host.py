@@ -1,0 +1,23 @@
+"""Host namespace: verbs about the host itself."""
+
+from __future__ import annotations
+
+from vdsm.api.registry import CallContext, verb
+
+
+@verb("Host.ping2")
+def ping2(ctx: CallContext) -> bool:
+    return True
+
+
+@verb("Host.echo")
+def echo(ctx: CallContext, text: str) -> str:
+    return text
+
+
+@verb("Host.confirmConnectivity")
+def confirm_connectivity(ctx: CallContext) -> bool:
+    network = getattr(ctx.services, "network", None)
+    if network is not None:
+        network.confirm_connectivity()
+    return True

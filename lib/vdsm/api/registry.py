@@ -1,0 +1,54 @@
+"""Verb registry: the map from wire names to handler functions.
+
+A handler is a plain blocking function living in ``vdsm/api/<ns>.py``::
+
+    @verb("Host.echo")
+    def echo(ctx: CallContext, text: str) -> str:
+        return text
+
+It is called as ``handler(ctx, **params)`` with params already checked
+against the schema (optional ones filled with their defaultvalue), keyed by
+their wire names. It returns the wire value of the result (``None`` is sent
+as ``true``) or raises a ``VdsmError``. The handler maps the call to one
+subsystem call and shapes the result: no real work here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from vdsm import components
+
+Handler = Callable[..., Any]
+
+VERBS: dict[str, Handler] = {}
+
+
+def verb(name: str) -> Callable[[Handler], Handler]:
+    def register(func: Handler) -> Handler:
+        if name in VERBS:
+            raise RuntimeError(f"verb {name} registered twice")
+        VERBS[name] = func
+        return func
+    return register
+
+
+def load_api_modules() -> dict[str, Handler]:
+    for module in components.API_MODULES:
+        importlib.import_module(module)
+    return VERBS
+
+
+@dataclass
+class CallContext:
+    """What a handler may know of the call it serves."""
+
+    services: Any
+    method: str = ""
+    flow_id: str | None = None
+    # (host, port) of the client and of our end of its connection.
+    peer: tuple | None = None
+    local: tuple | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

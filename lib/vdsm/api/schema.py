@@ -1,0 +1,219 @@
+"""The API schema: load vdsm-api.yml and check values against it.
+
+The format is upstream Vdsm's YAML family:
+
+* ``types:`` maps a name to a definition: ``type: object`` with
+  ``properties`` (a list of ``{name, type, description, defaultvalue?}``),
+  ``type: enum`` with ``values`` (a map of value to description),
+  ``type: map`` with ``key-type`` and ``value-type``, ``type: union`` with
+  ``values`` (a list of types), ``type: alias`` with ``sourcetype``.
+* Primitives: ``boolean int uint long ulong float string``, plus ``any``
+  (no check) and ``dict`` (any JSON object).
+* A list of T is written ``[T]``.
+* Every other top-level key ``Namespace.verb`` is a verb with ``params``
+  (same shape as properties; a ``defaultvalue`` makes a param optional),
+  ``return`` (``{type, description}``), ``description``, ``added``.
+
+Events live in ``vdsm-events.yml``: keys are the method prefix
+(``|virt|VM_status``), each with ``params`` like a verb; ``notify_time`` is
+implied.
+
+``check()`` raises ``SchemaError`` naming the path of the bad field
+(``vmParams.memSize``). Params are always checked; results and events only
+in strict mode, where unknown object properties are refused too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+HERE = os.path.dirname(__file__)
+API_FILE = os.path.join(HERE, "vdsm-api.yml")
+EVENTS_FILE = os.path.join(HERE, "vdsm-events.yml")
+
+PRIMITIVES = {"boolean", "int", "uint", "long", "ulong", "float", "string",
+              "any", "dict"}
+
+_MISSING = object()
+
+
+class SchemaError(Exception):
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}" if path else problem)
+
+
+@dataclass
+class Param:
+    name: str
+    type: Any
+    description: str
+    default: Any = _MISSING
+
+    @property
+    def optional(self) -> bool:
+        return self.default is not _MISSING
+
+
+@dataclass
+class Verb:
+    name: str
+    params: list[Param]
+    ret: Any
+    description: str
+    added: str
+
+
+def _params(raw: list[dict] | None) -> list[Param]:
+    return [Param(p["name"], p["type"], p.get("description", ""),
+                  p.get("defaultvalue", _MISSING)) for p in raw or []]
+
+
+class Schema:
+    def __init__(self, api_file: str = API_FILE,
+                 events_file: str = EVENTS_FILE,
+                 strict: bool = False) -> None:
+        self.strict = strict
+        with open(api_file) as f:
+            raw = yaml.safe_load(f)
+        self.types: dict[str, dict] = raw.pop("types", None) or {}
+        self.verbs: dict[str, Verb] = {}
+        for name, spec in raw.items():
+            ret = spec.get("return") or {}
+            self.verbs[name] = Verb(
+                name, _params(spec.get("params")), ret.get("type"),
+                spec.get("description", ""), str(spec.get("added", "")))
+        self.events: dict[str, list[Param]] = {}
+        if os.path.exists(events_file):
+            with open(events_file) as f:
+                for name, spec in (yaml.safe_load(f) or {}).items():
+                    self.events[name] = _params(spec.get("params"))
+
+    # Public checks.
+
+    def check_params(self, method: str, params: Any) -> dict[str, Any]:
+        """Return params as a dict keyed by name, defaults filled in."""
+        verb = self.verbs[method]
+        if isinstance(params, list):
+            if len(params) > len(verb.params):
+                raise SchemaError("", f"too many params for {method}")
+            params = {p.name: v for p, v in zip(verb.params, params)}
+        elif params is None:
+            params = {}
+        elif not isinstance(params, dict):
+            raise SchemaError("params", "expected object or array")
+        return self._check_fields(verb.params, params, "", self.strict)
+
+    def check_result(self, method: str, result: Any) -> None:
+        ret = self.verbs[method].ret
+        if ret is not None:
+            self.check(ret, result, "result")
+
+    def check_event(self, method: str, params: dict[str, Any]) -> None:
+        prefix = "|".join(method.split("|")[:3])
+        spec = self.events.get(prefix)
+        if spec is None:
+            raise SchemaError(method, "event not in schema")
+        params = {k: v for k, v in params.items() if k != "notify_time"}
+        if len(spec) == 1 and spec[0].name == "*":
+            # Keyed by an id: {<id>: value}.
+            for key, value in params.items():
+                self.check(spec[0].type, value, key)
+            return
+        self._check_fields(spec, params, "", True)
+
+    def check(self, type_: Any, value: Any, path: str) -> None:
+        if isinstance(type_, list):
+            if not isinstance(value, list):
+                raise SchemaError(path, f"expected list, got {_kind(value)}")
+            for i, item in enumerate(value):
+                self.check(type_[0], item, f"{path}[{i}]")
+        elif type_ in PRIMITIVES:
+            _check_primitive(type_, value, path)
+        elif type_ in self.types:
+            self._check_defined(self.types[type_], value, path)
+        else:
+            raise SchemaError(path, f"unknown type {type_!r} in schema")
+
+    # Helpers.
+
+    def _check_defined(self, spec: dict, value: Any, path: str) -> None:
+        kind = spec["type"]
+        if kind == "object":
+            if not isinstance(value, dict):
+                raise SchemaError(path, f"expected object, got {_kind(value)}")
+            self._check_fields(_params(spec.get("properties")), value,
+                               path + ".", self.strict)
+        elif kind == "enum":
+            if value not in spec["values"]:
+                allowed = ", ".join(map(str, spec["values"]))
+                raise SchemaError(path, f"{value!r} is not one of {allowed}")
+        elif kind == "map":
+            if not isinstance(value, dict):
+                raise SchemaError(path, f"expected map, got {_kind(value)}")
+            for k, v in value.items():
+                self.check(spec["key-type"], k, f"{path}[{k!r}]")
+                self.check(spec["value-type"], v, f"{path}.{k}")
+        elif kind == "union":
+            errors = []
+            for option in spec["values"]:
+                try:
+                    self.check(option, value, path)
+                    return
+                except SchemaError as e:
+                    errors.append(e.problem)
+            raise SchemaError(path, "matches no type of the union: "
+                              + "; ".join(errors))
+        elif kind == "alias":
+            self.check(spec["sourcetype"], value, path)
+        else:
+            raise SchemaError(path, f"unknown schema kind {kind!r}")
+
+    def _check_fields(self, fields: list[Param], value: dict, prefix: str,
+                      strict: bool) -> dict[str, Any]:
+        out = dict(value)
+        for field in fields:
+            path = prefix + field.name
+            if field.name not in value or value[field.name] is None:
+                if not field.optional:
+                    raise SchemaError(path, "missing required field")
+                out[field.name] = field.default
+                continue
+            self.check(field.type, value[field.name], path)
+        if strict:
+            known = {f.name for f in fields}
+            unknown = sorted(set(value) - known)
+            if unknown:
+                raise SchemaError(prefix + unknown[0], "unknown field")
+        return out
+
+
+def _kind(value: Any) -> str:
+    return {dict: "object", list: "list", str: "string", bool: "boolean",
+            int: "int", float: "float", type(None): "null"}.get(
+                type(value), type(value).__name__)
+
+
+def _check_primitive(type_: str, value: Any, path: str) -> None:
+    ok: bool
+    if type_ == "any":
+        ok = True
+    elif type_ == "dict":
+        ok = isinstance(value, dict)
+    elif type_ == "boolean":
+        ok = isinstance(value, bool)
+    elif type_ == "string":
+        ok = isinstance(value, str)
+    elif type_ == "float":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        if ok and type_ in ("uint", "ulong") and value < 0:
+            raise SchemaError(path, f"expected {type_}, got negative {value}")
+    if not ok:
+        raise SchemaError(path, f"expected {type_}, got {_kind(value)}")

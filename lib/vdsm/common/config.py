@@ -1,0 +1,137 @@
+"""Vdsm configuration: documented defaults, overridden by an ini file.
+
+The file has the sections of upstream's ``/etc/vdsm/vdsm.conf``. Every
+option lives in the table below with its default and a paragraph on what it
+does; ``vdsm-tool show-config`` (or ``python -m vdsm.common.config``)
+prints the effective configuration.
+
+Subsystems add their options to ``DEFAULTS`` under their section; keep the
+table sorted by section, then by meaning.
+"""
+
+from __future__ import annotations
+
+import configparser
+import sys
+from typing import NamedTuple
+
+
+class Option(NamedTuple):
+    name: str
+    default: str
+    doc: str
+
+
+DEFAULTS: dict[str, list[Option]] = {
+    "vars": [
+        Option("ssl", "true",
+               "Serve TLS with client certificates (mutual TLS). false "
+               "serves plain TCP; only for development."),
+        Option("ssl_protocol", "tls1.2",
+               "Lowest TLS version accepted."),
+        Option("fake_kvm_support", "false",
+               "Run kvm guests emulated (TCG, domain type qemu). Also used "
+               "when /dev/kvm cannot run guests."),
+        Option("vm_sample_interval", "15",
+               "Seconds between two bulk libvirt stats samples."),
+        Option("rpc_workers", "8",
+               "Threads running verb handlers."),
+        Option("rpc_queue_size", "256",
+               "Calls waiting for a worker before new calls are refused "
+               "with code 40."),
+        Option("rpc_call_timeout", "180",
+               "Seconds a verb may run before the client gets an error and "
+               "its worker is discarded."),
+        Option("max_frame_size", str(4 * 1024 * 1024),
+               "Largest STOMP frame accepted, in bytes; a larger frame "
+               "closes the connection."),
+        Option("connection_idle_timeout", "10",
+               "Seconds a new connection may stay silent before it is "
+               "closed (TLS handshake, then the first frame)."),
+        Option("strict_schema", "false",
+               "Also check results and event params against the schema "
+               "(on in tests)."),
+        Option("hooks_dir", "/usr/libexec/vdsm/hooks",
+               "Directory of hook directories (before_vm_start/ ...)."),
+        Option("run_dir", "/run/vdsm",
+               "Runtime files: sockets, pid files."),
+        Option("lib_dir", "/var/lib/vdsm",
+               "Persistent host state (network config, storage "
+               "connections)."),
+        Option("user", "vdsm", "User vdsmd runs as in production."),
+        Option("group", "kvm", "Group vdsmd runs as in production."),
+    ],
+    "addresses": [
+        Option("management_ip", "::",
+               "Address the API listens on; :: falls back to 0.0.0.0 "
+               "where IPv6 is off."),
+        Option("management_port", "54321", "Port of the API."),
+    ],
+    "pki": [
+        Option("pki_dir", "/etc/pki/vdsm",
+               "Root of keys/vdsmkey.pem, certs/vdsmcert.pem and "
+               "certs/cacert.pem (and the CA key, keys/cakey.pem, when "
+               "vdsm-tool made the CA)."),
+    ],
+    "logging": [
+        Option("log_file", "/var/log/vdsm/vdsm.log",
+               "vdsmd's log; '-' logs to stderr."),
+        Option("log_level", "INFO", "Level of the root logger."),
+    ],
+    "supervdsm": [
+        Option("socket", "/run/vdsm/svdsm.sock",
+               "UNIX socket of supervdsmd."),
+        Option("log_file", "/var/log/vdsm/supervdsm.log",
+               "supervdsmd's log; '-' logs to stderr."),
+        Option("call_timeout", "60",
+               "Seconds a privileged call may run."),
+    ],
+    "irs": [
+        Option("sd_health_check_delay", "10",
+               "Seconds between two checks of a storage domain."),
+        Option("repository", "/rhev/data-center",
+               "Where storage domains and pools are linked."),
+    ],
+}
+
+
+class Config:
+    """Effective configuration: defaults overridden by ini files."""
+
+    def __init__(self, paths: list[str] | None = None) -> None:
+        self._parser = configparser.ConfigParser(interpolation=None)
+        for section, options in DEFAULTS.items():
+            self._parser.add_section(section)
+            for opt in options:
+                self._parser.set(section, opt.name, opt.default)
+        for path in paths or []:
+            with open(path) as f:
+                self._parser.read_file(f)
+
+    def get(self, section: str, name: str) -> str:
+        return self._parser.get(section, name)
+
+    def getint(self, section: str, name: str) -> int:
+        return self._parser.getint(section, name)
+
+    def getfloat(self, section: str, name: str) -> float:
+        return self._parser.getfloat(section, name)
+
+    def getboolean(self, section: str, name: str) -> bool:
+        return self._parser.getboolean(section, name)
+
+    def set(self, section: str, name: str, value: str) -> None:
+        if not self._parser.has_section(section):
+            self._parser.add_section(section)
+        self._parser.set(section, name, value)
+
+    def write(self, out) -> None:
+        self._parser.write(out)
+
+
+def main() -> None:
+    Config(sys.argv[1:]).write(sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""One exception hierarchy with the numeric codes oVirt Engine knows.
+
+Every error that may reach a client derives from VdsmError. The class
+carries the wire ``code``; the instance carries a message that names the
+thing at fault. ``expected`` errors are client mistakes or conditions the
+client can act on: the RPC edge logs them as one INFO line. Anything else is
+a bug and is logged with a traceback, and the client only gets a generic
+"internal error" reply.
+
+Subsystems add their own subclasses next to their code (for example
+``vdsm/storage/errors.py``), always deriving from a class here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class VdsmError(Exception):
+    """Base of all errors a client may see. The client may go on."""
+
+    code = 100
+    message = "General exception"
+    expected = True
+
+    def __init__(self, reason: str | None = None, **fields: Any) -> None:
+        self.reason = reason
+        self.fields = fields
+        super().__init__(self.text())
+
+    def text(self) -> str:
+        parts = [self.message]
+        if self.reason:
+            parts.append(self.reason)
+        if self.fields:
+            parts.append(
+                ", ".join(f"{k}={v}" for k, v in sorted(self.fields.items())))
+        return ": ".join(parts)
+
+    def info(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.text()}
+
+
+# JSON-RPC protocol errors (negative codes, JSON-RPC 2.0).
+
+class JsonRpcError(VdsmError):
+    code = -32603
+    message = "Internal JSON-RPC error"
+
+
+class ParseError(JsonRpcError):
+    code = -32700
+    message = "Parse error"
+
+
+class InvalidRequest(JsonRpcError):
+    code = -32600
+    message = "Invalid request"
+
+
+class MethodNotFound(JsonRpcError):
+    code = -32601
+    message = "Method not found"
+
+
+class InvalidParams(JsonRpcError):
+    code = -32602
+    message = "Invalid params"
+
+
+class InternalError(JsonRpcError):
+    """A bug: see the log. The reply never carries the details."""
+    code = -32603
+    message = "Internal error, see the vdsm log"
+    expected = False
+
+
+# General Vdsm codes.
+
+class NoSuchVM(VdsmError):
+    code = 1
+    message = "Virtual machine does not exist"
+
+
+class VMExists(VdsmError):
+    code = 4
+    message = "Virtual machine already exists"
+
+
+class VMIsDown(VdsmError):
+    code = 6
+    message = "Virtual machine is down"
+
+
+class CannotCreateVM(VdsmError):
+    code = 9
+    message = "Cannot create virtual machine"
+
+
+class NoConnectionToPeer(VdsmError):
+    code = 10
+    message = "No connection to peer"
+
+
+class MissingParameter(VdsmError):
+    code = 11
+    message = "Missing required parameter"
+
+
+class MigrationError(VdsmError):
+    code = 12
+    message = "Fatal error during migration"
+
+
+class ImageFileNotFound(VdsmError):
+    code = 13
+    message = "Image file not found"
+
+
+class OutOfMemory(VdsmError):
+    code = 14
+    message = "Not enough free memory"
+
+
+class Unexpected(VdsmError):
+    code = 16
+    message = "Unexpected exception"
+    expected = False
+
+
+class ResourceUnavailable(VdsmError):
+    code = 40
+    message = "Resource unavailable"
+
+
+class DestroyFailed(VdsmError):
+    code = 42
+    message = "Virtual machine destroy error"
+
+
+class HotplugDiskError(VdsmError):
+    code = 45
+    message = "Failed to hotplug disk"
+
+
+class HotunplugDiskError(VdsmError):
+    code = 46
+    message = "Failed to hotunplug disk"
+
+
+class HotplugNicError(VdsmError):
+    code = 49
+    message = "Failed to hotplug NIC"
+
+
+class HotunplugNicError(VdsmError):
+    code = 50
+    message = "Failed to hotunplug NIC"
+
+
+class MigrationInProgress(VdsmError):
+    code = 51
+    message = "Command not supported during migration"
+
+
+class HookError(VdsmError):
+    code = 78
+    message = "Hook error"
+
+
+class InvalidParameter(VdsmError):
+    code = 91
+    message = "Invalid parameter"
+
+
+class Recovering(VdsmError):
+    code = 99
+    message = "Recovering from crash or Initializing"
+
+
+class GeneralError(VdsmError):
+    code = 100
+    message = "General exception"
+
+
+class ActionStopped(VdsmError):
+    code = 443
+    message = "Action was stopped"
+
+
+class CallTimeout(VdsmError):
+    """The verb did not finish in time; its worker was discarded."""
+    code = 100
+    message = "Call timed out"

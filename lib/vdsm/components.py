@@ -1,0 +1,20 @@
+"""What vdsmd is made of: API modules and subsystem components.
+
+``API_MODULES`` are imported at start; importing registers their verbs.
+
+``COMPONENTS`` are factories ``create(services) -> component``; a component
+has ``start()`` and ``stop()``. The daemon serves the API as soon as it
+listens, answering code 99 until every component's ``start()`` has returned
+(VM recovery, storage connections ...). ``start()`` runs in order, in one
+thread; ``stop()`` in reverse order on shutdown. A component publishes what
+the API needs as an attribute of ``services`` (``services.vms`` ...).
+
+One line per entry, so branches merge without conflicts.
+"""
+
+API_MODULES: list[str] = [
+    "vdsm.api.host",
+]
+
+COMPONENTS: list[str] = [
+]

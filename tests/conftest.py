@@ -1,0 +1,7 @@
+"""Fixtures shared by all tests.
+
+Fixture modules live in tests/fixtures/ and are listed here, one per line.
+"""
+
+pytest_plugins = [
+]

@@ -34,7 +34,12 @@ stage "make rpm"
 make rpm >"$log" 2>&1 || { cat "$log"; exit 1; }
 for rpm in rpmbuild/RPMS/noarch/*.rpm; do
     echo "--- $rpm"
-    rpm -qlp "$rpm"
+    case "$rpm" in
+        */vdsm-python-*)  # the whole library: its packages and a count
+            rpm -qlp "$rpm" | grep -E '/vdsm(/[a-z_]+)?$'
+            echo "($(rpm -qlp "$rpm" | grep -c '\.py$') python modules)" ;;
+        *) rpm -qlp "$rpm" ;;
+    esac
 done
 
 stage "done"

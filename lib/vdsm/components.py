@@ -14,7 +14,10 @@ One line per entry, so branches merge without conflicts.
 
 API_MODULES: list[str] = [
     "vdsm.api.host",
+    "vdsm.api.vm",
+    "vdsm.api.host_virt",
 ]
 
 COMPONENTS: list[str] = [
+    "vdsm.virt.component:create",
 ]

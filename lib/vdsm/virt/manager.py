@@ -61,10 +61,15 @@ class VmManager:
 
     # Create.
 
-    def create(self, vm_id: str, xml: str) -> Vm:
+    def create(self, vm_id: str, xml: str, launch_paused: bool = False
+               ) -> Vm:
         """Define the domain and start it in the background."""
         root = domxml.parse(xml)
         domxml.prepare(root, vm_id, self._emulate())
+        if launch_paused:
+            md = domxml.vm_metadata(root)
+            md.values["launchPaused"] = True
+            metadata.replace(root, md)
         vm_id = root.findtext("uuid") or vm_id
         vm = Vm(vm_id, self.conn, self.publish, self.hooks_dir)
         with self._lock:

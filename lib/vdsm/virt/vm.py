@@ -144,8 +144,11 @@ class Vm:
         self.status = status
         self.status_time = clock.monotonic_ms()
         log.info("STATUS vm=%s status=%s", self.id, status)
-        self._publish(f"|virt|VM_status|{self.id}",
-                      {self.id: self.status_info()})
+        try:
+            self._publish(f"|virt|VM_status|{self.id}",
+                          {self.id: self.status_info()})
+        except Exception:
+            log.exception("FAIL publish status vm=%s", self.id)
 
     def went_down(self, code: int, reason: int, message: str) -> None:
         """Record exit info in the persistent domain, then report Down."""

@@ -94,3 +94,13 @@ def test_disks_and_nics():
     assert domxml.disks(root) == [domxml.Disk("vdb", "disk", "/a", "ua-1")]
     assert domxml.nics(root) == [
         domxml.Nic("52:54:00:00:00:01", None, "tap9")]
+
+
+def test_graphics_locked_until_ticket():
+    root = domxml.parse(minimal().replace(
+        "<devices/>", "<devices><graphics type='vnc'/>"
+        "<graphics type='sdl'/></devices>"))
+    domxml.prepare(root, VM_ID, emulate=False)
+    vnc, sdl = root.findall("devices/graphics")
+    assert vnc.get("passwd") and vnc.get("passwdValidTo").startswith("1970")
+    assert "passwd" not in sdl.attrib

@@ -31,19 +31,20 @@ def create(ctx: CallContext, vmID: str, vmParams: dict) -> dict:
         raise exception.InvalidParameter(
             f"vmParams.vmId {vmParams['vmId']} differs from vmID {vmID}")
     vm = ctx.services.vms.create(
-        vmID, vmParams["xml"], launch_paused=vmParams["launchPaused"])
+        vmID, vmParams["xml"], launch_paused=bool(vmParams.get("launchPaused")))
     return {"vmId": vm.id, "status": "WaitForLaunch",
             "statusTime": vm.status_time, "xml": vm.xml}
 
 
 @verb("VM.destroy")
-def destroy(ctx: CallContext, vmID: str, gracefulAttempts: int) -> None:
+def destroy(ctx: CallContext, vmID: str, gracefulAttempts: int) -> bool:
     ctx.services.vms.destroy(vmID)
+    return True
 
 
 @verb("VM.shutdown")
 def shutdown(ctx: CallContext, vmID: str, delay: Any, message: str,
-             reboot: bool, timeout: Any, force: bool) -> None:
+             reboot: bool, timeout: Any, force: bool) -> bool:
     if timeout is None:
         seconds = ctx.services.config.getfloat("vars", "vm_shutdown_timeout")
     else:
@@ -54,11 +55,13 @@ def shutdown(ctx: CallContext, vmID: str, delay: Any, message: str,
         if seconds < 0:
             raise exception.InvalidParameter(f"timeout {timeout!r}")
     _vm(ctx, vmID).shutdown(seconds, reboot)
+    return True
 
 
 @verb("VM.reset")
-def reset(ctx: CallContext, vmID: str) -> None:
+def reset(ctx: CallContext, vmID: str) -> bool:
     _vm(ctx, vmID).reset()
+    return True
 
 
 @verb("VM.pause")
@@ -85,8 +88,9 @@ def get_info(ctx: CallContext, vmID: str) -> dict:
 
 @verb("VM.setTicket")
 def set_ticket(ctx: CallContext, vmID: str, password: str, ttl: int,
-               existingConnAction: str, params: dict) -> None:
+               existingConnAction: str, params: dict) -> bool:
     devices.set_ticket(_vm(ctx, vmID), password, ttl, existingConnAction)
+    return True
 
 
 def _device_verb(name: str, func: Any, tag: str) -> None:

@@ -184,7 +184,7 @@ class Connection:
                 if conn.isAlive():
                     return conn
             except libvirt.libvirtError as e:
-                log.debug("RECONNECT uri=%s error=%s", self.uri, e)
+                log.debug("RECONNECT uri=%s error=%s", self.uri, str(e))
                 with self._lock:
                     self._conn = None
             self._wakeup.wait(RECONNECT_DELAY)

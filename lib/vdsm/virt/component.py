@@ -46,7 +46,7 @@ def _probe_kvm(conn: Connection) -> bool:
     try:
         conn.get().getDomainCapabilities(None, None, None, "kvm", 0)
     except libvirt.libvirtError as e:
-        log.info("EMULATION reason=libvirt has no kvm: %s", e)
+        log.info("EMULATION reason=libvirt has no kvm: %s", str(e))
         return False
     return True
 

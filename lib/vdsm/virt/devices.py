@@ -101,14 +101,14 @@ def _restore_metadata(vm: Vm, dom: libvirt.virDomain) -> None:
     try:
         vm.save_metadata(dom)
     except libvirt.libvirtError as e:
-        log.warning("FAIL restore metadata vm=%s error=%s", vm.id, e)
+        log.warning("FAIL restore metadata vm=%s error=%s", vm.id, str(e))
 
 
 def _after_hook(vm: Vm, point: str, xml: str) -> None:
     try:
         vm.hook(point, xml)
     except exception.HookError as e:
-        log.warning("FAIL hook=%s vm=%s error=%s", point, vm.id, e)
+        log.warning("FAIL hook=%s vm=%s error=%s", point, vm.id, str(e))
 
 
 def hotunplug(vm: Vm, tag: str, xml: Any) -> None:
@@ -216,7 +216,9 @@ def set_ticket(vm: Vm, password: str, ttl: int, connected: str) -> None:
         if graphics is None:
             raise TicketError(f"vmId={vm.id} has no graphics device")
         graphics.set("passwd", password)
-        graphics.set("connected", connected)
+        if graphics.get("type") == "spice":
+            # VNC knows only "keep".
+            graphics.set("connected", connected)
         if ttl:
             valid_to = (datetime.datetime.now(datetime.timezone.utc)
                         + datetime.timedelta(seconds=ttl))

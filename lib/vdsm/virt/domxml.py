@@ -8,6 +8,7 @@ checks what must be true before anything is defined, applies host policy
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 import xml.etree.ElementTree as ET
 import zlib
@@ -61,6 +62,7 @@ def prepare(root: ET.Element, vm_id: str, emulate: bool) -> None:
             f"domain type {root.get('type')!r} is not kvm or qemu")
     if emulate:
         emulate_kvm(root)
+    lock_graphics(root)
     check_devices(root)
 
 
@@ -91,6 +93,20 @@ def emulate_kvm(root: ET.Element) -> None:
     if cpu is not None and cpu.get("mode") in ("host-passthrough",
                                                "host-model"):
         root.remove(cpu)
+
+
+def lock_graphics(root: ET.Element) -> None:
+    """Give password-less VNC/SPICE an expired random password.
+
+    qemu can only take a password later (VM.setTicket) when the display
+    started with one; an expired one keeps the console locked until a
+    ticket is set, as oVirt Engine's own domain XML does.
+    """
+    for graphics in root.findall("devices/graphics"):
+        if graphics.get("type") in ("vnc", "spice") \
+                and "passwd" not in graphics.attrib:
+            graphics.set("passwd", secrets.token_urlsafe(6))
+            graphics.set("passwdValidTo", "1970-01-01T00:00:01")
 
 
 def check_devices(root: ET.Element) -> None:

@@ -163,7 +163,7 @@ class VmManager:
             try:
                 vm.sync_state()
             except (exception.VdsmError, libvirt.libvirtError) as e:
-                log.warning("FAIL sync vm=%s error=%s", vm.id, e)
+                log.warning("FAIL sync vm=%s error=%s", vm.id, str(e))
         log.info("RESYNCED vms=%d", len(self.all()))
 
     def _register_events(self, conn: libvirt.virConnect) -> None:

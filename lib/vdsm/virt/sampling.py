@@ -61,7 +61,7 @@ class Sampler:
         except libvirt.libvirtError as e:
             if self.conn.is_connection_error(e):
                 self.conn.report_broken()
-            log.warning("FAIL sample error=%s", e)
+            log.warning("FAIL sample error=%s", str(e))
             return
         now = clock.monotonic()
         fresh = {dom.UUIDString(): Sample(now, stats)

@@ -141,6 +141,8 @@ class Vm:
     # Status.
 
     def set_status(self, status: str) -> None:
+        if status == self.status:
+            return
         self.status = status
         self.status_time = clock.monotonic_ms()
         log.info("STATUS vm=%s status=%s", self.id, status)
@@ -160,9 +162,9 @@ class Vm:
         try:
             self.save_metadata()
         except exception.VdsmError as e:
-            log.warning("FAIL save exit info vm=%s error=%s", self.id, e)
+            log.warning("FAIL save exit info vm=%s error=%s", self.id, str(e))
         except libvirt.libvirtError as e:
-            log.warning("FAIL save exit info vm=%s error=%s", self.id, e)
+            log.warning("FAIL save exit info vm=%s error=%s", self.id, str(e))
         log.info("DOWN vm=%s code=%s reason=%s message=%r", self.id, code,
                  reason, message)
         self.set_status(DOWN)
@@ -189,7 +191,7 @@ class Vm:
             self.save_metadata(dom)
             dom.createWithFlags(flags)
         except (libvirt.libvirtError, exception.VdsmError) as e:
-            log.warning("FAIL start vm=%s error=%s", self.id, e)
+            log.warning("FAIL start vm=%s error=%s", self.id, str(e))
             self.went_down(1, exitreason.LIBVIRT_START_FAILED,
                            f"VM failed to start: {e}")
             return
@@ -199,7 +201,7 @@ class Vm:
         try:
             self.hook("after_vm_start")
         except exception.HookError as e:
-            log.warning("FAIL after_vm_start vm=%s error=%s", self.id, e)
+            log.warning("FAIL after_vm_start vm=%s error=%s", self.id, str(e))
         state, _ = dom.state()
         if state == libvirt.VIR_DOMAIN_PAUSED:
             self.set_status(PAUSED)
@@ -329,7 +331,7 @@ class Vm:
             try:
                 self.dom().destroy()
             except (libvirt.libvirtError, exception.VdsmError) as e:
-                log.warning("FAIL force off vm=%s error=%s", self.id, e)
+                log.warning("FAIL force off vm=%s error=%s", self.id, str(e))
 
     def destroy(self) -> None:
         """Stop qemu if running and undefine the domain."""
@@ -354,7 +356,7 @@ class Vm:
                 self.hook("after_vm_destroy")
             except exception.HookError as e:
                 log.warning("FAIL after_vm_destroy vm=%s error=%s", self.id,
-                            e)
+                            str(e))
 
     def _destroy_domain(self, dom: libvirt.virDomain) -> None:
         try:

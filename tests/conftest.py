@@ -4,4 +4,5 @@ Fixture modules live in tests/fixtures/ and are listed here, one per line.
 """
 
 pytest_plugins = [
+    "fixtures.supervdsm",
 ]

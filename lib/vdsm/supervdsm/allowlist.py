@@ -21,6 +21,7 @@ MODULES: list[str] = [
     "mount",
     "fs",
     "devices",
+    "network",
 ]
 
 _MARK = "__vdsm_privileged__"

@@ -114,3 +114,14 @@ def test_check_arguments(args, kwargs, ok):
 def test_typecheck(value, annotation, ok):
     assert typecheck.supported(annotation)
     assert typecheck.matches(value, annotation) is ok
+
+
+@pytest.mark.parametrize("value,annotation,ok", [
+    ([{"a": 1}], list, True),
+    ({"a": 1}, list, False),
+    ({"a": [1]}, dict, True),
+    ("s", dict, False),
+])
+def test_bare_containers(value, annotation, ok):
+    assert typecheck.supported(annotation)
+    assert typecheck.matches(value, annotation) is ok

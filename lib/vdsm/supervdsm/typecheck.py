@@ -2,7 +2,10 @@
 
 Supported annotations: ``str``, ``int``, ``float`` (an int is accepted),
 ``bool``, ``None``, ``list[T]``, ``dict[str, T]``, unions (``X | None``)
-and ``Literal[...]``. A bool is never an int. ``supported`` rejects any
+and ``Literal[...]``. A bool is never an int. Bare ``list`` and ``dict``
+accept any JSON array or object: only for functions that validate the
+contents themselves against a closed vocabulary (network.apply_changes);
+prefer the precise forms. ``supported`` rejects any
 other annotation when a module is registered, so every privileged function
 states exactly what it takes.
 """
@@ -14,10 +17,11 @@ import typing
 from typing import Any, Literal
 
 _SCALARS = (str, int, float, bool, type(None))
+_CONTAINERS = (list, dict)
 
 
 def supported(annotation: Any) -> bool:
-    if annotation is None or annotation in _SCALARS:
+    if annotation is None or annotation in _SCALARS + _CONTAINERS:
         return True
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
@@ -44,6 +48,8 @@ def matches(value: Any, annotation: Any) -> bool:
                 and not isinstance(value, bool))
     if annotation is str:
         return isinstance(value, str)
+    if annotation in _CONTAINERS:
+        return isinstance(value, annotation)
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is list:

@@ -180,6 +180,9 @@ class HostSampler:
         self.interval = interval
         self._disk_paths = disk_paths
         self._lock = threading.Lock()
+        # Held while a sample is taken, so stop() can wait for it.
+        self._sampling = threading.Lock()
+        self._stopped = False
         self._samples: deque[HostSample] = deque(maxlen=2)
         self._ksmd_pid: int | None = None
         self._periodic = Periodic("host-sample", interval, self.sample)
@@ -189,11 +192,20 @@ class HostSampler:
         self.sample()
         self._periodic.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop sampling; wait (bounded) for a sample being taken."""
         self._periodic.stop()
+        self._stopped = True
+        if self._sampling.acquire(timeout=timeout):
+            self._sampling.release()
+        else:
+            log.warning("STOP operation=host-sample reason=sample stuck")
 
     def sample(self) -> None:
-        self.record(take_sample(self._ksmd_pid, self._disk_paths))
+        with self._sampling:
+            if self._stopped:
+                return
+            self.record(take_sample(self._ksmd_pid, self._disk_paths))
 
     def record(self, sample: HostSample) -> None:
         with self._lock:

@@ -69,8 +69,11 @@ def client_ssl_context(pki_dir: str = DEFAULT_PKI, cert: str | None = None,
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_REQUIRED
-    ctx.load_verify_locations(
-        ca or os.path.join(pki_dir, "certs", "cacert.pem"))
+    ca = ca or os.path.join(pki_dir, "certs", "cacert.pem")
+    if not os.path.exists(ca):
+        raise Error(f"CA certificate {ca} not found (run 'vdsm-tool "
+                    f"configure', or give another PKI dir)")
+    ctx.load_verify_locations(ca)
     if cert is None:
         cert = os.path.join(pki_dir, "certs", "vdsmcert.pem")
         key = key or os.path.join(pki_dir, "keys", "vdsmkey.pem")

@@ -14,7 +14,7 @@ import logging
 import socket
 from typing import Any
 
-import libvirt  # type: ignore[import-untyped]
+import libvirt
 
 from vdsm.common.config import Config
 from vdsm.host import (addresses, features, hardware, libvirtcaps, osinfo,

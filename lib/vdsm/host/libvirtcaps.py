@@ -18,7 +18,7 @@ import platform
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-import libvirt  # type: ignore[import-untyped]
+import libvirt
 
 log = logging.getLogger("vdsm.host.libvirtcaps")
 

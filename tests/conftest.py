@@ -6,4 +6,5 @@ Fixture modules live in tests/fixtures/ and are listed here, one per line.
 pytest_plugins = [
     "fixtures.fdleak",
     "fixtures.vdsmd",
+    "fixtures.network",
 ]

@@ -14,7 +14,9 @@ One line per entry, so branches merge without conflicts.
 
 API_MODULES: list[str] = [
     "vdsm.api.host",
+    "vdsm.api.host_network",
 ]
 
 COMPONENTS: list[str] = [
+    "vdsm.network.component:create",
 ]

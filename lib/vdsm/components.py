@@ -18,5 +18,6 @@ API_MODULES: list[str] = [
 ]
 
 COMPONENTS: list[str] = [
+    "vdsm.host.component:create",
     "vdsm.network.component:create",
 ]

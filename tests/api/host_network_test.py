@@ -58,8 +58,14 @@ def test_add_report_remove(cli, netns):
     assert caps["nics"]["eth0"]["mtu"] == "1400"
     assert caps["netConfigDirty"] == "True"
 
+    host_caps = cli.Host.getCapabilities()
+    assert host_caps["networks"]["mgmt"] == mgmt
+    assert host_caps["netConfigDirty"] == "True"
+    assert cli.Host.getStats()["netConfigDirty"] == "True"
+
     assert cli.Host.setSafeNetworkConfig() is True
     assert cli.Host.getNetworkCapabilities()["netConfigDirty"] == "False"
+    assert cli.Host.getStats()["netConfigDirty"] == "False"
 
     cli.Host.setupNetworks(networks={"mgmt": {"remove": True},
                                      "data": {"remove": True}})

@@ -8,4 +8,5 @@ pytest_plugins = [
     "fixtures.libvirtd",
     "fixtures.vdsmd",
     "fixtures.supervdsm",
+    "fixtures.network",
 ]

@@ -5,6 +5,9 @@ Fixture modules live in tests/fixtures/ and are listed here, one per line.
 
 pytest_plugins = [
     "fixtures.fdleak",
+    "fixtures.libvirtd",
     "fixtures.vdsmd",
     "fixtures.virt",
+    "fixtures.supervdsm",
+    "fixtures.network",
 ]

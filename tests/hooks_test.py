@@ -72,8 +72,8 @@ def test_temp_file_is_removed(tmp_path):
     assert not os.path.exists(path_file.read_text().strip())
 
 
-def test_installed_lists_hooks_with_md5(tmp_path):
+def test_installed_lists_hooks_with_checksum(tmp_path):
     script(tmp_path, "before_vm_start", "50_faqemu", "exit 0\n")
     found = hooks.installed(str(tmp_path))
     assert list(found) == ["before_vm_start"]
-    assert len(found["before_vm_start"]["50_faqemu"]["md5"]) == 32
+    assert len(found["before_vm_start"]["50_faqemu"]["checksum"]) == 64

@@ -16,8 +16,11 @@ API_MODULES: list[str] = [
     "vdsm.api.host",
     "vdsm.api.vm",
     "vdsm.api.host_virt",
+    "vdsm.api.host_network",
 ]
 
 COMPONENTS: list[str] = [
+    "vdsm.host.component:create",
+    "vdsm.network.component:create",
     "vdsm.virt.component:create",
 ]

@@ -102,7 +102,7 @@ def _run_one(script: str, point: str, env: dict[str, str],
 def installed(hooks_dir: str) -> dict[str, dict[str, dict[str, str]]]:
     """The installed hooks, as capabilities report them (upstream shape).
 
-    ``{point: {script_name: {"md5": hexdigest}}}``.
+    ``{point: {script_name: {"checksum": sha256 hexdigest}}}``.
     """
     result: dict[str, dict[str, dict[str, str]]] = {}
     try:
@@ -113,8 +113,8 @@ def installed(hooks_dir: str) -> dict[str, dict[str, dict[str, str]]]:
         entries = {}
         for script in scripts(hooks_dir, point):
             with open(script, "rb") as f:
-                digest = hashlib.md5(f.read(), usedforsecurity=False)
-            entries[os.path.basename(script)] = {"md5": digest.hexdigest()}
+                digest = hashlib.sha256(f.read()).hexdigest()
+            entries[os.path.basename(script)] = {"checksum": digest}
         if entries:
             result[point] = entries
     return result

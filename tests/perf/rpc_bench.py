@@ -1,5 +1,9 @@
 """Host.ping2 over TLS beside a raw TLS echo server, in the same run.
 
+Rows: "client" calls through vdsm.client (what tests and vdsm-client
+use), "raw-stomp" through a blocking STOMP peer (the server's own cost),
+"tls-echo" the baseline.
+
     cd tests && PYTHONPATH=../lib python perf/rpc_bench.py [--seconds S]
 
 Starts a real vdsmd (mutual TLS, its own PKI) and a minimal asyncio TLS
@@ -27,6 +31,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from fixtures.vdsmd import LIB, Vdsmd  # noqa: E402
 from vdsm import pki  # noqa: E402
+from vdsm.rpc import stomp  # noqa: E402
 
 ECHO_SERVER = """
 import asyncio, ssl, sys
@@ -88,20 +93,48 @@ def vdsm_caller(daemon: Vdsmd):
     return make
 
 
-def echo_caller(port: int, paths: pki.Paths):
+def _tls_socket(port: int, paths: pki.Paths) -> ssl.SSLSocket:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.load_verify_locations(paths.ca_cert)
     ctx.load_cert_chain(paths.cert, paths.key)
+    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)))
 
+
+def echo_caller(port: int, paths: pki.Paths):
     def make():
-        sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)))
+        sock = _tls_socket(port, paths)
 
         def call():
             sock.sendall(PAYLOAD)
             got = 0
             while got < len(PAYLOAD):
                 got += len(sock.recv(65536))
+        return call, sock.close
+    return make
+
+
+def raw_stomp_caller(port: int, paths: pki.Paths):
+    """A blocking STOMP peer: the server's cost without our client's."""
+    request = stomp.encode(stomp.Frame(
+        "SEND", {"destination": "jms.topic.vdsm_requests",
+                 "reply-to": "r"},
+        b'{"jsonrpc":"2.0","method":"Host.ping2","params":{},"id":1}'))
+
+    def make():
+        sock = _tls_socket(port, paths)
+        sock.sendall(stomp.encode(stomp.Frame(
+            "CONNECT", {"accept-version": "1.2"})))
+        sock.sendall(stomp.encode(stomp.Frame(
+            "SUBSCRIBE", {"destination": "r", "id": "1"})))
+        parser = stomp.Parser()
+        while not parser.feed(sock.recv(65536)):
+            pass
+
+        def call():
+            sock.sendall(request)
+            while not parser.feed(sock.recv(65536)):
+                pass
         return call, sock.close
     return make
 
@@ -130,15 +163,19 @@ def main() -> None:
               f"{'p99 ms':>8}")
         for conns in (1, 16):
             ours = measure(vdsm_caller(daemon), conns, args.seconds)
+            raw = measure(raw_stomp_caller(daemon.port, paths), conns,
+                          args.seconds)
             base = measure(echo_caller(echo_port, paths), conns,
                            args.seconds)
-            for name, r in (("vdsmd", ours), ("tls-echo", base)):
+            for name, r in (("client", ours), ("raw-stomp", raw),
+                            ("tls-echo", base)):
                 print(f"{conns:>5} {name:>10} {r['rate']:>9.0f} "
                       f"{r['p50']:>8.2f} {r['p99']:>8.2f}")
-            print(f"{conns:>5} {'ratio':>10} "
-                  f"{base['rate'] / ours['rate']:>8.1f}x slower, p50 "
-                  f"{ours['p50'] / base['p50']:.1f}x, p99 "
-                  f"{ours['p99'] / base['p99']:.1f}x")
+            for name, r in (("client", ours), ("raw-stomp", raw)):
+                print(f"{conns:>5} {'ratio':>10} {name}: "
+                      f"{base['rate'] / r['rate']:.1f}x fewer calls/s "
+                      f"than echo, p50 {r['p50'] / base['p50']:.1f}x, "
+                      f"p99 {r['p99'] / base['p99']:.1f}x")
     finally:
         echo.kill()
         echo.wait()

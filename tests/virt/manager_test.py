@@ -23,7 +23,7 @@ def open_fds() -> set[str]:
 
 
 @pytest.fixture
-def manager(libvirtd, tmp_path):
+def manager(virt_libvirtd, tmp_path):
     before = open_fds()
     conn = Connection()
     events: list = []

@@ -30,8 +30,8 @@ def create(ctx: CallContext, vmID: str, vmParams: dict) -> dict:
     if vmParams.get("vmId") not in (None, vmID):
         raise exception.InvalidParameter(
             f"vmParams.vmId {vmParams['vmId']} differs from vmID {vmID}")
-    vm = ctx.services.vms.create(
-        vmID, vmParams["xml"], launch_paused=bool(vmParams.get("launchPaused")))
+    paused = bool(vmParams.get("launchPaused"))
+    vm = ctx.services.vms.create(vmID, vmParams["xml"], launch_paused=paused)
     return {"vmId": vm.id, "status": "WaitForLaunch",
             "statusTime": vm.status_time, "xml": vm.xml}
 

@@ -18,6 +18,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Modules of vdsm.supervdsm.api whose @privileged functions may be called.
 # One line each.
 MODULES: list[str] = [
+    "mount",
+    "fs",
+    "devices",
+    "network",
 ]
 
 _MARK = "__vdsm_privileged__"

@@ -1,6 +1,7 @@
 """The vdsm-tool command line.
 
-    vdsm-tool [--root DIR] [--config FILE]... configure [--force] [--module NAME]...
+    vdsm-tool [--root DIR] [--config FILE]... configure [--force]
+              [--module NAME]...
     vdsm-tool [--root DIR] [--config FILE]... is-configured [--module NAME]...
     vdsm-tool [--config FILE]... show-config
 
@@ -24,6 +25,7 @@ _VERBS: dict[str, str] = {
     "configure": "vdsm.tool.main_configure",
     "is-configured": "vdsm.tool.main_configure",
     "show-config": "vdsm.tool.main_configure",
+    "restore-nets": "vdsm.tool.restore_nets",
 }
 
 

@@ -193,8 +193,9 @@ def change_cd(vm: Vm, path: str) -> None:
             ET.SubElement(new, "source", file=path)
             domxml.check_disk(new, ChangeDiskError)
         try:
-            dom.updateDeviceFlags(domxml.to_string(new),
-                                  BOTH | libvirt.VIR_DOMAIN_DEVICE_MODIFY_FORCE)
+            dom.updateDeviceFlags(
+                domxml.to_string(new),
+                BOTH | libvirt.VIR_DOMAIN_DEVICE_MODIFY_FORCE)
         except libvirt.libvirtError as e:
             raise ChangeDiskError(f"vmId={vm.id}: {e}")
         log.info("CHANGECD vm=%s path=%s", vm.id, path or "(eject)")

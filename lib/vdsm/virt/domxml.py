@@ -127,7 +127,9 @@ def check_disk(disk: ET.Element, error: type[exception.VdsmError]) -> None:
     device = disk.get("device", "disk")
     if kind not in ("file", "block", "network", "volume", "dir"):
         raise error(f"disk type {kind!r} is not supported")
-    if disk.find("target") is None or not disk.find("target").get("dev"):
+    target = disk.find("target")
+    dev = target.get("dev") if target is not None else None
+    if not dev:
         raise error("disk has no <target dev=...>")
     source = disk.find("source")
     path = None
@@ -136,9 +138,27 @@ def check_disk(disk: ET.Element, error: type[exception.VdsmError]) -> None:
     if path is None:
         if device in ("cdrom", "floppy"):
             return
-        raise error(f"disk {disk.find('target').get('dev')} has no source")
+        raise error(f"disk {dev} has no source")
     if kind in ("file", "block") and not os.path.exists(path):
         raise error(f"disk source {path} does not exist")
+
+
+_UNITS = {"b": 1, "bytes": 1, "k": 1024, "kib": 1024, "kb": 1000,
+          "m": 1024**2, "mib": 1024**2, "mb": 1000**2, "g": 1024**3,
+          "gib": 1024**3, "gb": 1000**3, "t": 1024**4, "tib": 1024**4}
+
+
+def memory_mib(root: ET.Element) -> int:
+    """The <memory> of a domain, in MiB (0 when unreadable)."""
+    elem = root.find("memory")
+    if elem is None:
+        return 0
+    try:
+        value = int((elem.text or "0").strip())
+    except ValueError:
+        return 0
+    unit = _UNITS.get(elem.get("unit", "KiB").lower(), 1024)
+    return value * unit // 1024**2
 
 
 def to_string(root: ET.Element) -> str:
@@ -164,9 +184,9 @@ def disks(root: ET.Element) -> list[Disk]:
         if source is not None:
             path = source.get("file") or source.get("dev")
         alias = disk.find("alias")
+        target = disk.find("target")
         out.append(Disk(
-            target=disk.find("target").get("dev", "")
-            if disk.find("target") is not None else "",
+            target=target.get("dev", "") if target is not None else "",
             device=disk.get("device", "disk"), path=path,
             alias=alias.get("name") if alias is not None else None))
     return out

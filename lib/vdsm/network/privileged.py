@@ -1,0 +1,55 @@
+"""How the network subsystem reaches its privileged functions.
+
+vdsmd goes through supervdsmd (``SupervdsmHelper``); ``vdsm-tool
+restore-nets`` and the root-run tests, already root, call the same
+functions in-process (``DirectHelper``). Both present one small
+interface, so the configurator does not care which it has.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from vdsm.network.changes import Change
+
+
+class Helper(Protocol):
+    def apply_changes(self, changes: list[Change], netns: str) -> int: ...
+
+    def set_nameservers(self, servers: list[str], netns: str) -> None: ...
+
+
+class DirectHelper:
+    """In-process calls; the caller must be root."""
+
+    def apply_changes(self, changes: list[Change], netns: str) -> int:
+        from vdsm.supervdsm.api import network
+        return network.apply_changes(changes, netns)
+
+    def set_nameservers(self, servers: list[str], netns: str) -> None:
+        from vdsm.supervdsm.api import network
+        network.set_nameservers(servers, netns)
+
+
+class SupervdsmHelper:
+    """Calls through supervdsmd's socket (``vdsm.supervdsm.client``).
+
+    The client is made on first use, so vdsmd starts even while
+    supervdsmd is not up yet.
+    """
+
+    def __init__(self, config: Any) -> None:
+        self._config = config
+        self._client: Any = None
+
+    def _call(self, name: str, *args: Any) -> Any:
+        if self._client is None:
+            from vdsm.supervdsm import client  # type: ignore[attr-defined]
+            self._client = client.get_proxy(self._config)
+        return self._client.call(name, *args)
+
+    def apply_changes(self, changes: list[Change], netns: str) -> int:
+        return self._call("network.apply_changes", changes, netns)
+
+    def set_nameservers(self, servers: list[str], netns: str) -> None:
+        self._call("network.set_nameservers", servers, netns)

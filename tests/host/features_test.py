@@ -59,3 +59,12 @@ def test_kdump_status():
 
 def test_cpu_affinity():
     assert features.cpu_affinity() == sorted(os.sched_getaffinity(0))
+
+
+def test_hosted_engine_deployed(tmp_path):
+    conf = tmp_path / "hosted-engine.conf"
+    assert not features.hosted_engine_deployed(str(conf))
+    conf.write_text("fqdn=engine.example.com\n")
+    assert features.hosted_engine_deployed(str(conf))
+    assert features.hosted_engine_deployed() == os.path.exists(
+        features.HOSTED_ENGINE_CONF)

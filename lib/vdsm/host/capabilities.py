@@ -117,6 +117,7 @@ def platform_caps() -> dict[str, Any]:
         "rngSources": features.rng_sources(),
         "hostdevPassthrough": _bool(features.hostdev_passthrough()),
         "vdsmToCpusAffinity": features.cpu_affinity(),
+        "hostedEngineDeployed": features.hosted_engine_deployed(),
     }
 
 

@@ -10,6 +10,8 @@ import os
 
 from vdsm.host import procfs
 
+HOSTED_ENGINE_CONF = "/etc/ovirt-hosted-engine/hosted-engine.conf"
+
 _NESTED_PARAMS = ("/sys/module/kvm_intel/parameters/nested",
                   "/sys/module/kvm_amd/parameters/nested")
 
@@ -91,3 +93,8 @@ def auto_numa_balancing() -> int:
 
 def cpu_affinity() -> list[int]:
     return sorted(os.sched_getaffinity(0))
+
+
+def hosted_engine_deployed(conf: str = HOSTED_ENGINE_CONF) -> bool:
+    """Whether hosted-engine setup configured this host."""
+    return os.path.exists(conf)

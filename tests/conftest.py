@@ -7,4 +7,5 @@ pytest_plugins = [
     "fixtures.fdleak",
     "fixtures.libvirtd",
     "fixtures.vdsmd",
+    "fixtures.network",
 ]

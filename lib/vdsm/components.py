@@ -14,8 +14,10 @@ One line per entry, so branches merge without conflicts.
 
 API_MODULES: list[str] = [
     "vdsm.api.host",
+    "vdsm.api.host_network",
 ]
 
 COMPONENTS: list[str] = [
     "vdsm.host.component:create",
+    "vdsm.network.component:create",
 ]

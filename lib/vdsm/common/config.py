@@ -97,6 +97,23 @@ DEFAULTS: dict[str, list[Option]] = {
         Option("call_timeout", "60",
                "Seconds a privileged call may run."),
     ],
+    "network": [
+        Option("netns", "",
+               "Network namespace (a name under /run/netns) whose links "
+               "vdsm manages, reads and watches with ip -n; empty for "
+               "vdsmd's own namespace. Needs vdsmd to run as root: for "
+               "tests, which run vdsmd beside a namespace they made."),
+        Option("privileged", "supervdsm",
+               "How network changes get root: 'supervdsm' (production) or "
+               "'direct', calling the privileged functions in-process "
+               "when vdsmd itself runs as root (tests only)."),
+        Option("stats_interval", "5",
+               "Seconds between two samples of the interface counters "
+               "behind Host.getNetworkStatistics rates."),
+        Option("monitor_settle", "1.0",
+               "Seconds of netlink silence that end a burst of changes "
+               "before |net|host_conn|no_id is sent."),
+    ],
     "irs": [
         Option("sd_health_check_delay", "10",
                "Seconds between two checks of a storage domain."),

@@ -96,6 +96,13 @@ DEFAULTS: dict[str, list[Option]] = {
                "supervdsmd's log; '-' logs to stderr."),
         Option("call_timeout", "60",
                "Seconds a privileged call may run."),
+        Option("allowed_roots", "",
+               "Space-separated directories, besides [irs] repository, "
+               "under which privileged calls may mount, mkdir, chown and "
+               "attach loop devices (tests use temporary trees)."),
+        Option("workers", "16",
+               "Privileged calls that may run at the same time; more "
+               "connections wait for a free worker."),
     ],
     "network": [
         Option("netns", "",

@@ -4,4 +4,6 @@ Fixture modules live in tests/fixtures/ and are listed here, one per line.
 """
 
 pytest_plugins = [
+    "fixtures.fdleak",
+    "fixtures.vdsmd",
 ]

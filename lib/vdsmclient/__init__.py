@@ -1,1 +1,1 @@
-
+"""vdsm-client: the command line of the Vdsm API."""

@@ -107,7 +107,9 @@ class Schema:
             params = {}
         elif not isinstance(params, dict):
             raise SchemaError("params", "expected object or array")
-        return self._check_fields(verb.params, params, "", self.strict)
+        out = self._check_fields(verb.params, params, "", self.strict)
+        # Unknown params are dropped (refused above in strict mode).
+        return {p.name: out[p.name] for p in verb.params}
 
     def check_result(self, method: str, result: Any) -> None:
         ret = self.verbs[method].ret

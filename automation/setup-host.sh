@@ -1,0 +1,283 @@
+#!/bin/bash
+# Set up a Debian 12 host for Vdsm from this source tree, as root.
+#
+#   automation/setup-host.sh              dependencies, then configure and
+#                                         start the daemons (dev mode)
+#   automation/setup-host.sh --deps-only  dependencies only (CI: the tests
+#                                         start their own daemons)
+#   automation/setup-host.sh --restart    stop the daemons it started, then
+#                                         start them again
+#   automation/setup-host.sh --stop       stop the daemons it started
+#
+# Dependencies: the union of automation/packages/*.txt from apt, the venv
+# /opt/vdsm-venv over Debian's /usr/bin/python3 (system site packages)
+# with requirements-dev.txt from pip, and the vdsm user.
+#
+# Dev mode runs without systemd: vdsm-tool configure --force, libvirtd and
+# virtlogd, sanlock if it can start, then supervdsmd and vdsmd from this
+# tree (PYTHONPATH=<tree>/lib) in the background, as root, their output in
+# /var/log/vdsm/*.out and pid files in /run/vdsm/dev/. vdsm-client and
+# vdsm-tool wrappers are put in /usr/local/bin.
+#
+# Running it again is safe: what is installed or running is left alone.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+VENV=/opt/vdsm-venv
+SYSTEM_PYTHON=/usr/bin/python3
+VDSM_CONF=/etc/vdsm/vdsm.conf
+LOG_DIR=/var/log/vdsm
+PID_DIR=/run/vdsm/dev
+PORT=54321
+export DEBIAN_FRONTEND=noninteractive
+
+say() {
+    echo "setup-host: $*"
+}
+
+die() {
+    echo "setup-host: ERROR: $*" >&2
+    exit 1
+}
+
+# Dependencies ----------------------------------------------------------------
+
+package_list() {
+    cat "$REPO"/automation/packages/*.txt | sed 's/#.*//' | tr -s ' \t' '\n' |
+        sed '/^$/d' | sort -u
+}
+
+install_packages() {
+    local wanted missing=()
+    mapfile -t wanted < <(package_list)
+    for p in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+            grep -q '^install ok installed$' || missing+=("$p")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        say "all ${#wanted[@]} Debian packages are installed"
+        return
+    fi
+    say "installing ${#missing[@]} Debian packages: ${missing[*]}"
+    apt-get update -q </dev/null
+    apt-get install -y -q "${wanted[@]}" </dev/null
+}
+
+setup_venv() {
+    if ! "$VENV/bin/python" -c 'import libvirt, yaml' 2>/dev/null; then
+        say "creating $VENV over $SYSTEM_PYTHON (system site packages)"
+        "$SYSTEM_PYTHON" -m venv --clear --system-site-packages "$VENV"
+    fi
+    say "pip install -r requirements-dev.txt into $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+        -r "$REPO/requirements-dev.txt" </dev/null
+}
+
+setup_user() {
+    getent group kvm >/dev/null || groupadd -r kvm
+    if ! getent passwd vdsm >/dev/null; then
+        say "creating user vdsm (group kvm)"
+        useradd -r -g kvm -d /var/lib/vdsm -s /usr/sbin/nologin \
+            -c "Node Virtualization Manager" vdsm
+    fi
+    mkdir -p "$LOG_DIR" /var/lib/vdsm /run/vdsm
+}
+
+# Daemons ---------------------------------------------------------------------
+
+have_entry() {
+    # Entry points are written by other parts of the project; until one
+    # lands, say so and go on.
+    if [ -f "$REPO/$1" ]; then
+        return 0
+    fi
+    say "SKIP $2: $1 does not exist in this tree yet"
+    return 1
+}
+
+run_py() {
+    PYTHONPATH="$REPO/lib" "$SYSTEM_PYTHON" "$@"
+}
+
+install_wrappers() {
+    if [ -f "$REPO/lib/vdsmclient/__main__.py" ]; then
+        printf '#!/bin/sh\nPYTHONPATH=%s/lib exec %s -m vdsmclient "$@"\n' \
+            "$REPO" "$SYSTEM_PYTHON" >/usr/local/bin/vdsm-client
+        chmod 755 /usr/local/bin/vdsm-client
+    fi
+    if [ -f "$REPO/vdsm/vdsm-tool" ]; then
+        printf '#!/bin/sh\nPYTHONPATH=%s/lib exec %s %s/vdsm/vdsm-tool "$@"\n' \
+            "$REPO" "$SYSTEM_PYTHON" "$REPO" >/usr/local/bin/vdsm-tool
+        chmod 755 /usr/local/bin/vdsm-tool
+    fi
+}
+
+install_config() {
+    [ -f "$VDSM_CONF" ] && return
+    mkdir -p "$(dirname "$VDSM_CONF")"
+    if [ -f "$REPO/static/etc/vdsm/vdsm.conf" ]; then
+        cp "$REPO/static/etc/vdsm/vdsm.conf" "$VDSM_CONF"
+    else
+        printf '# Vdsm configuration: see lib/vdsm/common/config.py\n' \
+            >"$VDSM_CONF"
+    fi
+    say "wrote $VDSM_CONF"
+}
+
+configure_host() {
+    have_entry vdsm/vdsm-tool "vdsm-tool configure --force" || return 0
+    say "vdsm-tool configure --force"
+    run_py "$REPO/vdsm/vdsm-tool" configure --force </dev/null
+}
+
+running() {
+    # running NAME: a daemon we started whose process is alive.
+    local pid
+    pid=$(cat "$PID_DIR/$1.pid" 2>/dev/null) || return 1
+    kill -0 "$pid" 2>/dev/null
+}
+
+start_system_daemons() {
+    if ! pgrep -x virtlogd >/dev/null; then
+        say "starting virtlogd"
+        virtlogd -d
+    fi
+    if ! pgrep -x libvirtd >/dev/null; then
+        say "starting libvirtd"
+        libvirtd -d
+    fi
+    if command -v sanlock >/dev/null && ! pgrep -x sanlock >/dev/null; then
+        say "starting sanlock"
+        # Fails in containers without CAP_SYS_RESOURCE (setrlimit).
+        sanlock daemon -w 0 ||
+            say "WARNING: sanlock did not start; storage leases unavailable"
+    fi
+}
+
+start_daemon() {
+    # start_daemon NAME ARGS...: vdsm/NAME in the background.
+    local name=$1
+    shift
+    if running "$name"; then
+        say "$name is running (pid $(cat "$PID_DIR/$name.pid"))"
+        return
+    fi
+    say "starting $name $*"
+    mkdir -p "$PID_DIR"
+    PYTHONPATH="$REPO/lib" setsid "$SYSTEM_PYTHON" "$REPO/vdsm/$name" "$@" \
+        </dev/null >>"$LOG_DIR/$name.out" 2>&1 &
+    echo $! >"$PID_DIR/$name.pid"
+}
+
+config_args() {
+    # --config FILE when the entry point takes it.
+    if run_py "$REPO/vdsm/$1" --help 2>/dev/null | grep -q -- --config; then
+        echo "--config $VDSM_CONF"
+    fi
+}
+
+wait_for() {
+    # wait_for NAME SECONDS CHECK...: until CHECK passes or NAME dies.
+    local name=$1 timeout=$2
+    shift 2
+    for _ in $(seq "$timeout"); do
+        "$@" 2>/dev/null && return 0
+        if ! running "$name"; then
+            tail -n 30 "$LOG_DIR/$name.out" >&2 || true
+            die "$name exited; see $LOG_DIR/$name.out"
+        fi
+        sleep 1
+    done
+    die "$name did not get ready in ${timeout}s; see $LOG_DIR/$name.out"
+}
+
+port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
+}
+
+api_answers() {
+    if [ -x /usr/local/bin/vdsm-client ]; then
+        /usr/local/bin/vdsm-client Host ping2 >/dev/null </dev/null
+    else
+        port_open
+    fi
+}
+
+start_vdsm() {
+    local args
+    if have_entry vdsm/supervdsmd supervdsmd; then
+        read -r -a args <<<"$(config_args supervdsmd)"
+        start_daemon supervdsmd "${args[@]}"
+        wait_for supervdsmd 30 test -S /run/vdsm/svdsm.sock
+    fi
+    if have_entry vdsm/vdsmd vdsmd; then
+        read -r -a args <<<"$(config_args vdsmd)"
+        start_daemon vdsmd "${args[@]}"
+        say "waiting for the API on port $PORT"
+        wait_for vdsmd 120 api_answers
+        say "vdsmd answers on port $PORT"
+    fi
+}
+
+stop_vdsm() {
+    local name pid
+    for name in vdsmd supervdsmd; do
+        running "$name" || continue
+        pid=$(cat "$PID_DIR/$name.pid")
+        say "stopping $name (pid $pid)"
+        kill "$pid"
+        for _ in $(seq 30); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 1
+        done
+        kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+        rm -f "$PID_DIR/$name.pid"
+    done
+}
+
+print_usage() {
+    cat <<EOF
+
+Vdsm runs from $REPO (logs in $LOG_DIR/).
+Try:
+    vdsm-client Host ping2
+    vdsm-client Host getCapabilities
+    vdsm-client Host getStats
+Stop it:      $REPO/automation/setup-host.sh --stop
+Restart it:   $REPO/automation/setup-host.sh --restart
+EOF
+}
+
+main() {
+    local mode=all
+    case "${1:-}" in
+        "") ;;
+        --deps-only) mode=deps ;;
+        --restart) mode=restart ;;
+        --stop) mode=stop ;;
+        -h|--help) sed -n '2,/^set /p' "$0" | sed '$d'; exit 0 ;;
+        *) die "unknown option $1 (try --help)" ;;
+    esac
+    [ "$(id -u)" -eq 0 ] || die "run as root"
+
+    if [ "$mode" = stop ]; then
+        stop_vdsm
+        return
+    fi
+    install_packages
+    setup_venv
+    setup_user
+    if [ "$mode" = deps ]; then
+        say "dependencies ready (--deps-only: no daemon started)"
+        return
+    fi
+    [ "$mode" = restart ] && stop_vdsm
+    install_wrappers
+    install_config
+    configure_host
+    start_system_daemons
+    start_vdsm
+    print_usage
+}
+
+main "$@"

@@ -1,0 +1,137 @@
+"""vdsmd: the daemon's life, from configuration to clean shutdown.
+
+Start: config, logging, the schema and the verbs, the executor, the TLS
+listener. The API is served at once and answers code 99 while the
+components start (VM recovery, storage connections); then "Ready".
+SIGTERM or SIGINT: stop listening, stop components in reverse order, exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+import vdsm
+from vdsm import components, pki
+from vdsm.api import registry
+from vdsm.api.dispatcher import Dispatcher
+from vdsm.api.schema import Schema
+from vdsm.common import log as vdsm_log
+from vdsm.common.config import Config
+from vdsm.common.executor import Executor
+from vdsm.rpc import server as rpc_server
+from vdsm.rpc.broker import Broker
+from vdsm.rpc.events import EventPublisher
+from vdsm.services import Services
+
+log = logging.getLogger("vdsm.daemon")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="vdsmd", description="Vdsm host agent: the Vdsm API over "
+        "STOMP/JSON-RPC on TLS.")
+    parser.add_argument("--config", action="append", default=[],
+                        metavar="FILE",
+                        help="ini file over the defaults (repeatable); "
+                        "default /etc/vdsm/vdsm.conf when it exists")
+    return parser.parse_args(argv)
+
+
+class Daemon:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.services = Services(config=config, ready=False)
+        self._components: list[Any] = []
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(rpc_server.handle_loop_exception)
+        schema = Schema(strict=self.config.getboolean("vars",
+                                                      "strict_schema"))
+        broker = Broker()
+        self.services.events = EventPublisher(loop, broker, schema)
+        verbs = registry.load_api_modules()
+        executor = Executor("rpc", self.config.getint("vars", "rpc_workers"),
+                            self.config.getint("vars", "rpc_queue_size"),
+                            self.config.getfloat("vars", "rpc_call_timeout"))
+        executor.start()
+        dispatcher = Dispatcher(self.services, schema, verbs, executor)
+        server = rpc_server.Server(self.config, dispatcher, broker,
+                                   self._ssl_context())
+        self._create_components()
+        await server.start()
+        self._write_port(server.port)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stopping.set)
+        threading.Thread(target=self._start_components, name="recovery",
+                         daemon=True).start()
+        await self._stopping.wait()
+        log.info("Stopping (pid=%d)", os.getpid())
+        await server.stop()
+        await loop.run_in_executor(None, self._stop_components)
+        executor.stop()
+        log.info("Stopped")
+
+    def _ssl_context(self) -> Any:
+        if not self.config.getboolean("vars", "ssl"):
+            return None
+        paths = pki.Paths(self.config.get("pki", "pki_dir"))
+        return rpc_server.server_ssl_context(
+            paths, self.config.get("vars", "ssl_protocol"))
+
+    def _write_port(self, port: int) -> None:
+        run_dir = self.config.get("vars", "run_dir")
+        os.makedirs(run_dir, exist_ok=True)
+        path = os.path.join(run_dir, "vdsmd.port")
+        with open(path + ".tmp", "w") as f:
+            f.write(f"{port}\n")
+        os.rename(path + ".tmp", path)
+
+    def _create_components(self) -> None:
+        for entry in components.COMPONENTS:
+            module, _, func = entry.partition(":")
+            factory = getattr(importlib.import_module(module), func)
+            self._components.append(factory(self.services))
+
+    def _start_components(self) -> None:
+        for component in self._components:
+            try:
+                component.start()
+            except Exception:
+                log.exception("FAIL component=%r start", component)
+        self.services.ready = True
+        log.info("Ready for requests")
+
+    def _stop_components(self) -> None:
+        for component in reversed(self._components):
+            try:
+                component.stop()
+            except Exception:
+                log.exception("FAIL component=%r stop", component)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    paths = args.config
+    if not paths and os.path.exists("/etc/vdsm/vdsm.conf"):
+        paths = ["/etc/vdsm/vdsm.conf"]
+    config = Config(paths)
+    vdsm_log.setup(config.get("logging", "log_file"),
+                   config.get("logging", "log_level"))
+    log.info("Starting (version=%s pid=%d config=%s)", vdsm.__version__,
+             os.getpid(), ",".join(paths) or "defaults")
+    try:
+        asyncio.run(Daemon(config).run())
+    except Exception:
+        log.exception("FAIL vdsmd crashed")
+        return 1
+    return 0

@@ -1,0 +1,158 @@
+"""The API listener: TCP or mutual TLS, protocol detection, connections.
+
+One asyncio loop serves every connection. After the TLS handshake (at most
+``connection_idle_timeout`` seconds) the first bytes choose the protocol:
+a STOMP command starts a StompConnection; anything else, or silence for
+``connection_idle_timeout``, closes the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import socket
+import ssl
+from typing import Any
+
+from vdsm import pki
+from vdsm.common.config import Config
+from vdsm.rpc import stomp
+from vdsm.rpc.broker import Broker
+from vdsm.rpc.connection import StompConnection
+
+log = logging.getLogger("vdsm.rpc")
+
+
+def server_ssl_context(paths: pki.Paths,
+                       minimum: str = "tls1.2") -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = (ssl.TLSVersion.TLSv1_3 if minimum == "tls1.3"
+                           else ssl.TLSVersion.TLSv1_2)
+    ctx.load_cert_chain(paths.cert, paths.key)
+    ctx.load_verify_locations(paths.ca_cert)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+def listening_socket(address: str, port: int) -> socket.socket:
+    """Bind ``address``; ``::`` is dual-stack, or 0.0.0.0 without IPv6."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError:
+        if address != "::":
+            raise
+        address, family = "0.0.0.0", socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind((address, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class Server:
+    def __init__(self, config: Config, dispatcher: Any, broker: Broker,
+                 ssl_context: ssl.SSLContext | None) -> None:
+        self._dispatcher = dispatcher
+        self._broker = broker
+        self._ssl = ssl_context
+        self._idle_timeout = config.getfloat("vars",
+                                             "connection_idle_timeout")
+        self._max_frame = config.getint("vars", "max_frame_size")
+        self._address = config.get("addresses", "management_ip")
+        self._port = config.getint("addresses", "management_port")
+        self._ids = itertools.count(1)
+        self._server: asyncio.AbstractServer | None = None
+        self._handlers: set[asyncio.Task] = set()
+        self.port = 0
+
+    async def start(self) -> None:
+        sock = listening_socket(self._address, self._port)
+        self.port = sock.getsockname()[1]
+        self._server = await asyncio.start_server(
+            self._accept, sock=sock, ssl=self._ssl,
+            ssl_handshake_timeout=self._idle_timeout if self._ssl else None,
+            limit=self._max_frame)
+        log.info("LISTEN address=%s port=%d tls=%s", self._address,
+                 self.port, self._ssl is not None)
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        for task in list(self._handlers):
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
+        log.info("STOP port=%d", self.port)
+
+    async def _accept(self, reader: asyncio.StreamReader,
+                      writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        name = f"{next(self._ids)}"
+        peer = writer.get_extra_info("peername")
+        log.info("OPEN connection=%s client=%s", name,
+                 _format_addr(peer))
+        try:
+            initial = await self._detect(name, reader)
+            if initial is None:
+                writer.close()
+                return
+            conn = StompConnection(name, reader, writer, self._broker,
+                                   self._dispatcher, self._max_frame)
+            await conn.run(initial)
+        except (ConnectionError, OSError, ssl.SSLError) as e:
+            log.info("DROP connection=%s reason=%r", name, str(e))
+            writer.transport.abort()
+        finally:
+            self._handlers.discard(task)
+
+    async def _detect(self, name: str,
+                      reader: asyncio.StreamReader) -> bytes | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._idle_timeout
+        data = b""
+        while True:
+            verdict = stomp.detect(data)
+            if verdict is True:
+                return data
+            if verdict is False:
+                log.info("DROP connection=%s reason=unknown protocol "
+                         "prefix=%r", name, data[:stomp.MAX_COMMAND])
+                return None
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                log.info("DROP connection=%s reason=no request in %ss",
+                         name, self._idle_timeout)
+                return None
+            try:
+                chunk = await asyncio.wait_for(reader.read(4096), remaining)
+            except asyncio.TimeoutError:
+                continue
+            if not chunk:
+                log.info("DROP connection=%s reason=closed before request",
+                         name)
+                return None
+            data += chunk
+
+
+def _format_addr(addr: Any) -> str:
+    if not addr:
+        return "-"
+    return f"{addr[0]}:{addr[1]}"
+
+
+def handle_loop_exception(loop: asyncio.AbstractEventLoop,
+                          context: dict[str, Any]) -> None:
+    """TLS handshakes failing (plaintext, unknown CA) are one INFO line."""
+    exc = context.get("exception")
+    if isinstance(exc, (ssl.SSLError, ConnectionError, asyncio.TimeoutError,
+                        TimeoutError)):
+        log.info("DROP reason=%r", context.get("message") or str(exc))
+        return
+    loop.default_exception_handler(context)

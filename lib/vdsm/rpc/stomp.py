@@ -1,0 +1,217 @@
+"""STOMP 1.2 frames, sans-IO.
+
+Theory of operation: ``Parser.feed(data)`` takes whatever bytes arrived and
+returns the frames completed so far; bytes of an incomplete frame stay
+buffered. ``encode(frame)`` turns a Frame into bytes. Neither touches a
+socket, so both are tested and fuzzed with plain byte strings.
+
+Wire rules (PROTOCOL.md):
+
+* ``COMMAND\\n`` ``name:value\\n``... ``\\n`` body ``\\0``; ``\\r\\n`` line ends
+  are accepted.
+* Bare end-of-lines between frames are heart-beats (counted, not frames).
+* Header values are escaped (``\\\\ \\r \\n \\c``), except in CONNECT and
+  CONNECTED frames. A repeated header: the first wins.
+* The body runs to ``content-length`` when given (the next byte must then be
+  NUL), else to the first NUL.
+* A frame larger than ``max_size`` is an error: the connection must close.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+CLIENT_COMMANDS = frozenset({
+    "CONNECT", "STOMP", "SEND", "SUBSCRIBE", "UNSUBSCRIBE", "ACK", "NACK",
+    "BEGIN", "COMMIT", "ABORT", "DISCONNECT"})
+SERVER_COMMANDS = frozenset({"CONNECTED", "MESSAGE", "RECEIPT", "ERROR"})
+COMMANDS = CLIENT_COMMANDS | SERVER_COMMANDS
+
+# Longest command name: the most bytes protocol detection needs.
+MAX_COMMAND = max(len(c) for c in COMMANDS)
+
+_UNESCAPED = frozenset({"CONNECT", "CONNECTED"})
+_ESCAPES = {"\\": "\\\\", "\r": "\\r", "\n": "\\n", ":": "\\c"}
+_UNESCAPES = {"\\\\": "\\", "\\r": "\r", "\\n": "\n", "\\c": ":"}
+_ESCAPE_RE = re.compile(r"\\.?", re.DOTALL)
+_HEADERS_END = re.compile(rb"\r?\n\r?\n")
+
+DEFAULT_MAX_SIZE = 4 * 1024 * 1024
+
+
+class FrameError(Exception):
+    """The peer broke the protocol: reply ERROR, then close the connection."""
+
+
+class FrameTooLarge(FrameError):
+    pass
+
+
+@dataclass
+class Frame:
+    command: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+def encode(frame: Frame) -> bytes:
+    escape = frame.command not in _UNESCAPED
+    lines = [frame.command]
+    headers = dict(frame.headers)
+    if frame.body or frame.command in ("SEND", "MESSAGE", "ERROR"):
+        headers["content-length"] = str(len(frame.body))
+    for name, value in headers.items():
+        if escape:
+            name, value = _escape(name), _escape(str(value))
+        lines.append(f"{name}:{value}")
+    head = ("\n".join(lines) + "\n\n").encode("utf-8")
+    return head + frame.body + b"\0"
+
+
+HEARTBEAT = b"\n"
+
+
+def _escape(text: str) -> str:
+    return "".join(_ESCAPES.get(c, c) for c in text)
+
+
+def _unescape(text: str) -> str:
+    def replace(match: re.Match) -> str:
+        try:
+            return _UNESCAPES[match.group(0)]
+        except KeyError:
+            raise FrameError(f"undefined escape {match.group(0)!r}")
+    return _ESCAPE_RE.sub(replace, text)
+
+
+def detect(prefix: bytes) -> bool | None:
+    """Does a connection starting with ``prefix`` speak STOMP?
+
+    None: not enough bytes to tell yet.
+    """
+    data = prefix.lstrip(b"\r\n")
+    if not data:
+        return None
+    for command in COMMANDS:
+        name = command.encode()
+        if data.startswith(name):
+            rest = data[len(name):]
+            if not rest:
+                return None
+            return rest[:1] in (b"\n", b"\r")
+        if name.startswith(data):
+            return None
+    return False
+
+
+class Parser:
+    def __init__(self, max_size: int = DEFAULT_MAX_SIZE) -> None:
+        self.max_size = max_size
+        self.heartbeats = 0
+        self._buf = bytearray()
+        # Parsed head of the frame whose body is still coming.
+        self._pending: tuple[Frame, int | None, int] | None = None
+
+    def feed(self, data: bytes) -> list[Frame]:
+        self._buf += data
+        frames: list[Frame] = []
+        while True:
+            frame = self._next()
+            if frame is None:
+                return frames
+            frames.append(frame)
+
+    def _next(self) -> Frame | None:
+        if self._pending is None:
+            self._skip_heartbeats()
+            if not self._buf or not self._parse_head():
+                return None
+        return self._parse_body()
+
+    def _skip_heartbeats(self) -> None:
+        i = 0
+        while i < len(self._buf) and self._buf[i] in b"\r\n":
+            if self._buf[i] == 0x0A:
+                self.heartbeats += 1
+            i += 1
+        del self._buf[:i]
+
+    def _parse_head(self) -> bool:
+        match = _HEADERS_END.search(self._buf)
+        if match is None:
+            if len(self._buf) > self.max_size:
+                raise FrameTooLarge(f"headers over {self.max_size} bytes")
+            return False
+        head = bytes(self._buf[:match.start()])
+        body_start = match.end()
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FrameError("headers are not UTF-8")
+        lines = text.replace("\r\n", "\n").split("\n")
+        command = lines[0]
+        if command not in COMMANDS:
+            raise FrameError(f"unknown command {command[:32]!r}")
+        headers = _parse_headers(lines[1:], command not in _UNESCAPED)
+        length = _content_length(headers)
+        if length is not None and body_start + length + 1 > self.max_size:
+            raise FrameTooLarge(f"frame of {length} bytes over "
+                                f"{self.max_size}")
+        self._pending = (Frame(command, headers), length, body_start)
+        return True
+
+    def _parse_body(self) -> Frame | None:
+        assert self._pending is not None
+        frame, length, start = self._pending
+        if length is None:
+            end = self._buf.find(b"\0", start)
+            if end == -1:
+                if len(self._buf) > self.max_size:
+                    raise FrameTooLarge(f"frame over {self.max_size} bytes")
+                return None
+        else:
+            end = start + length
+            if len(self._buf) <= end:
+                return None
+            if self._buf[end] != 0:
+                raise FrameError("content-length does not match the body "
+                                 "(no NUL after it)")
+        frame.body = bytes(self._buf[start:end])
+        del self._buf[:end + 1]
+        self._pending = None
+        return frame
+
+
+def _parse_headers(lines: list[str], escaped: bool) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for line in lines:
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise FrameError(f"header without colon: {line[:64]!r}")
+        if escaped:
+            name, value = _unescape(name), _unescape(value)
+        headers.setdefault(name, value)
+    return headers
+
+
+def _content_length(headers: dict[str, str]) -> int | None:
+    value = headers.get("content-length")
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise FrameError(f"invalid content-length {value[:32]!r}")
+    return int(value)
+
+
+def parse_heartbeat(value: str | None) -> tuple[int, int]:
+    """``heart-beat:cx,cy`` -> (cx, cy) in ms; (0, 0) when absent."""
+    if not value:
+        return 0, 0
+    try:
+        cx, cy = (int(v) for v in value.split(","))
+    except ValueError:
+        raise FrameError(f"invalid heart-beat {value[:32]!r}")
+    if cx < 0 or cy < 0:
+        raise FrameError(f"invalid heart-beat {value[:32]!r}")
+    return cx, cy

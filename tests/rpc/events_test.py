@@ -1,0 +1,126 @@
+"""Events reach every subscriber: the server in-process, on real TLS.
+
+vdsmd itself only publishes events for real happenings (VM status ...);
+here the test publishes through the same EventPublisher the daemon uses,
+into a real Server on a real TLS socket, and real clients receive them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from vdsm import client
+from vdsm.api import registry
+from vdsm.api.dispatcher import Dispatcher
+from vdsm.api.schema import Schema
+from vdsm.common.config import Config
+from vdsm.common.executor import Executor
+from vdsm.rpc import server as rpc_server
+from vdsm.rpc.broker import Broker
+from vdsm.rpc.events import EventPublisher
+from vdsm.services import Services
+
+
+class InProcessServer:
+    def __init__(self, pki_paths):
+        self.pki = pki_paths
+        config = Config()
+        config.set("addresses", "management_ip", "127.0.0.1")
+        config.set("addresses", "management_port", "0")
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever,
+                                       daemon=True)
+        self.thread.start()
+        schema = Schema()
+        broker = Broker()
+        self.broker = broker
+        self.events = EventPublisher(self.loop, broker, schema)
+        self.executor = Executor("test", 2, 10, 10)
+        self.executor.start()
+        services = Services(config=config, ready=True, events=self.events)
+        dispatcher = Dispatcher(services, schema,
+                                registry.load_api_modules(), self.executor)
+        self.server = rpc_server.Server(
+            config, dispatcher, broker,
+            rpc_server.server_ssl_context(pki_paths))
+        self._run(self.server.start())
+
+    def _run(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+    def client(self):
+        return client.connect(
+            "127.0.0.1", self.server.port,
+            ssl_context=client.client_ssl_context(self.pki.root))
+
+    def subscribers(self, destination):
+        async def count():
+            return self.broker.subscribers(destination)
+        return self._run(count())
+
+    def close(self):
+        self._run(self.server.stop())
+        self.executor.stop()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def server(host_pki):
+    srv = InProcessServer(host_pki)
+    yield srv
+    srv.close()
+
+
+def wait_subscribers(server, count):
+    for _ in range(200):
+        if server.subscribers("jms.queue.events") == count:
+            return
+        threading.Event().wait(0.02)
+    raise AssertionError("subscriptions did not arrive")
+
+
+def test_two_subscribers_get_event(server):
+    with server.client() as a, server.client() as b:
+        sub_a, sub_b = a.subscribe(), b.subscribe()
+        wait_subscribers(server, 2)
+        server.events.publish("|virt|VM_status|vm-1",
+                              {"vm-1": {"status": "Up"}})
+        for sub in (sub_a, sub_b):
+            method, params = sub.get(timeout=10)
+            assert method == "|virt|VM_status|vm-1"
+            assert params["vm-1"] == {"status": "Up"}
+            assert isinstance(params["notify_time"], int)
+
+
+def test_events_in_order(server):
+    with server.client() as c:
+        sub = c.subscribe()
+        wait_subscribers(server, 1)
+        for i in range(100):
+            server.events.publish(f"|test|seq|{i}", {"i": i})
+        got = [sub.get(timeout=10)[1]["i"] for _ in range(100)]
+        assert got == list(range(100))
+
+
+def test_closed_subscriber_does_not_disturb_others(server):
+    with server.client() as stays:
+        sub = stays.subscribe()
+        leaving = server.client()
+        leaving.subscribe()
+        wait_subscribers(server, 2)
+        leaving.close()
+        wait_subscribers(server, 1)
+        server.events.publish("|test|x|1", {})
+        assert sub.get(timeout=10)[0] == "|test|x|1"
+        assert stays.Host.ping2() is True
+
+
+def test_no_subscriber_no_error(server):
+    server.events.publish("|test|x|1", {})
+    with server.client() as c:
+        assert c.Host.ping2() is True

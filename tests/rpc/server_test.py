@@ -1,0 +1,311 @@
+"""End-to-end: a real vdsmd process over real TLS."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import time
+
+import pytest
+
+from vdsm import client, pki
+from vdsm.rpc import stomp
+
+
+class RawStomp:
+    """A bare STOMP peer, to send what a well-behaved client never would."""
+
+    def __init__(self, daemon, tls=True, cert=True):
+        sock = socket.create_connection(("127.0.0.1", daemon.port), 10)
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.load_verify_locations(daemon.pki.ca_cert)
+            if cert:
+                ctx.load_cert_chain(daemon.pki.cert, daemon.pki.key)
+            sock = ctx.wrap_socket(sock)
+        self.sock = sock
+        self.parser = stomp.Parser(max_size=1 << 30)
+        self.frames: list[stomp.Frame] = []
+
+    def send(self, command, headers=None, body=b""):
+        self.sock.sendall(stomp.encode(stomp.Frame(command, headers or {},
+                                                   body)))
+
+    def connect(self, heartbeat="0,0"):
+        self.send("CONNECT", {"accept-version": "1.2",
+                              "heart-beat": heartbeat})
+        return self.expect("CONNECTED")
+
+    def expect(self, command, timeout=10):
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, frame in enumerate(self.frames):
+                if frame.command == command:
+                    return self.frames.pop(i)
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("closed")
+            self.frames += self.parser.feed(data)
+
+    def closed_within(self, timeout):
+        """True if the server closes the connection within timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            while self.sock.recv(65536):
+                pass
+        except (socket.timeout, TimeoutError):
+            return False
+        except (ConnectionError, ssl.SSLError, OSError):
+            return True
+        return True
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def raw(vdsmd):
+    peers = []
+
+    def make(**kwargs):
+        peer = RawStomp(vdsmd, **kwargs)
+        peers.append(peer)
+        return peer
+    yield make
+    for peer in peers:
+        peer.close()
+
+
+def request(peer, method, params, req_id="1", reply_to="r"):
+    body = json.dumps({"jsonrpc": "2.0", "method": method,
+                       "params": params, "id": req_id}).encode()
+    peer.send("SEND", {"destination": "jms.topic.vdsm_requests",
+                       "reply-to": reply_to}, body)
+
+
+def response(peer):
+    return json.loads(peer.expect("MESSAGE").body)
+
+
+def test_ping(cli):
+    assert cli.Host.ping2() is True
+    assert cli.Host.echo(text="hello") == "hello"
+
+
+def test_logs_start_and_ready(vdsmd):
+    log = vdsmd.log()
+    assert "Starting (version=" in log
+    assert "pid=" in log
+    assert "Ready for requests" in log
+
+
+def test_client_without_certificate_refused(vdsmd):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.load_verify_locations(vdsmd.pki.ca_cert)
+    with pytest.raises((ssl.SSLError, client.Error, ConnectionError)):
+        with vdsmd.client(ssl_context=ctx, connect_timeout=5) as c:
+            c.Host.ping2(_timeout=5)
+
+
+def test_client_of_other_ca_refused(vdsmd, tmp_path):
+    other = pki.Paths(str(tmp_path))
+    pki.create(other, hostname="localhost")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.load_verify_locations(vdsmd.pki.ca_cert)
+    ctx.load_cert_chain(other.cert, other.key)
+    with pytest.raises((ssl.SSLError, client.Error, ConnectionError)):
+        with vdsmd.client(ssl_context=ctx, connect_timeout=5) as c:
+            c.Host.ping2(_timeout=5)
+
+
+def test_plaintext_to_tls_port_dropped(vdsmd, raw, cli):
+    peer = raw(tls=False)
+    peer.send("CONNECT", {"accept-version": "1.2"})
+    assert peer.closed_within(10)
+    assert cli.Host.ping2() is True
+
+
+def test_plain_tcp_when_ssl_off(vdsmd_factory):
+    daemon = vdsmd_factory({"vars": {"ssl": "false"}})
+    with daemon.client() as c:
+        assert c.Host.ping2() is True
+
+
+def test_wrong_param_type_names_field(cli):
+    with pytest.raises(client.ServerError) as e:
+        cli.Host.echo(text=42)
+    assert e.value.code == -32602
+    assert "text" in e.value.message
+
+
+def test_missing_param_names_field(cli):
+    with pytest.raises(client.ServerError) as e:
+        cli.Host.echo()
+    assert e.value.code == -32602
+    assert "text" in e.value.message
+
+
+def test_unknown_method(cli):
+    with pytest.raises(client.ServerError) as e:
+        cli.call("Host.noSuchVerb")
+    assert e.value.code == -32601
+
+
+def test_invalid_json(raw):
+    peer = raw()
+    peer.connect()
+    peer.send("SUBSCRIBE", {"destination": "r", "id": "1"})
+    peer.send("SEND", {"destination": "jms.topic.vdsm_requests",
+                       "reply-to": "r"}, b"{this is not json")
+    resp = response(peer)
+    assert resp["error"]["code"] == -32700
+    assert resp["id"] is None
+
+
+def test_subscribe_before_connect(raw):
+    peer = raw()
+    peer.send("SUBSCRIBE", {"destination": "r", "id": "1"})
+    peer.connect()
+    request(peer, "Host.ping2", {})
+    assert response(peer) == {"jsonrpc": "2.0", "id": "1", "result": True}
+
+
+def test_batch_and_notification(raw):
+    peer = raw()
+    peer.connect()
+    peer.send("SUBSCRIBE", {"destination": "r", "id": "1"})
+    body = json.dumps([
+        {"jsonrpc": "2.0", "method": "Host.echo", "params": {"text": "a"},
+         "id": 1},
+        {"jsonrpc": "2.0", "method": "Host.echo", "params": ["b"], "id": 2},
+        {"jsonrpc": "2.0", "method": "Host.ping2"},
+    ]).encode()
+    peer.send("SEND", {"destination": "jms.topic.vdsm_requests",
+                       "reply-to": "r"}, body)
+    resp = response(peer)
+    assert sorted((r["id"], r["result"]) for r in resp) == [(1, "a"),
+                                                             (2, "b")]
+
+
+def test_response_headers(raw):
+    peer = raw()
+    peer.connect()
+    peer.send("SUBSCRIBE", {"destination": "r", "id": "sub-7"})
+    request(peer, "Host.ping2", {})
+    frame = peer.expect("MESSAGE")
+    assert frame.headers["destination"] == "r"
+    assert frame.headers["subscription"] == "sub-7"
+    assert frame.headers["content-type"] == "application/json"
+    assert int(frame.headers["content-length"]) == len(frame.body)
+
+
+def test_duplicate_subscription_id(raw):
+    peer = raw()
+    peer.connect()
+    peer.send("SUBSCRIBE", {"destination": "a", "id": "1"})
+    peer.send("SUBSCRIBE", {"destination": "b", "id": "1"})
+    assert b"already in use" in peer.expect("ERROR").body
+
+
+def test_connect_needs_version_12(raw):
+    peer = raw()
+    peer.send("CONNECT", {"accept-version": "1.0"})
+    assert b"1.2" in peer.expect("ERROR").body
+    assert peer.closed_within(5)
+
+
+def test_disconnect_receipt(raw):
+    peer = raw()
+    peer.connect()
+    peer.send("DISCONNECT", {"receipt": "77"})
+    assert peer.expect("RECEIPT").headers["receipt-id"] == "77"
+    assert peer.closed_within(5)
+
+
+def test_flow_id_logged(vdsmd, cli):
+    cli.call("Host.ping2", flow_id="flow-1234")
+    assert "method=Host.ping2" in vdsmd.log()
+    assert "flow_id=flow-1234" in vdsmd.log()
+
+
+def test_server_sends_heartbeats(vdsmd):
+    with vdsmd.client(heartbeat=(0, 1000)) as c:
+        assert c.server_heartbeat == (1000, 0)
+        time.sleep(2.5)
+        assert c.heartbeats_received >= 1
+        assert c.Host.ping2() is True
+
+
+def test_client_heartbeats_keep_connection(vdsmd):
+    with vdsmd.client(heartbeat=(1000, 0)) as c:
+        assert c.server_heartbeat == (0, 1000)
+        time.sleep(3.5)
+        assert c.Host.ping2() is True
+
+
+def test_silent_client_with_heartbeat_dropped(vdsmd, raw):
+    peer = raw()
+    peer.connect(heartbeat="1000,0")
+    assert peer.closed_within(10)
+    assert "reason=heart-beat timeout" in vdsmd.log()
+
+
+def test_heartbeat_clamped_to_one_second(raw):
+    peer = raw()
+    connected = peer.connect(heartbeat="10,20")
+    assert connected.headers["heart-beat"] == "1000,1000"
+
+
+def test_oversized_frame_dropped(vdsmd_factory):
+    daemon = vdsmd_factory({"vars": {"max_frame_size": "65536"}})
+    with daemon.client() as good:
+        big = RawStomp(daemon)
+        try:
+            big.connect()
+            big.send("SEND", {"destination": "jms.topic.vdsm_requests"},
+                     b"x" * 100_000)
+            assert big.closed_within(10)
+        finally:
+            big.close()
+        assert good.Host.ping2() is True
+    drops = [line for line in daemon.log().splitlines()
+             if "DROP connection=" in line and "over 65536" in line]
+    assert len(drops) == 1, drops
+
+
+def test_silent_connection_dropped(vdsmd_factory):
+    daemon = vdsmd_factory({"vars": {"connection_idle_timeout": "1"}})
+    with daemon.client() as good:
+        silent = RawStomp(daemon)
+        try:
+            assert silent.closed_within(10)
+        finally:
+            silent.close()
+        assert good.Host.ping2() is True
+    drops = [line for line in daemon.log().splitlines()
+             if "reason=no request" in line]
+    assert len(drops) == 1, drops
+
+
+def test_unknown_protocol_dropped(vdsmd, raw, cli):
+    peer = raw()
+    peer.sock.sendall(b"HELLO WORLD\r\n")
+    assert peer.closed_within(10)
+    assert "reason=unknown protocol" in vdsmd.log()
+    assert cli.Host.ping2() is True
+
+
+def test_many_concurrent_calls(cli):
+    futures = [cli.call_async("Host.echo", {"text": str(i)})
+               for i in range(200)]
+    assert [f.result(30) for f in futures] == [str(i) for i in range(200)]
+
+
+def test_sigterm_clean_exit(vdsmd):
+    assert vdsmd.stop() == 0
+    assert "Stopped" in vdsmd.log()

@@ -127,13 +127,14 @@ def truncate(path: str, size: int, create: bool = True,
 
 @op
 def probe_block_size(path: str) -> int:
-    """The smallest direct-I/O read size the file system of path takes."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+    """The smallest direct-I/O write the file system of directory path takes."""
+    probe = os.path.join(path, f".prob-{os.getpid()}-{threading.get_ident()}")
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o600)
     try:
         for size in (512, 4096):
             buf = mmap.mmap(-1, size)
             try:
-                os.preadv(fd, [buf], 0)
+                os.pwritev(fd, [buf], 0)
                 return size
             except OSError as e:
                 if e.errno != errno.EINVAL:
@@ -143,6 +144,7 @@ def probe_block_size(path: str) -> int:
         return 4096
     finally:
         os.close(fd)
+        os.unlink(probe)
 
 
 @op

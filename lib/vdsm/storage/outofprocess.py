@@ -54,6 +54,7 @@ class IOHelper:
         self._ids = itertools.count()
         self._proc: subprocess.Popen | None = None
         self._calls: dict[int, _Call] = {}
+        self._readers: list[threading.Thread] = []
 
     def call(self, op: str, timeout: float | None = None, **args: Any) -> Any:
         timeout = self.timeout if timeout is None else timeout
@@ -65,11 +66,15 @@ class IOHelper:
             raise errors.StorageTimeout(op=op, helper=self.name)
         return _result(call.reply, op, args)
 
-    def close(self) -> None:
+    def close(self, wait: float = 5.0) -> None:
+        """Kill the helper; wait a little for its pipes to be closed."""
         with self._lock:
             proc, self._proc = self._proc, None
+            readers = list(self._readers)
         if proc is not None:
             _kill(proc)
+        for reader in readers:
+            reader.join(wait)
 
     # Helpers.
 
@@ -102,8 +107,11 @@ class IOHelper:
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                 close_fds=True)
             log.debug("START helper=%s pid=%s", self.name, self._proc.pid)
-            threading.Thread(target=self._read, args=(self._proc,),
-                             name=f"oop/{self.name}", daemon=True).start()
+            reader = threading.Thread(target=self._read, args=(self._proc,),
+                                      name=f"oop/{self.name}", daemon=True)
+            reader.start()
+            self._readers = [t for t in self._readers if t.is_alive()]
+            self._readers.append(reader)
         return self._proc
 
     def _read(self, proc: subprocess.Popen) -> None:

@@ -240,5 +240,5 @@ class Pool:
     def disconnect(self) -> None:
         if self.is_spm:
             raise errors.IsSPM(pool=self.sp_uuid)
-        self.master.release_host_id(self.host_id)
+        self.master.release_host_id(self.host_id, wait=False)
         log.info("DISCONNECT pool=%s", self.sp_uuid)

@@ -21,8 +21,8 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from storage import userstorage
+from storage.storagefixtures import make_config
 
-from vdsm.common.config import Config
 from vdsm.storage import clusterlock, mount
 from vdsm.storage.service import StorageService
 
@@ -105,18 +105,6 @@ def userstorage_fs() -> Iterator[dict[str, userstorage.Storage]]:
     yield storages
     if made:
         userstorage.teardown()
-
-
-def make_config(root: str, **irs: str) -> Config:
-    config = Config()
-    config.set("irs", "repository", os.path.join(root, "repo"))
-    config.set("vars", "lib_dir", os.path.join(root, "lib"))
-    config.set("sanlock", "io_timeout", "1")
-    config.set("irs", "sd_health_check_delay", "0.5")
-    config.set("irs", "process_pool_timeout", "5")
-    for name, value in irs.items():
-        config.set("irs", name, value)
-    return config
 
 
 def cleanup_service(svc: StorageService) -> None:

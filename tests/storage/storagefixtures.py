@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from typing import Any
 
+from vdsm.common.config import Config
 from vdsm.storage import constants as sc
 from vdsm.storage.domain import DomainSpec
 from vdsm.storage.service import StorageService
@@ -16,6 +18,18 @@ MIB = 1024 ** 2
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def make_config(root: str, **irs: str) -> Config:
+    config = Config()
+    config.set("irs", "repository", os.path.join(root, "repo"))
+    config.set("vars", "lib_dir", os.path.join(root, "lib"))
+    config.set("sanlock", "io_timeout", "1")
+    config.set("irs", "sd_health_check_delay", "0.5")
+    config.set("irs", "process_pool_timeout", "5")
+    for name, value in irs.items():
+        config.set("irs", name, value)
+    return config
 
 
 def wait_task(svc: StorageService, task_id: str,
@@ -42,9 +56,10 @@ def connect_localfs(svc: StorageService, path: str) -> None:
 
 
 def create_domain(svc: StorageService, path: str,
-                  sd_uuid: str | None = None) -> str:
+                  sd_uuid: str | None = None,
+                  dom_type: int = sc.LOCALFS) -> str:
     sd_uuid = sd_uuid or new_id()
-    svc.create_domain(DomainSpec(sd_uuid, "test-domain", sc.LOCALFS,
+    svc.create_domain(DomainSpec(sd_uuid, "test-domain", dom_type,
                                  remote_path=path))
     return sd_uuid
 

@@ -31,8 +31,12 @@ def create(svc, sp, sd, img, size=10 * MIB, fmt=sc.RAW_FORMAT,
     return vol
 
 
-@pytest.mark.parametrize("fs", ["ext4-512", "ext4-4096", "xfs-512",
-                                "xfs-4096"])
+@pytest.mark.parametrize("fs", [
+    "ext4-512",
+    pytest.param("ext4-4096", marks=pytest.mark.slow),
+    pytest.param("xfs-512", marks=pytest.mark.slow),
+    "xfs-4096",
+])
 def test_create_volumes_and_snapshot(env, fs):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir(fs))

@@ -127,8 +127,9 @@ def truncate(path: str, size: int, create: bool = True,
 
 @op
 def probe_block_size(path: str) -> int:
-    """The smallest direct-I/O write the file system of directory path takes."""
-    probe = os.path.join(path, f".prob-{os.getpid()}-{threading.get_ident()}")
+    """The smallest direct-I/O write the file system of dir path takes."""
+    probe = os.path.join(path,
+                         f".prob-{os.getpid()}-{threading.get_ident()}")
     fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o600)
     try:
         for size in (512, 4096):

@@ -162,6 +162,9 @@ def _result(reply: dict[str, Any], op: str, args: dict[str, Any]) -> Any:
     if "error" not in reply:
         return reply.get("result")
     err = reply["error"]
+    if err["type"] == "HelperDied":
+        raise errors.StorageDomainAccessError(
+            "I/O helper was restarted", op=op)
     if err.get("errno") is not None:
         exc_type = {"FileNotFoundError": FileNotFoundError,
                     "FileExistsError": FileExistsError,

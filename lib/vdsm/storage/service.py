@@ -74,10 +74,13 @@ class StorageService:
             conn = conn_mod.from_wire(dom_type, params)
             if connect:
                 self.connections.connect(conn)
-            else:
-                self.connections.disconnect(conn)
+                return 0
+            self.connections.disconnect(conn)
+            prefix = self.connections.local_path(conn) + "/"
             with self._lock:
-                self._domain_paths.clear()
+                self._domain_paths = {
+                    sd: p for sd, p in self._domain_paths.items()
+                    if not p.startswith(prefix)}
             return 0
         except VdsmError as e:
             log.info("CONNECTION connection=%s connect=%s error=%s",

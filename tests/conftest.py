@@ -5,5 +5,6 @@ Fixture modules live in tests/fixtures/ and are listed here, one per line.
 
 pytest_plugins = [
     "fixtures.fdleak",
+    "fixtures.libvirtd",
     "fixtures.vdsmd",
 ]

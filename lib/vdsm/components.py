@@ -17,4 +17,5 @@ API_MODULES: list[str] = [
 ]
 
 COMPONENTS: list[str] = [
+    "vdsm.host.component:create",
 ]

@@ -21,3 +21,18 @@ def confirm_connectivity(ctx: CallContext) -> bool:
     if network is not None:
         network.confirm_connectivity()
     return True
+
+
+@verb("Host.getCapabilities")
+def get_capabilities(ctx: CallContext) -> dict:
+    return ctx.services.host.capabilities(local=ctx.local)
+
+
+@verb("Host.getStats")
+def get_stats(ctx: CallContext) -> dict:
+    return ctx.services.host.stats()
+
+
+@verb("Host.getHardwareInfo")
+def get_hardware_info(ctx: CallContext) -> dict:
+    return ctx.services.host.hardware_info()

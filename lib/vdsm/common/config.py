@@ -51,6 +51,17 @@ DEFAULTS: dict[str, list[Option]] = {
         Option("strict_schema", "false",
                "Also check results and event params against the schema "
                "(on in tests)."),
+        Option("host_sample_interval", "2",
+               "Seconds between two host samples (/proc/stat, meminfo, "
+               "NIC counters). Host.getStats computes cpu usage and NIC "
+               "rates from the last two samples and never reads them "
+               "itself."),
+        Option("host_mem_reserve", "256",
+               "MiB of host memory kept for the host itself, reported as "
+               "reservedMem in the capabilities."),
+        Option("guest_ram_overhead", "65",
+               "MiB of host memory each guest costs beyond its own RAM, "
+               "reported as guestOverhead in the capabilities."),
         Option("hooks_dir", "/usr/libexec/vdsm/hooks",
                "Directory of hook directories (before_vm_start/ ...)."),
         Option("run_dir", "/run/vdsm",

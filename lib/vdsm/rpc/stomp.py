@@ -7,8 +7,8 @@ socket, so both are tested and fuzzed with plain byte strings.
 
 Wire rules (PROTOCOL.md):
 
-* ``COMMAND\\n`` ``name:value\\n``... ``\\n`` body ``\\0``; ``\\r\\n`` line ends
-  are accepted.
+* ``COMMAND\\n`` ``name:value\\n``... ``\\n`` body ``\\0``; ``\\r\\n``
+  line ends are accepted.
 * Bare end-of-lines between frames are heart-beats (counted, not frames).
 * Header values are escaped (``\\\\ \\r \\n \\c``), except in CONNECT and
   CONNECTED frames. A repeated header: the first wins.

@@ -18,6 +18,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Modules of vdsm.supervdsm.api whose @privileged functions may be called.
 # One line each.
 MODULES: list[str] = [
+    "network",
 ]
 
 _MARK = "__vdsm_privileged__"

@@ -1,0 +1,193 @@
+"""The vocabulary of network changes that cross into supervdsmd.
+
+vdsmd plans a list of changes (plain dicts, JSON on the wire); supervdsmd
+checks each one with ``check()`` before anything is run and renders it as
+one ``ip -batch`` line with ``render()``. There is no free text: every
+change is one of the kinds below, every name must be an interface name,
+every number is range checked and every address parsed, so the caller
+cannot smuggle arguments into ``ip``.
+
+Kinds::
+
+    {"kind": "add_bridge", "name": "net1", "stp": false}
+    {"kind": "add_vlan", "name": "eth1.10", "link": "eth1", "vlan_id": 10}
+    {"kind": "add_bond", "name": "bond0", "options": [["mode", "4"], ...]}
+    {"kind": "del_link", "name": "net1"}
+    {"kind": "set_link", "name": "eth1", "master": "net1" | "" (none),
+        "mtu": 9000, "up": true}          (each field optional)
+    {"kind": "set_bridge", "name": "net1", "stp": true}
+    {"kind": "add_addr", "dev": "net1", "cidr": "192.0.2.1/24"}
+    {"kind": "del_addr", "dev": "net1", "cidr": "192.0.2.1/24"}
+    {"kind": "set_default_route", "gateway": "192.0.2.254", "dev": "net1"}
+    {"kind": "del_default_route", "gateway": "192.0.2.254", "dev": "net1"}
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any, Callable
+
+from vdsm.network.model import BOND_MODES, BOND_OPTIONS, MAX_MTU, MIN_MTU
+
+_IFNAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.\-]{1,15}$")
+_BOND_VALUE = re.compile(r"^[A-Za-z0-9_.:,\-]{1,64}$")
+_NETNS = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+Change = dict[str, Any]
+
+
+class BadChange(ValueError):
+    """A change that is not in the vocabulary; nothing was run."""
+
+
+def check_netns(netns: Any) -> str | None:
+    if netns is None or netns == "":
+        return None
+    if not isinstance(netns, str) or not _NETNS.match(netns) or \
+            netns in (".", ".."):
+        raise BadChange(f"bad netns name {netns!r}")
+    return netns
+
+
+def check(change: Any) -> None:
+    render(change)
+
+
+def render(change: Any) -> str:
+    """The ``ip -batch`` line of a checked change."""
+    if not isinstance(change, dict):
+        raise BadChange("a change must be an object")
+    kind = change.get("kind")
+    renderer = _RENDERERS.get(kind)  # type: ignore[arg-type]
+    if renderer is None:
+        raise BadChange(f"unknown change kind {kind!r}")
+    return renderer(change)
+
+
+def _name(change: Change, key: str = "name") -> str:
+    value = change.get(key)
+    if not isinstance(value, str) or not _IFNAME.match(value):
+        raise BadChange(f"{key}: bad interface name {value!r}")
+    return value
+
+
+def _int(change: Change, key: str, low: int, high: int) -> int:
+    value = change.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or \
+            not low <= value <= high:
+        raise BadChange(f"{key}: expected an integer in {low}..{high}")
+    return value
+
+
+def _bool(change: Change, key: str) -> bool:
+    value = change.get(key, False)
+    if not isinstance(value, bool):
+        raise BadChange(f"{key}: expected a boolean")
+    return value
+
+
+def _cidr(change: Change) -> str:
+    value = change.get("cidr")
+    try:
+        if not isinstance(value, str) or "/" not in value:
+            raise ValueError(value)
+        return ipaddress.ip_interface(value).with_prefixlen
+    except ValueError:
+        raise BadChange(f"cidr: bad address {change.get('cidr')!r}")
+
+
+def _gateway(change: Change) -> tuple[str, str]:
+    value = change.get("gateway")
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        addr = ipaddress.ip_address(value)
+    except ValueError:
+        raise BadChange(f"gateway: bad address {change.get('gateway')!r}")
+    return str(addr), "::/0" if addr.version == 6 else "0.0.0.0/0"
+
+
+def _add_bridge(c: Change) -> str:
+    stp = 1 if _bool(c, "stp") else 0
+    return f"link add name {_name(c)} type bridge stp_state {stp}"
+
+
+def _add_vlan(c: Change) -> str:
+    return (f"link add link {_name(c, 'link')} name {_name(c)} "
+            f"type vlan id {_int(c, 'vlan_id', 0, 4094)}")
+
+
+def _add_bond(c: Change) -> str:
+    options = c.get("options") or []
+    if not isinstance(options, list):
+        raise BadChange("options: expected a list of [key, value]")
+    words = []
+    for item in options:
+        if not (isinstance(item, (list, tuple)) and len(item) == 2):
+            raise BadChange("options: expected [key, value] pairs")
+        key, value = item
+        if key not in BOND_OPTIONS or not isinstance(value, str) or \
+                not _BOND_VALUE.match(value):
+            raise BadChange(f"options: bad bonding option {key!r}")
+        if key == "mode":
+            value = BOND_MODES.get(value, value)
+            if value not in BOND_MODES.values():
+                raise BadChange(f"options: bad bonding mode {value!r}")
+        words.append(f"{key} {value}")
+    return f"link add name {_name(c)} type bond " + " ".join(words)
+
+
+def _del_link(c: Change) -> str:
+    return f"link del dev {_name(c)}"
+
+
+def _set_link(c: Change) -> str:
+    words = [f"link set dev {_name(c)}"]
+    if "master" in c:
+        words.append("nomaster" if c["master"] in ("", None)
+                     else f"master {_name(c, 'master')}")
+    if "mtu" in c:
+        words.append(f"mtu {_int(c, 'mtu', MIN_MTU, MAX_MTU)}")
+    if "up" in c:
+        words.append("up" if _bool(c, "up") else "down")
+    if len(words) == 1:
+        raise BadChange("set_link changes nothing")
+    return " ".join(words)
+
+
+def _set_bridge(c: Change) -> str:
+    stp = 1 if _bool(c, "stp") else 0
+    return f"link set dev {_name(c)} type bridge stp_state {stp}"
+
+
+def _add_addr(c: Change) -> str:
+    return f"addr add {_cidr(c)} dev {_name(c, 'dev')}"
+
+
+def _del_addr(c: Change) -> str:
+    return f"addr del {_cidr(c)} dev {_name(c, 'dev')}"
+
+
+def _set_default_route(c: Change) -> str:
+    gateway, dst = _gateway(c)
+    return f"route replace {dst} via {gateway} dev {_name(c, 'dev')}"
+
+
+def _del_default_route(c: Change) -> str:
+    gateway, dst = _gateway(c)
+    return f"route del {dst} via {gateway} dev {_name(c, 'dev')}"
+
+
+_RENDERERS: dict[str, Callable[[Change], str]] = {
+    "add_bridge": _add_bridge,
+    "add_vlan": _add_vlan,
+    "add_bond": _add_bond,
+    "del_link": _del_link,
+    "set_link": _set_link,
+    "set_bridge": _set_bridge,
+    "add_addr": _add_addr,
+    "del_addr": _del_addr,
+    "set_default_route": _set_default_route,
+    "del_default_route": _del_default_route,
+}

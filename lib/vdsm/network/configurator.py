@@ -1,0 +1,167 @@
+"""setupNetworks: validate, apply, check connectivity, roll back, persist.
+
+Theory of operation
+-------------------
+
+The running config (``persistence``) is what vdsm set up; the kernel is
+read fresh for every call (``netinfo.snapshot``). One call:
+
+1. parse the request (``model``), then take the setup lock without
+   waiting (a second concurrent call fails with code 40);
+2. read the running config and a snapshot of the kernel; validate the
+   request against both (``validation``): any error here changes nothing;
+3. compute the target devices for the new config (``state.desired``) and
+   the changes from the snapshot to it (``planner``); send them in one
+   privileged call (one ``ip -batch``);
+4. with ``connectivityCheck``, wait ``connectivityTimeout`` seconds for a
+   ``Host.confirmConnectivity`` made after the changes;
+5. on any failure in 3-4 (kernel refusal, no confirmation, a crash of the
+   helper) roll back: take a new snapshot and plan from it towards the
+   snapshot of step 2, for every device the call touched. The rollback
+   does not need to know how far the changes went;
+6. on success save the new running config (and the safe one with
+   ``commitOnSuccess``).
+
+Because the plan is computed from what the kernel has, the same code
+serves rollback and ``vdsm-tool restore-nets`` (plan towards the safe
+config). Nothing else holds network state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from vdsm.common import clock
+from vdsm.network import errors, netinfo, planner, state, validation
+from vdsm.network.model import Config, Request, parse_request
+from vdsm.network.netinfo import Snapshot
+from vdsm.network.persistence import Store
+from vdsm.network.privileged import Helper
+
+log = logging.getLogger("vdsm.network")
+
+
+class Configurator:
+    def __init__(self, store: Store, helper: Helper, netns: str = "") -> None:
+        self.store = store
+        self.helper = helper
+        self.netns = netns
+        self._lock = threading.Lock()
+        self._confirmed = threading.Event()
+        self._quiet_until = 0.0
+
+    # Public API.
+
+    def setup_networks(self, networks: Any, bondings: Any,
+                       options: Any) -> None:
+        request = parse_request(networks, bondings, options)
+        if not self._lock.acquire(blocking=False):
+            raise errors.SetupInProgress()
+        try:
+            self._setup(request)
+        finally:
+            self._quiet_until = clock.monotonic() + 2.0
+            self._lock.release()
+
+    def confirm_connectivity(self) -> None:
+        self._confirmed.set()
+
+    def set_safe_config(self) -> None:
+        with self._lock:
+            self.store.set_safe()
+        log.info("SAFE config marked")
+
+    def is_dirty(self) -> bool:
+        return self.store.is_dirty()
+
+    def running_config(self) -> Config:
+        return self.store.load_running()
+
+    def changing(self) -> bool:
+        """True while our own changes may still show up as netlink events."""
+        return self._lock.locked() or \
+            clock.monotonic() < self._quiet_until
+
+    def restore(self, safe: Config) -> None:
+        """Bring ``safe`` back, dropping networks added after it."""
+        with self._lock:
+            running = self.store.load_running()
+            before = netinfo.snapshot(self.netns or None)
+            target = state.desired(safe, running, before)
+            changes = planner.plan(before, target)
+            log.info("RESTORE networks=%d bonds=%d changes=%d",
+                     len(safe.networks), len(safe.bonds), len(changes))
+            self.helper.apply_changes(changes, self.netns)
+            self._set_nameservers(running, safe)
+            self.store.save_running(safe)
+
+    # The steps of one call.
+
+    def _setup(self, request: Request) -> None:
+        start = clock.monotonic()
+        running = self.store.load_running()
+        before = netinfo.snapshot(self.netns or None)
+        new = validation.validate(request, running, before)
+        target = state.desired(new, running, before)
+        changes = planner.plan(before, target)
+        log.info("START setupNetworks networks=%d bonds=%d removals=%d "
+                 "changes=%d", len(request.networks), len(request.bonds),
+                 len(request.remove_networks) + len(request.remove_bonds),
+                 len(changes))
+        try:
+            self._apply(changes, running, new, request)
+        except BaseException as e:
+            log.warning("ROLLBACK reason=%s", e)
+            self._rollback(before, set(target.devices), new, running)
+            if isinstance(e, errors.ConnectivityCheckFailed):
+                raise
+            if isinstance(e, Exception) and not isinstance(
+                    e, errors.ConfigNetworkError):
+                raise errors.IfupFailed(f"rolled back: {e}")
+            raise
+        self.store.save_running(new)
+        if request.options.commit_on_success:
+            self.store.set_safe()
+        log.info("FINISH setupNetworks elapsed=%.3f",
+                 clock.monotonic() - start)
+
+    def _apply(self, changes: list, running: Config, new: Config,
+               request: Request) -> None:
+        if changes:
+            self.helper.apply_changes(changes, self.netns)
+        self._set_nameservers(running, new)
+        options = request.options
+        if options.connectivity_check:
+            self._confirmed.clear()
+            log.info("WAIT connectivity timeout=%d",
+                     options.connectivity_timeout)
+            if not self._confirmed.wait(options.connectivity_timeout):
+                raise errors.ConnectivityCheckFailed(
+                    f"no confirmation in {options.connectivity_timeout} s")
+            log.info("CONFIRMED connectivity")
+
+    def _rollback(self, before: Snapshot, names: set[str], new: Config,
+                  old: Config) -> None:
+        try:
+            now = netinfo.snapshot(self.netns or None)
+            changes = planner.plan(now, state.from_snapshot(before, names))
+            self.helper.apply_changes(changes, self.netns)
+            self._set_nameservers(new, old)
+            log.info("ROLLED BACK changes=%d", len(changes))
+        except Exception:
+            log.exception("ROLLBACK FAILED: the host may be left half "
+                          "configured; vdsm-tool restore-nets fixes it")
+
+    def _set_nameservers(self, old: Config, new: Config) -> None:
+        servers = _nameservers(new)
+        if servers and servers != _nameservers(old):
+            self.helper.set_nameservers(list(servers), self.netns)
+
+
+def _nameservers(config: Config) -> tuple[str, ...]:
+    for net in config.networks.values():
+        if net.default_route:
+            return net.nameservers
+    return ()

@@ -1,0 +1,44 @@
+"""How the network subsystem reaches its privileged functions.
+
+vdsmd goes through supervdsmd (``SupervdsmHelper``); ``vdsm-tool
+restore-nets`` and the root-run tests, already root, call the same
+functions in-process (``DirectHelper``). Both present one small
+interface, so the configurator does not care which it has.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from vdsm.network.changes import Change
+
+
+class Helper(Protocol):
+    def apply_changes(self, changes: list[Change], netns: str) -> int: ...
+
+    def set_nameservers(self, servers: list[str], netns: str) -> None: ...
+
+
+class DirectHelper:
+    """In-process calls; the caller must be root."""
+
+    def apply_changes(self, changes: list[Change], netns: str) -> int:
+        from vdsm.supervdsm.api import network
+        return network.apply_changes(changes, netns)
+
+    def set_nameservers(self, servers: list[str], netns: str) -> None:
+        from vdsm.supervdsm.api import network
+        network.set_nameservers(servers, netns)
+
+
+class SupervdsmHelper:
+    """Calls through supervdsmd's socket (``vdsm.supervdsm.client``)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def apply_changes(self, changes: list[Change], netns: str) -> int:
+        return self._client.call("network.apply_changes", changes, netns)
+
+    def set_nameservers(self, servers: list[str], netns: str) -> None:
+        self._client.call("network.set_nameservers", servers, netns)

@@ -1,0 +1,104 @@
+"""The dispatcher: recovery answers, error mapping, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+import pytest
+
+from vdsm.api.dispatcher import Dispatcher
+from vdsm.api.registry import CallContext
+from vdsm.api.schema import Schema
+from vdsm.common import exception
+from vdsm.common.executor import Executor
+from vdsm.rpc import jsonrpc
+from vdsm.services import Services
+
+API = """
+Test.ok:
+    description: ok
+    return: {type: string}
+Test.bug:
+    description: raises a bug
+Test.refuse:
+    description: raises an expected error
+Test.hang:
+    description: never returns in time
+Test.wrong:
+    description: returns the wrong type
+    return: {type: int}
+"""
+
+
+@pytest.fixture
+def env(tmp_path):
+    path = tmp_path / "api.yml"
+    path.write_text(API)
+    schema = Schema(str(path), str(tmp_path / "none.yml"), strict=True)
+    release = threading.Event()
+
+    def bug(ctx):
+        raise KeyError("secret detail")
+
+    def refuse(ctx):
+        raise exception.NoSuchVM("vm-1")
+
+    verbs = {"Test.ok": lambda ctx: "fine", "Test.bug": bug,
+             "Test.refuse": refuse,
+             "Test.hang": lambda ctx: release.wait(),
+             "Test.wrong": lambda ctx: "not an int"}
+    executor = Executor("test", 2, 10, timeout=0.5)
+    executor.start()
+    services = Services(ready=True)
+    yield Dispatcher(services, schema, verbs, executor), services
+    release.set()
+    executor.stop()
+
+
+def call(dispatcher, method):
+    body = json.dumps({"jsonrpc": "2.0", "method": method, "id": 1})
+    reply = asyncio.run(dispatcher.dispatch(
+        jsonrpc.parse(body.encode()), CallContext(None)))
+    return json.loads(reply)
+
+
+def test_ok(env):
+    assert call(env[0], "Test.ok")["result"] == "fine"
+
+
+def test_recovering_answers_99(env):
+    dispatcher, services = env
+    services.ready = False
+    assert call(dispatcher, "Test.ok")["error"]["code"] == 99
+
+
+def test_bug_hidden(env):
+    err = call(env[0], "Test.bug")["error"]
+    assert err["code"] == -32603
+    assert "secret" not in err["message"]
+
+
+def test_expected_error_code(env):
+    err = call(env[0], "Test.refuse")["error"]
+    assert err["code"] == 1
+    assert "vm-1" in err["message"]
+
+
+def test_timeout(env):
+    err = call(env[0], "Test.hang")["error"]
+    assert err["code"] == exception.CallTimeout.code
+    assert "did not finish" in err["message"]
+
+
+def test_strict_result_check(env):
+    assert call(env[0], "Test.wrong")["error"]["code"] == -32603
+
+
+def test_handler_missing_from_schema_is_a_bug(env):
+    dispatcher, services = env
+    with pytest.raises(RuntimeError, match="Test.extra"):
+        Dispatcher(services, dispatcher.schema,
+                   dict(dispatcher.verbs, **{"Test.extra": lambda c: 1}),
+                   dispatcher.executor)

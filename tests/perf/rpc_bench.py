@@ -1,0 +1,187 @@
+"""Host.ping2 over TLS beside a raw TLS echo server, in the same run.
+
+Rows: "client" calls through vdsm.client (what tests and vdsm-client
+use), "raw-stomp" through a blocking STOMP peer (the server's own cost),
+"tls-echo" the baseline.
+
+    cd tests && PYTHONPATH=../lib python perf/rpc_bench.py [--seconds S]
+
+Starts a real vdsmd (mutual TLS, its own PKI) and a minimal asyncio TLS
+echo server (a separate process, same PKI), then measures calls per
+second and p50/p99 latency with 1 and 16 concurrent connections, each
+connection making sequential calls. The ratio vdsmd/echo is the figure:
+the echo server is the floor any TLS request/response service pays here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from fixtures.vdsmd import LIB, Vdsmd  # noqa: E402
+from vdsm import pki  # noqa: E402
+from vdsm.rpc import stomp  # noqa: E402
+
+ECHO_SERVER = """
+import asyncio, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+ctx.load_verify_locations(sys.argv[3])
+ctx.verify_mode = ssl.CERT_REQUIRED
+async def echo(reader, writer):
+    while data := await reader.read(65536):
+        writer.write(data)
+async def main():
+    server = await asyncio.start_server(echo, "127.0.0.1", 0, ssl=ctx)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
+asyncio.run(main())
+"""
+
+# About the size of a ping2 request frame.
+PAYLOAD = b"x" * 160
+
+
+def measure(make_call, connections: int, seconds: float) -> dict:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    start = threading.Barrier(connections + 1)
+    stop_at = [0.0]
+
+    def worker():
+        call, close = make_call()
+        mine = []
+        try:
+            start.wait()
+            while time.monotonic() < stop_at[0]:
+                t = time.monotonic()
+                call()
+                mine.append(time.monotonic() - t)
+        finally:
+            close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    stop_at[0] = time.monotonic() + seconds
+    start.wait()
+    for t in threads:
+        t.join()
+    latencies.sort()
+    return {"rate": len(latencies) / seconds,
+            "p50": statistics.median(latencies) * 1000,
+            "p99": latencies[int(len(latencies) * 0.99)] * 1000}
+
+
+def vdsm_caller(daemon: Vdsmd):
+    def make():
+        cli = daemon.client()
+        return (lambda: cli.Host.ping2()), cli.close
+    return make
+
+
+def _tls_socket(port: int, paths: pki.Paths) -> ssl.SSLSocket:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.load_verify_locations(paths.ca_cert)
+    ctx.load_cert_chain(paths.cert, paths.key)
+    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)))
+
+
+def echo_caller(port: int, paths: pki.Paths):
+    def make():
+        sock = _tls_socket(port, paths)
+
+        def call():
+            sock.sendall(PAYLOAD)
+            got = 0
+            while got < len(PAYLOAD):
+                got += len(sock.recv(65536))
+        return call, sock.close
+    return make
+
+
+def raw_stomp_caller(port: int, paths: pki.Paths):
+    """A blocking STOMP peer: the server's cost without our client's."""
+    request = stomp.encode(stomp.Frame(
+        "SEND", {"destination": "jms.topic.vdsm_requests",
+                 "reply-to": "r"},
+        b'{"jsonrpc":"2.0","method":"Host.ping2","params":{},"id":1}'))
+
+    def make():
+        sock = _tls_socket(port, paths)
+        sock.sendall(stomp.encode(stomp.Frame(
+            "CONNECT", {"accept-version": "1.2"})))
+        sock.sendall(stomp.encode(stomp.Frame(
+            "SUBSCRIBE", {"destination": "r", "id": "1"})))
+        parser = stomp.Parser()
+        while not parser.feed(sock.recv(65536)):
+            pass
+
+        def call():
+            sock.sendall(request)
+            while not parser.feed(sock.recv(65536)):
+                pass
+        return call, sock.close
+    return make
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=5)
+    args = parser.parse_args()
+    root = tempfile.mkdtemp(prefix="rpc-bench-")
+    paths = pki.Paths(os.path.join(root, "pki"))
+    pki.create(paths, hostname="localhost")
+    os.makedirs(os.path.join(root, "vdsmd"))
+    # Production settings: no strict schema checks of results, INFO logs.
+    daemon = Vdsmd(os.path.join(root, "vdsmd"), paths,
+                   {"vars": {"strict_schema": "false"},
+                    "logging": {"log_level": "INFO"}})
+    daemon.start()
+    daemon.wait_ready()
+    echo = subprocess.Popen(
+        [sys.executable, "-c", ECHO_SERVER, paths.cert, paths.key,
+         paths.ca_cert], stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=LIB))
+    try:
+        echo_port = int(echo.stdout.readline())
+        print(f"{'conns':>5} {'server':>10} {'calls/s':>9} {'p50 ms':>8} "
+              f"{'p99 ms':>8}")
+        for conns in (1, 16):
+            ours = measure(vdsm_caller(daemon), conns, args.seconds)
+            raw = measure(raw_stomp_caller(daemon.port, paths), conns,
+                          args.seconds)
+            base = measure(echo_caller(echo_port, paths), conns,
+                           args.seconds)
+            for name, r in (("client", ours), ("raw-stomp", raw),
+                            ("tls-echo", base)):
+                print(f"{conns:>5} {name:>10} {r['rate']:>9.0f} "
+                      f"{r['p50']:>8.2f} {r['p99']:>8.2f}")
+            for name, r in (("client", ours), ("raw-stomp", raw)):
+                print(f"{conns:>5} {'ratio':>10} {name}: "
+                      f"{base['rate'] / r['rate']:.1f}x fewer calls/s "
+                      f"than echo, p50 {r['p50'] / base['p50']:.1f}x, "
+                      f"p99 {r['p99'] / base['p99']:.1f}x")
+    finally:
+        echo.kill()
+        echo.wait()
+        echo.stdout.close()
+        daemon.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -14,8 +14,16 @@ One line per entry, so branches merge without conflicts.
 
 API_MODULES: list[str] = [
     "vdsm.api.host",
+    "vdsm.api.storagepool",
+    "vdsm.api.storagedomain",
+    "vdsm.api.volume",
+    "vdsm.api.image",
+    "vdsm.api.task",
+    "vdsm.api.sdm",
+    "vdsm.api.host_storage",
 ]
 
 COMPONENTS: list[str] = [
     "vdsm.host.component:create",
+    "vdsm.storage.component:create",
 ]

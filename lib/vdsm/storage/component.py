@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vdsm.host import contributors
 from vdsm.storage.service import StorageService
 
 
@@ -16,8 +17,7 @@ class StorageComponent:
     def __init__(self, services: Any) -> None:
         self.service = StorageService(services.config)
         services.storage = self.service
-        contributors = services.__dict__.setdefault("stats_contributors", [])
-        contributors.append(self.service.host_stats)
+        contributors.add_stats(services, self.service.host_stats)
 
     def start(self) -> None:
         self.service.start()

@@ -7,4 +7,6 @@ pytest_plugins = [
     "fixtures.fdleak",
     "fixtures.libvirtd",
     "fixtures.vdsmd",
+    "fixtures.supervdsm",
+    "fixtures.network",
 ]

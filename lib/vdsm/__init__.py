@@ -1,3 +1,3 @@
 """Vdsm: the host agent of a KVM virtualization cluster."""
 
-__version__ = "4.60.0"
+__version__ = "4.50.0"

@@ -21,9 +21,11 @@ API_MODULES: list[str] = [
     "vdsm.api.task",
     "vdsm.api.sdm",
     "vdsm.api.host_storage",
+    "vdsm.api.host_network",
 ]
 
 COMPONENTS: list[str] = [
     "vdsm.host.component:create",
     "vdsm.storage.component:create",
+    "vdsm.network.component:create",
 ]

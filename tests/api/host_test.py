@@ -7,7 +7,10 @@ results are checked again here, as the client received them.
 from __future__ import annotations
 
 import os
+import random
+import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -87,3 +90,36 @@ def test_unknown_param_refused(vdsmd):
         assert e.value.code == -32602
         # The daemon is unharmed.
         assert cli.Host.ping2() is True
+
+
+@pytest.fixture
+def veth_address():
+    """An address on a veth device of ours: (device, address)."""
+    if os.geteuid() != 0:
+        pytest.skip("creating a veth pair needs root")
+    name = "vh" + uuid.uuid4().hex[:8]
+    address = f"198.18.{random.randrange(256)}.1"
+    subprocess.run(["ip", "link", "add", name, "type", "veth", "peer",
+                    "name", name + "p"], check=True)
+    try:
+        subprocess.run(["ip", "addr", "add", f"{address}/30", "dev", name],
+                       check=True)
+        subprocess.run(["ip", "link", "set", name, "up"], check=True)
+        yield name, address
+    finally:
+        subprocess.run(["ip", "link", "del", name], check=False)
+
+
+@pytest.mark.root
+def test_last_client_iface_is_the_device_of_the_local_address(
+        vdsmd_factory, veth_address):
+    """The client reaches a dual-stack listener (::) through an address of
+    our veth device: the daemon sees ::ffff:<address> and names the
+    device."""
+    device, address = veth_address
+    daemon = vdsmd_factory({"addresses": {"management_ip": "::"}})
+    ctx = client.client_ssl_context(daemon.pki.root)
+    with client.connect(address, daemon.port, ssl_context=ctx,
+                        timeout=60) as cli:
+        caps = cli.Host.getCapabilities()
+    assert caps["lastClientIface"] == device

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from nettestlib import kernel_has
+from fixtures.network import kernel_has
 from vdsm.network import errors
 from vdsm.network.configurator import Configurator
 from vdsm.network.persistence import Store
@@ -53,6 +53,15 @@ def test_edit_network(configurator, netns):
     assert netns.addrs("net1") == {"198.51.100.7/25"}
     assert netns.link("net1")["mtu"] == 2000
     assert netns.link("eth0")["mtu"] == 1500
+
+
+def test_small_mtu(configurator, netns):
+    configurator.setup_networks(
+        {"net1": {"nic": "eth0", "mtu": 1400},
+         "net2": {"nic": "eth1", "bridged": False, "mtu": 1300}}, {}, {})
+    assert netns.link("net1")["mtu"] == 1400
+    assert netns.link("eth0")["mtu"] == 1400
+    assert netns.link("eth1")["mtu"] == 1300
 
 
 def test_bridged_to_bridgeless(configurator, netns):

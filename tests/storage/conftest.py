@@ -23,7 +23,8 @@ import pytest
 from storage import userstorage
 from storage.storagefixtures import make_config
 
-from vdsm.storage import clusterlock, mount
+from vdsm.storage import clusterlock
+from vdsm.storage.mount import Mounter
 from vdsm.storage.service import StorageService
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -119,17 +120,17 @@ def cleanup_service(svc: StorageService) -> None:
             pool.spm_stop()
         svc.disconnect_pool(sp, pool.host_id)
     svc.stop()
-    for m in mount.mounts():
-        if m.target.startswith(svc.repository + "/"):
-            mount.umount(m.target, lazy=True)
+    svc.connections.umount_all()
 
 
 @pytest.fixture
 def make_service(tmp_path: Any) -> Iterator[Callable[..., StorageService]]:
     services: list[StorageService] = []
 
-    def make(root: str | None = None, **irs: str) -> StorageService:
-        svc = StorageService(make_config(root or str(tmp_path), **irs))
+    def make(root: str | None = None, mounter: Mounter | None = None,
+             **irs: str) -> StorageService:
+        svc = StorageService(make_config(root or str(tmp_path), **irs),
+                             mounter)
         services.append(svc)
         return svc
 

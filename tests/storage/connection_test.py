@@ -11,6 +11,7 @@ from storage.storagefixtures import new_id
 
 from vdsm.storage import constants as sc
 from vdsm.storage import errors, mount
+from vdsm.storage.mount import Mounter
 
 pytestmark = pytest.mark.root
 
@@ -53,9 +54,17 @@ def test_localfs_connect_disconnect(make_service, tmp_path):
     assert svc.connections.saved() == []
 
 
-def test_posixfs_mount_and_restore_after_restart(make_service, tmp_path,
-                                                 loop_fs):
-    svc = make_service()
+@pytest.fixture
+def mounter(supervdsmd):
+    """Mounts through a real supervdsmd, as vdsmd does."""
+    client = supervdsmd.client()
+    yield Mounter(lambda: client)
+    client.close()
+
+
+def test_posixfs_mount_and_restore_after_restart(make_service, mounter,
+                                                 supervdsmd, loop_fs):
+    svc = make_service(mounter=mounter, repository=supervdsmd.repository)
     con = {"id": "p", "connection": loop_fs, "vfs_type": "ext4",
            "mnt_options": "noatime"}
     assert svc.connect_storage_server(sc.POSIXFS, [con]) == [("p", 0)]
@@ -67,9 +76,9 @@ def test_posixfs_mount_and_restore_after_restart(make_service, tmp_path,
     # A domain on it, seen after a "restart" (a new service).
     from storage.storagefixtures import create_domain
     sd = create_domain(svc, loop_fs, dom_type=sc.POSIXFS)
-    mount.umount(target)
+    mounter.umount(target)
     svc.stop()
-    svc2 = make_service()
+    svc2 = make_service(mounter=mounter, repository=supervdsmd.repository)
     svc2.start()
     assert mount.is_mounted(target)
     assert svc2.find_domain(sd).info()["type"] == "POSIXFS"
@@ -78,15 +87,23 @@ def test_posixfs_mount_and_restore_after_restart(make_service, tmp_path,
     assert not os.path.exists(target)
 
 
-def test_posixfs_mount_failure_has_its_own_code(make_service, tmp_path):
-    svc = make_service()
+def test_posixfs_mount_failure_has_its_own_code(make_service, mounter,
+                                                supervdsmd, tmp_path,
+                                                loop_fs):
+    svc = make_service(mounter=mounter, repository=supervdsmd.repository)
     res = svc.connect_storage_server(sc.POSIXFS, [
-        {"id": "x", "connection": str(tmp_path / "nodev"),
-         "vfs_type": "ext4"},
+        # An ext4 device mounted as xfs: mount(8) fails.
+        {"id": "x", "connection": loop_fs, "vfs_type": "xfs"},
         {"id": "y", "connection": "/dev/null", "vfs_type": "bad type!"},
+        {"id": "z", "connection": str(tmp_path / "nodev"),
+         "vfs_type": "ext4"},
+        {"id": "w", "connection": loop_fs, "vfs_type": "ext4",
+         "mnt_options": "suid"},
     ])
     assert res == [("x", errors.MountError.code),
-                   ("y", errors.InvalidParameter.code)]
+                   ("y", errors.InvalidParameter.code),
+                   ("z", errors.InvalidParameter.code),
+                   ("w", errors.InvalidParameter.code)]
     assert svc.connections.saved() == []
     assert os.listdir(svc.connections.mnt_dir) == []
 
@@ -99,10 +116,10 @@ def _have_nfs() -> bool:
                           capture_output=True).returncode == 0
 
 
-def test_nfs_mount(make_service, tmp_path):
+def test_nfs_mount(make_service, mounter, supervdsmd):
     if not _have_nfs():
         pytest.skip("no NFS client in this kernel")
-    svc = make_service()
+    svc = make_service(mounter=mounter, repository=supervdsmd.repository)
     # No NFS server here: a refused mount must still get its own code.
     res = svc.connect_storage_server(sc.NFS, [
         {"id": "n", "connection": "127.0.0.1:/nonexistent",

@@ -96,6 +96,30 @@ DEFAULTS: dict[str, list[Option]] = {
                "supervdsmd's log; '-' logs to stderr."),
         Option("call_timeout", "60",
                "Seconds a privileged call may run."),
+        Option("allowed_roots", "",
+               "Space-separated directories, besides [irs] repository, "
+               "under which privileged calls may mount, mkdir, chown and "
+               "attach loop devices (tests use temporary trees)."),
+        Option("workers", "16",
+               "Privileged calls that may run at the same time; more "
+               "connections wait for a free worker."),
+    ],
+    "network": [
+        Option("netns", "",
+               "Network namespace (a name under /run/netns) whose links "
+               "vdsm manages, reads and watches with ip -n; empty for "
+               "vdsmd's own namespace. Needs vdsmd to run as root: for "
+               "tests, which run vdsmd beside a namespace they made."),
+        Option("privileged", "supervdsm",
+               "How network changes get root: 'supervdsm' (production) or "
+               "'direct', calling the privileged functions in-process "
+               "when vdsmd itself runs as root (tests only)."),
+        Option("stats_interval", "5",
+               "Seconds between two samples of the interface counters "
+               "behind Host.getNetworkStatistics rates."),
+        Option("monitor_settle", "1.0",
+               "Seconds of netlink silence that end a burst of changes "
+               "before |net|host_conn|no_id is sent."),
     ],
     "irs": [
         Option("sd_health_check_delay", "10",

@@ -3,12 +3,15 @@
 The manager decides whether it may use a host from ``clusterLevels`` and
 ``supportedENGINEs``; we implement the API of upstream's 4.50 line, so we
 claim the levels that line claims. SOFTWARE_VERSION is this software's
-version; the package build keeps it in step with vdsm.spec.
+version, kept in one place: ``vdsm.__version__`` (configure.ac and the
+spec read it from there too).
 """
 
 from __future__ import annotations
 
-SOFTWARE_VERSION = "4.50.0"
+import vdsm
+
+SOFTWARE_VERSION = vdsm.__version__
 SOFTWARE_REVISION = "0"
 VERSION_NAME = "Snow Man"
 SUPPORTED_ENGINES = ["4.2", "4.3", "4.4", "4.5"]

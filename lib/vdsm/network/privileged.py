@@ -32,13 +32,24 @@ class DirectHelper:
 
 
 class SupervdsmHelper:
-    """Calls through supervdsmd's socket (``vdsm.supervdsm.client``)."""
+    """Calls through supervdsmd's socket (``vdsm.supervdsm.client``).
 
-    def __init__(self, client: Any) -> None:
-        self._client = client
+    The client is made on first use, so vdsmd starts even while
+    supervdsmd is not up yet.
+    """
+
+    def __init__(self, config: Any) -> None:
+        self._config = config
+        self._client: Any = None
+
+    def _call(self, name: str, *args: Any) -> Any:
+        if self._client is None:
+            from vdsm.supervdsm import client  # type: ignore[attr-defined]
+            self._client = client.get_proxy(self._config)
+        return self._client.call(name, *args)
 
     def apply_changes(self, changes: list[Change], netns: str) -> int:
-        return self._client.call("network.apply_changes", changes, netns)
+        return self._call("network.apply_changes", changes, netns)
 
     def set_nameservers(self, servers: list[str], netns: str) -> None:
-        self._client.call("network.set_nameservers", servers, netns)
+        self._call("network.set_nameservers", servers, netns)

@@ -112,7 +112,7 @@ def _set_mtus(target: Target, config: Config) -> None:
 
     def need(name: str | None, mtu: int) -> None:
         if name:
-            mtus[name] = max(mtus.get(name, DEFAULT_MTU), mtu)
+            mtus[name] = max(mtus.get(name, 0), mtu)
 
     for net in config.networks.values():
         need(net.name if net.bridged else None, net.mtu)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
-import sanlock  # type: ignore[import-not-found]
+import sanlock
 
 from vdsm.storage import constants as sc
 from vdsm.storage import errors

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 
 from vdsm.storage import constants as sc
 from vdsm.storage import errors, mount
+from vdsm.storage.mount import Mounter
 from vdsm.storage.outofprocess import Registry
 
 log = logging.getLogger("vdsm.storage.connection")
@@ -80,7 +81,9 @@ def from_wire(dom_type: int, params: dict) -> Connection:
 class Connections:
     """Connect, disconnect and persist storage server connections."""
 
-    def __init__(self, repository: str, lib_dir: str, oop: Registry) -> None:
+    def __init__(self, repository: str, lib_dir: str, oop: Registry,
+                 mounter: Mounter) -> None:
+        self._mounter = mounter
         self.mnt_dir = os.path.join(repository, "mnt")
         self._file = os.path.join(lib_dir, "storage", "connections.json")
         self._oop = oop
@@ -99,6 +102,12 @@ class Connections:
         with self._lock:
             self._disconnect(conn)
             self._save([c for c in self._load() if c.spec != conn.spec])
+
+    def umount_all(self) -> None:
+        """Lazily unmount what is mounted under mnt_dir (tests, cleanup)."""
+        for m in mount.mounts():
+            if m.target.startswith(self.mnt_dir + "/"):
+                self._mounter.umount(m.target, lazy=True)
 
     def restore(self) -> None:
         """Bring back every saved connection (at vdsmd start)."""
@@ -125,10 +134,10 @@ class Connections:
             return
         os.makedirs(target, exist_ok=True)
         try:
-            mount.mount(conn.spec, target, conn.vfs_type or
-                        ("nfs" if conn.dom_type == sc.NFS else None),
-                        conn.mount_options())
-        except errors.MountError:
+            self._mounter.mount(conn.spec, target, conn.vfs_type or
+                                ("nfs" if conn.dom_type == sc.NFS else ""),
+                                conn.mount_options())
+        except errors.StorageError:
             _rmdir(target)
             raise
 
@@ -154,7 +163,7 @@ class Connections:
                 os.unlink(target)
             return
         if mount.is_mounted(target):
-            mount.umount(target)
+            self._mounter.umount(target)
         self._oop.get(target).close()
         _rmdir(target)
 

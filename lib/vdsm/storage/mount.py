@@ -1,23 +1,21 @@
-"""Mounting and unmounting, the one place storage needs root for.
+"""Mounting and unmounting: the one thing storage needs root for.
 
-vdsmd never runs mount itself in production: ``mount()`` and ``umount()``
-call supervdsmd's ``mount`` module. Until supervdsm's client is available
-(``vdsm.supervdsm.client``) they fall back to running mount(8) directly,
-which works only when vdsmd runs as root (tests, development).
+vdsmd never runs mount itself: ``Mounter`` calls supervdsmd's ``mount``
+module (``mount.mount`` / ``mount.umount``) through the supervdsm client.
+Reading the mount table (``mounts()``, ``is_mounted()``) needs no
+privilege and never blocks on a dead server (/proc is local).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import subprocess
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from vdsm.storage import errors
+from vdsm.supervdsm.errors import InvalidArguments, InvalidPath
 
 log = logging.getLogger("vdsm.storage.mount")
-
-MOUNT_TIMEOUT = 180
 
 
 class MountInfo(NamedTuple):
@@ -27,62 +25,34 @@ class MountInfo(NamedTuple):
     options: str
 
 
-def _privileged(name: str, **kwargs: Any) -> Any | None:
-    """Call supervdsm's name; None when supervdsm is not available."""
-    try:
-        from vdsm.supervdsm import client  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return client.call(name, **kwargs)
+class Mounter:
+    """Mount through supervdsm; ``proxy()`` returns its client."""
 
+    def __init__(self, proxy: Callable[[], Any]) -> None:
+        self._proxy = proxy
 
-def mount(source: str, target: str, vfs_type: str | None = None,
-          options: str | None = None,
-          timeout: int = MOUNT_TIMEOUT) -> None:
-    log.info("MOUNT source=%s target=%s type=%s options=%s",
-             source, target, vfs_type, options)
-    try:
-        if _privileged("mount.mount", source=source, target=target,
-                       vfs_type=vfs_type or "", options=options or "",
-                       timeout=timeout) is not None:
-            return
-    except Exception as e:
-        raise errors.MountError(str(e), source=source) from None
-    cmd = ["mount"]
-    if vfs_type:
-        cmd += ["-t", vfs_type]
-    if options:
-        cmd += ["-o", options]
-    cmd += [source, target]
-    _run(cmd, timeout, source)
+    def mount(self, source: str, target: str, vfs_type: str,
+              options: str = "") -> None:
+        log.info("MOUNT source=%s target=%s type=%s options=%s",
+                 source, target, vfs_type, options)
+        self._call("mount.mount", source, target, vfs_type, options)
 
+    def umount(self, target: str, force: bool = False,
+               lazy: bool = False) -> None:
+        log.info("UMOUNT target=%s force=%s lazy=%s", target, force, lazy)
+        self._call("mount.umount", target, force, lazy)
 
-def umount(target: str, force: bool = False, lazy: bool = False,
-           timeout: int = MOUNT_TIMEOUT) -> None:
-    log.info("UMOUNT target=%s force=%s lazy=%s", target, force, lazy)
-    try:
-        if _privileged("mount.umount", target=target, force=force,
-                       lazy=lazy, timeout=timeout) is not None:
-            return
-    except Exception as e:
-        raise errors.MountError(str(e), target=target) from None
-    cmd = ["umount"] + (["-f"] if force else []) + (["-l"] if lazy else [])
-    _run(cmd + [target], timeout, target)
-
-
-def _run(cmd: list[str], timeout: int, what: str) -> None:
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True,
-                           timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise errors.MountError("timed out", cmd=" ".join(cmd)) from None
-    if p.returncode != 0:
-        raise errors.MountError(p.stderr.strip() or f"rc={p.returncode}",
-                                what=what)
+    def _call(self, name: str, *args: Any) -> None:
+        try:
+            self._proxy().call(name, *args)
+        except (InvalidArguments, InvalidPath) as e:
+            raise errors.InvalidParameter(str(e)) from None
+        except errors.VdsmError as e:
+            raise errors.MountError(str(e)) from None
 
 
 def mounts() -> list[MountInfo]:
-    """The mounts of this namespace (reading /proc never blocks on NFS)."""
+    """The mounts of this namespace."""
     out = []
     with open("/proc/self/mountinfo") as f:
         for line in f:

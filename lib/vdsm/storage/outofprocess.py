@@ -55,6 +55,7 @@ class IOHelper:
         self._proc: subprocess.Popen | None = None
         self._calls: dict[int, _Call] = {}
         self._readers: list[threading.Thread] = []
+        self._final = False
 
     def call(self, op: str, timeout: float | None = None, **args: Any) -> Any:
         timeout = self.timeout if timeout is None else timeout
@@ -66,9 +67,13 @@ class IOHelper:
             raise errors.StorageTimeout(op=op, helper=self.name)
         return _result(call.reply, op, args)
 
-    def close(self, wait: float = 5.0) -> None:
-        """Kill the helper; wait a little for its pipes to be closed."""
+    def close(self, wait: float = 5.0, final: bool = False) -> None:
+        """Kill the helper; wait a little for its pipes to be closed.
+
+        A later call starts a new helper, unless final.
+        """
         with self._lock:
+            self._final = self._final or final
             proc, self._proc = self._proc, None
             readers = list(self._readers)
         if proc is not None:
@@ -89,7 +94,7 @@ class IOHelper:
                 assert proc.stdin is not None
                 proc.stdin.write(line.encode())
                 proc.stdin.flush()
-            except OSError:
+            except (OSError, ValueError):
                 self._calls.pop(req_id, None)
                 self._proc = None
                 _kill(proc)
@@ -98,6 +103,9 @@ class IOHelper:
             return req_id, call, proc
 
     def _process(self) -> subprocess.Popen:
+        if self._final:
+            raise errors.StorageDomainAccessError(
+                "storage is shutting down", helper=self.name)
         if self._proc is None or self._proc.poll() is not None:
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join(
@@ -125,6 +133,11 @@ class IOHelper:
                 call.done.set()
         proc.stdout.close()
         with self._lock:
+            if proc.stdin is not None:
+                try:
+                    proc.stdin.close()
+                except OSError:
+                    pass
             if self._proc is proc:
                 self._proc = None
             orphans = [(i, c) for i, c in self._calls.items()
@@ -153,7 +166,7 @@ def _kill(proc: subprocess.Popen) -> None:
     if proc.stdin is not None:
         try:
             proc.stdin.close()
-        except OSError:
+        except (OSError, ValueError):
             pass
     # The reader thread reaps it once its stdout closes.
 
@@ -184,9 +197,13 @@ class Registry:
         self.timeout = timeout
         self._lock = threading.Lock()
         self._helpers: dict[str, IOHelper] = {}
+        self._closed = False
 
     def get(self, name: str) -> IOHelper:
         with self._lock:
+            if self._closed:
+                raise errors.StorageDomainAccessError(
+                    "storage is shutting down", helper=name)
             helper = self._helpers.get(name)
             if helper is None:
                 helper = self._helpers[name] = IOHelper(name, self.timeout)
@@ -195,5 +212,6 @@ class Registry:
     def close(self) -> None:
         with self._lock:
             helpers, self._helpers = list(self._helpers.values()), {}
+            self._closed = True
         for helper in helpers:
-            helper.close()
+            helper.close(final=True)

@@ -25,20 +25,24 @@ from vdsm.storage import pool as pool_mod
 from vdsm.storage.connection import Connections
 from vdsm.storage.domain import DomainSpec, FileDomain
 from vdsm.storage.monitor import DomainMonitor
+from vdsm.storage.mount import Mounter
 from vdsm.storage.outofprocess import Registry
 from vdsm.storage.pool import Pool
 from vdsm.storage.tasks import TaskManager
+from vdsm.supervdsm import client as supervdsm_client
 
 log = logging.getLogger("vdsm.storage.service")
 
 
 class StorageService:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, mounter: Mounter | None = None
+                 ) -> None:
         self.config = config
         self.repository = config.get("irs", "repository")
         self.oop = Registry(config.getfloat("irs", "process_pool_timeout"))
         self.connections = Connections(
-            self.repository, config.get("vars", "lib_dir"), self.oop)
+            self.repository, config.get("vars", "lib_dir"), self.oop,
+            mounter or Mounter(lambda: supervdsm_client.get_proxy(config)))
         self.sanlock_io_timeout = config.getint("sanlock", "io_timeout")
         self.rollbacks: dict[str, Any] = {}
         self.tasks = TaskManager(self.rollbacks)

@@ -18,6 +18,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Modules of vdsm.supervdsm.api whose @privileged functions may be called.
 # One line each.
 MODULES: list[str] = [
+    "mount",
+    "fs",
+    "devices",
     "network",
 ]
 

@@ -25,6 +25,7 @@ _VERBS: dict[str, str] = {
     "configure": "vdsm.tool.main_configure",
     "is-configured": "vdsm.tool.main_configure",
     "show-config": "vdsm.tool.main_configure",
+    "restore-nets": "vdsm.tool.restore_nets",
 }
 
 

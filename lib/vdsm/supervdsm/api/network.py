@@ -25,6 +25,9 @@ from vdsm.supervdsm.allowlist import privileged
 
 log = logging.getLogger("supervdsm.network")
 
+# One planned change, as JSON (see vdsm.network.changes for the kinds).
+ChangeArg = dict[str, str | int | bool | list[list[str]] | None]
+
 _FAILED_LINE = re.compile(r"Command failed -:(\d+)")
 
 
@@ -56,7 +59,7 @@ def _run_batch(lines: list[str], netns: str) -> None:
 
 
 @privileged
-def apply_changes(changes: list, netns: str = "") -> int:
+def apply_changes(changes: list[ChangeArg], netns: str = "") -> int:
     """Apply planned changes in order; return how many were applied."""
     try:
         lines = [vocab.render(c) for c in changes]
@@ -86,7 +89,7 @@ def add_address(dev: str, cidr: str, netns: str = "") -> None:
 
 
 @privileged
-def set_nameservers(servers: list, netns: str = "") -> None:
+def set_nameservers(servers: list[str], netns: str = "") -> None:
     """Write resolv.conf: /etc/resolv.conf, or /etc/netns/NS/resolv.conf
     (which ``ip netns exec NS`` shows as /etc/resolv.conf)."""
     import ipaddress

@@ -1,0 +1,43 @@
+"""Host verbs of the network subsystem (setupNetworks and friends).
+
+Thin: each verb is one call into ``services.network``
+(``vdsm.network.component``); errors are the subsystem's VdsmErrors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vdsm.api.registry import CallContext, verb
+from vdsm.common import exception
+
+
+def _network(ctx: CallContext) -> Any:
+    network = getattr(ctx.services, "network", None)
+    if network is None:
+        raise exception.ResourceUnavailable("the network component is not "
+                                            "running")
+    return network
+
+
+@verb("Host.setupNetworks")
+def setup_networks(ctx: CallContext, networks: dict, bondings: dict,
+                   options: dict) -> dict:
+    _network(ctx).setup_networks(networks, bondings, options)
+    return {"code": 0, "message": "Done"}
+
+
+@verb("Host.setSafeNetworkConfig")
+def set_safe_network_config(ctx: CallContext) -> bool:
+    _network(ctx).set_safe_config()
+    return True
+
+
+@verb("Host.getNetworkCapabilities")
+def get_network_capabilities(ctx: CallContext) -> dict:
+    return _network(ctx).capabilities()
+
+
+@verb("Host.getNetworkStatistics")
+def get_network_statistics(ctx: CallContext) -> dict:
+    return _network(ctx).statistics()

@@ -1,0 +1,109 @@
+"""The network component of vdsmd: ``services.network``.
+
+Creates the configurator over the persisted config and the privileged
+helper, the statistics sampler and the netlink monitor; registers the
+capabilities and stats contributors of Host.getCapabilities/getStats.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from vdsm.common.periodic import Periodic
+from vdsm.network import caps, netinfo, persistence
+from vdsm.network.configurator import Configurator
+from vdsm.network.monitor import EVENT, Monitor
+from vdsm.network.privileged import DirectHelper, Helper, SupervdsmHelper
+from vdsm.network.stats import Sampler
+
+log = logging.getLogger("vdsm.network")
+
+
+def create(services: Any) -> NetworkService:
+    service = NetworkService(services)
+    services.network = service
+    for name, func in (("capabilities_contributors", service.host_caps),
+                       ("stats_contributors", service.host_stats)):
+        services.__dict__.setdefault(name, []).append(func)
+    return service
+
+
+def _helper(config: Any) -> Helper:
+    if config.get("network", "privileged") == "direct":
+        return DirectHelper()
+    return SupervdsmHelper(config)
+
+
+class NetworkService:
+    def __init__(self, services: Any) -> None:
+        config = services.config
+        self._services = services
+        self.netns = config.get("network", "netns")
+        store = persistence.Store(
+            persistence.netconf_dir(config.get("vars", "lib_dir")))
+        self.configurator = Configurator(store, _helper(config), self.netns)
+        self.sampler = Sampler(self.netns or None)
+        self._periodic = Periodic("net/stats",
+                                  config.getfloat("network",
+                                                  "stats_interval"),
+                                  self._sample)
+        self._monitor = Monitor(self._publish_change,
+                                self.configurator.changing,
+                                config.getfloat("network", "monitor_settle"),
+                                self.netns)
+
+    # Component.
+
+    def start(self) -> None:
+        self._sample()
+        self._periodic.start()
+        self._monitor.start()
+
+    def stop(self) -> None:
+        self._monitor.stop()
+        self._periodic.stop()
+
+    # What the API calls.
+
+    def setup_networks(self, networks: Any, bondings: Any,
+                       options: Any) -> None:
+        self.configurator.setup_networks(networks, bondings, options)
+
+    def confirm_connectivity(self) -> None:
+        self.configurator.confirm_connectivity()
+
+    def set_safe_config(self) -> None:
+        self.configurator.set_safe_config()
+
+    def capabilities(self) -> dict[str, Any]:
+        snap = netinfo.snapshot(self.netns or None)
+        return caps.capabilities(
+            snap, self.configurator.running_config(),
+            self.configurator.is_dirty(), caps.read_nameservers(
+                self._resolv_conf()))
+
+    def statistics(self) -> dict[str, Any]:
+        return {"network": self.sampler.statistics()}
+
+    # Contributors.
+
+    def host_caps(self) -> dict[str, Any]:
+        return self.capabilities()
+
+    def host_stats(self) -> dict[str, Any]:
+        return {"netConfigDirty": "True" if self.configurator.is_dirty()
+                else "False"}
+
+    # Helpers.
+
+    def _resolv_conf(self) -> str:
+        if self.netns:
+            return f"/etc/netns/{self.netns}/resolv.conf"
+        return "/etc/resolv.conf"
+
+    def _sample(self) -> None:
+        self.sampler.sample()
+
+    def _publish_change(self) -> None:
+        self._services.events.publish(EVENT, {})

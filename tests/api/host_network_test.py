@@ -1,0 +1,159 @@
+"""Host network verbs end to end: a real vdsmd, a real namespace.
+
+vdsmd runs as the test user (root) in the machine's namespace, serving
+its API on 127.0.0.1, and manages a namespace made by the test
+([network] netns): every change, reading and the netlink monitor work on
+that namespace only, the machine's own interfaces are never touched.
+Privileged changes are called in-process ([network] privileged =
+direct), as vdsmd runs as root here. Tests that wait for timeouts or
+events are ``slow``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from vdsm import client
+
+pytestmark = pytest.mark.root
+
+STATIC = {"ipaddr": "192.0.2.1", "netmask": "255.255.255.0"}
+
+
+@pytest.fixture
+def daemon(netns, vdsmd_factory):
+    return vdsmd_factory({"network": {"netns": netns.name,
+                                      "privileged": "direct",
+                                      "stats_interval": "0.5",
+                                      "monitor_settle": "0.3"}})
+
+
+@pytest.fixture
+def cli(daemon):
+    with daemon.client() as c:
+        yield c
+
+
+def test_add_report_remove(cli, netns):
+    result = cli.Host.setupNetworks(
+        networks={"mgmt": {"nic": "eth0", **STATIC, "gateway": "192.0.2.254",
+                           "defaultRoute": True, "mtu": 1400},
+                  "data": {"nic": "eth1", "bridged": False,
+                           "ipv6addr": "2001:db8::5/64"}},
+        bondings={}, options={})
+    assert result == {"code": 0, "message": "Done"}
+    assert netns.link("mgmt")["linkinfo"]["info_kind"] == "bridge"
+
+    caps = cli.Host.getNetworkCapabilities()
+    mgmt = caps["networks"]["mgmt"]
+    assert mgmt["management"] is True and mgmt["bridged"] is True
+    assert mgmt["ipv4addrs"] == ["192.0.2.1/24"]
+    assert mgmt["gateway"] == "192.0.2.254" and mgmt["mtu"] == "1400"
+    assert mgmt["ports"] == ["eth0"]
+    assert caps["networks"]["data"]["ipv6addrs"] == ["2001:db8::5/64"]
+    assert caps["bridges"]["mgmt"]["ports"] == ["eth0"]
+    assert caps["nics"]["eth0"]["mtu"] == "1400"
+    assert caps["netConfigDirty"] == "True"
+
+    host_caps = cli.Host.getCapabilities()
+    assert host_caps["networks"]["mgmt"] == mgmt
+    assert host_caps["netConfigDirty"] == "True"
+    assert cli.Host.getStats()["netConfigDirty"] == "True"
+
+    assert cli.Host.setSafeNetworkConfig() is True
+    assert cli.Host.getNetworkCapabilities()["netConfigDirty"] == "False"
+    assert cli.Host.getStats()["netConfigDirty"] == "False"
+
+    cli.Host.setupNetworks(networks={"mgmt": {"remove": True},
+                                     "data": {"remove": True}})
+    assert netns.link("mgmt") is None
+    assert cli.Host.getNetworkCapabilities()["networks"] == {}
+
+
+def test_invalid_request(cli, netns):
+    before = netns.state_text()
+    with pytest.raises(client.ServerError) as e:
+        cli.Host.setupNetworks(networks={"n": {"nic": "nosuch0"}})
+    assert e.value.code == 23
+    assert "networks.n.nic" in str(e.value)
+    with pytest.raises(client.ServerError) as e:
+        cli.Host.setupNetworks(networks={"n": {"nic": "eth0", "mtu": "x"}})
+    assert e.value.code == 21
+    assert netns.state_text() == before
+
+
+@pytest.mark.slow
+def test_connectivity_confirmed(daemon, cli, netns):
+    stop = threading.Event()
+
+    def confirm():
+        with daemon.client() as other:
+            while not stop.is_set():
+                other.Host.confirmConnectivity()
+                time.sleep(0.1)
+
+    t = threading.Thread(target=confirm)
+    t.start()
+    try:
+        cli.Host.setupNetworks(
+            networks={"net1": {"nic": "eth0", **STATIC}},
+            options={"connectivityCheck": True, "connectivityTimeout": 10})
+    finally:
+        stop.set()
+        t.join()
+    assert netns.link("net1") is not None
+
+
+@pytest.mark.slow
+def test_connectivity_rollback(cli, netns):
+    before = netns.state_text()
+    with pytest.raises(client.ServerError) as e:
+        cli.Host.setupNetworks(
+            networks={"net1": {"nic": "eth0", **STATIC}},
+            options={"connectivityCheck": True, "connectivityTimeout": 1})
+    assert e.value.code == 10
+    assert netns.state_text() == before
+    assert cli.Host.getNetworkCapabilities()["networks"] == {}
+
+
+@pytest.mark.slow
+def test_statistics(cli, netns):
+    deadline = time.monotonic() + 10
+    while True:
+        stats = cli.Host.getNetworkStatistics()["network"]
+        if "eth0" in stats or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    eth0 = stats["eth0"]
+    assert eth0["state"] == "up"
+    assert int(eth0["rx"]) >= 0 and float(eth0["rxRate"]) >= 0
+    assert "lo" not in stats
+
+
+@pytest.mark.slow
+def test_event_on_outside_change(cli, netns):
+    sub = cli.subscribe()
+    time.sleep(0.5)
+    netns.ip("link", "add", "name", "outside0", "type", "bridge")
+    deadline = time.monotonic() + 10
+    while True:
+        method, params = sub.get(timeout=max(0.1, deadline -
+                                             time.monotonic()))
+        if method == "|net|host_conn|no_id":
+            break
+    assert "notify_time" in params
+
+
+@pytest.mark.slow
+def test_no_event_for_setup_networks(cli, netns):
+    sub = cli.subscribe()
+    time.sleep(0.5)
+    cli.Host.setupNetworks(networks={"net1": {"nic": "eth0", **STATIC}})
+    with pytest.raises(client.TimeoutError):
+        while True:
+            method, _ = sub.get(timeout=1.5)
+            if method == "|net|host_conn|no_id":
+                break

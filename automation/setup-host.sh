@@ -100,16 +100,16 @@ run_py() {
 }
 
 install_wrappers() {
-    if [ -f "$REPO/lib/vdsmclient/__main__.py" ]; then
-        printf '#!/bin/sh\nPYTHONPATH=%s/lib exec %s -m vdsmclient "$@"\n' \
-            "$REPO" "$SYSTEM_PYTHON" >/usr/local/bin/vdsm-client
-        chmod 755 /usr/local/bin/vdsm-client
-    fi
-    if [ -f "$REPO/vdsm/vdsm-tool" ]; then
-        printf '#!/bin/sh\nPYTHONPATH=%s/lib exec %s %s/vdsm/vdsm-tool "$@"\n' \
-            "$REPO" "$SYSTEM_PYTHON" "$REPO" >/usr/local/bin/vdsm-tool
-        chmod 755 /usr/local/bin/vdsm-tool
-    fi
+    # /usr/local/bin/vdsm-client, vdsm-tool: the tree's entry points.
+    local f name
+    for f in "$REPO"/vdsm/vdsm-*; do
+        [ -f "$f" ] || continue
+        name=$(basename "$f")
+        printf '#!/bin/sh\nPYTHONPATH=%s/lib exec %s %s "$@"\n' \
+            "$REPO" "$SYSTEM_PYTHON" "$f" >"/usr/local/bin/$name"
+        chmod 755 "/usr/local/bin/$name"
+        say "installed /usr/local/bin/$name"
+    done
 }
 
 install_config() {
@@ -126,6 +126,13 @@ install_config() {
 
 configure_host() {
     have_entry vdsm/vdsm-tool "vdsm-tool configure --force" || return 0
+    # configure --force replaces the PKI: only when something is missing,
+    # so that a second run keeps the certificates clients already trust.
+    if run_py "$REPO/vdsm/vdsm-tool" is-configured </dev/null >/dev/null 2>&1
+    then
+        say "host is configured (vdsm-tool is-configured)"
+        return
+    fi
     say "vdsm-tool configure --force"
     run_py "$REPO/vdsm/vdsm-tool" configure --force </dev/null
 }

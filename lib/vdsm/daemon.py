@@ -24,6 +24,7 @@ from vdsm.api import registry
 from vdsm.api.dispatcher import Dispatcher
 from vdsm.api.schema import Schema
 from vdsm.common import log as vdsm_log
+from vdsm.common import privilege
 from vdsm.common.config import Config
 from vdsm.common.executor import Executor
 from vdsm.rpc import server as rpc_server
@@ -125,10 +126,18 @@ def main(argv: list[str] | None = None) -> int:
     if not paths and os.path.exists("/etc/vdsm/vdsm.conf"):
         paths = ["/etc/vdsm/vdsm.conf"]
     config = Config(paths)
+    if os.geteuid() == 0 and config.getboolean("vars", "drop_privileges"):
+        try:
+            privilege.drop_to(config.get("vars", "user"),
+                              config.get("vars", "group"))
+        except privilege.PrivilegeError as e:
+            print(f"vdsmd: {e}", file=sys.stderr)
+            return 1
     vdsm_log.setup(config.get("logging", "log_file"),
                    config.get("logging", "log_level"))
-    log.info("Starting (version=%s pid=%d config=%s)", vdsm.__version__,
-             os.getpid(), ",".join(paths) or "defaults")
+    log.info("Starting (version=%s pid=%d uid=%d config=%s)",
+             vdsm.__version__, os.getpid(), os.geteuid(),
+             ",".join(paths) or "defaults")
     try:
         asyncio.run(Daemon(config).run())
     except Exception:

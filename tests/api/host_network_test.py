@@ -4,9 +4,9 @@ vdsmd runs as the test user (root) in the machine's namespace, serving
 its API on 127.0.0.1, and manages a namespace made by the test
 ([network] netns): every change, reading and the netlink monitor work on
 that namespace only, the machine's own interfaces are never touched.
-Privileged changes are called in-process ([network] privileged =
-direct), as vdsmd runs as root here. Tests that wait for timeouts or
-events are ``slow``.
+Privileged changes go through a real supervdsmd (tests/fixtures/
+supervdsm.py) over its socket, as in production. Tests that wait for
+timeouts or events are ``slow``.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ STATIC = {"ipaddr": "192.0.2.1", "netmask": "255.255.255.0"}
 
 
 @pytest.fixture
-def daemon(netns, vdsmd_factory):
+def daemon(netns, supervdsmd, vdsmd_factory):
     return vdsmd_factory({"network": {"netns": netns.name,
-                                      "privileged": "direct",
+                                      "privileged": "supervdsm",
                                       "stats_interval": "0.5",
-                                      "monitor_settle": "0.3"}})
+                                      "monitor_settle": "0.3"},
+                          "supervdsm": {"socket": supervdsmd.socket}})
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def cli(daemon):
         yield c
 
 
-def test_add_report_remove(cli, netns):
+def test_add_report_remove(cli, netns, supervdsmd):
     result = cli.Host.setupNetworks(
         networks={"mgmt": {"nic": "eth0", **STATIC, "gateway": "192.0.2.254",
                            "defaultRoute": True, "mtu": 1400},
@@ -46,6 +47,7 @@ def test_add_report_remove(cli, netns):
         bondings={}, options={})
     assert result == {"code": 0, "message": "Done"}
     assert netns.link("mgmt")["linkinfo"]["info_kind"] == "bridge"
+    assert "APPLY changes=" in supervdsmd.log()
 
     caps = cli.Host.getNetworkCapabilities()
     mgmt = caps["networks"]["mgmt"]
@@ -71,6 +73,24 @@ def test_add_report_remove(cli, netns):
                                      "data": {"remove": True}})
     assert netns.link("mgmt") is None
     assert cli.Host.getNetworkCapabilities()["networks"] == {}
+
+
+def test_kernel_refusal_rolls_back(cli, netns):
+    # A gateway outside the network's subnet passes validation; the kernel
+    # refuses the route, the last change of the batch: every change before
+    # it (bridges, ports, addresses) is rolled back.
+    cli.Host.setupNetworks(networks={"keep": {"nic": "eth2", **STATIC}})
+    before = netns.state_text()
+    with pytest.raises(client.ServerError) as e:
+        cli.Host.setupNetworks(networks={
+            "net1": {"nic": "eth0", "ipaddr": "198.51.100.1", "prefix": 24,
+                     "mtu": 2000},
+            "net2": {"nic": "eth1", "ipaddr": "203.0.113.1", "prefix": 24,
+                     "gateway": "10.20.30.40", "defaultRoute": True},
+            "keep": {"remove": True}})
+    assert e.value.code == 29
+    assert netns.state_text() == before
+    assert list(cli.Host.getNetworkCapabilities()["networks"]) == ["keep"]
 
 
 def test_invalid_request(cli, netns):

@@ -19,6 +19,9 @@ from vdsm.network.changes import BadChange
      "link add name bond0 type bond mode 802.3ad miimon 100"),
     ({"kind": "set_link", "name": "eth0", "master": "", "mtu": 9000,
       "up": True}, "link set dev eth0 nomaster mtu 9000 up"),
+    ({"kind": "set_group", "name": "net1", "group": 7},
+     "link set dev net1 group 7"),
+    ({"kind": "del_group", "group": 7}, "link del group 7"),
     ({"kind": "add_addr", "dev": "net1", "cidr": "2001:db8::1/64"},
      "addr add 2001:db8::1/64 dev net1"),
     ({"kind": "set_default_route", "gateway": "192.0.2.1", "dev": "net1"},
@@ -46,6 +49,8 @@ def test_render(change, line):
     {"kind": "add_bond", "name": "bond0", "options": [["mode", "x y"]]},
     {"kind": "add_bond", "name": "bond0", "options": [["evil", "1"]]},
     {"kind": "set_default_route", "gateway": "gw", "dev": "eth0"},
+    {"kind": "del_group", "group": 0},
+    {"kind": "set_group", "name": "eth0", "group": -1},
 ])
 def test_refused(change):
     with pytest.raises(BadChange):

@@ -86,6 +86,21 @@ def test_remove_networks(configurator, netns, store):
     assert netns.state_text() == before
 
 
+def test_remove_many_keeps_others(configurator, netns):
+    # Batch deletion goes through a link group: links of other groups,
+    # and ours that stay, are left alone.
+    netns.batch(["link add name foreign type bridge",
+                 "link set dev foreign group 1447297024"])
+    nets = {f"n{i}": {"nic": f"eth{i}"} for i in range(3)}
+    configurator.setup_networks(nets, {}, {})
+    configurator.setup_networks({"n0": {"remove": True},
+                                 "n1": {"remove": True}}, {}, {})
+    assert netns.link("n0") is None and netns.link("n1") is None
+    assert netns.link("n2") is not None
+    assert netns.link("foreign") is not None
+    assert netns.link("eth0").get("master") is None
+
+
 def test_repeat_is_noop(configurator, netns):
     req = {"net1": {"nic": "eth0", **STATIC}}
     configurator.setup_networks(req, {}, {})

@@ -47,3 +47,22 @@ def test_nameservers_in_namespace(netns):
 def test_nameservers_refuses_garbage(netns):
     with pytest.raises(ValueError):
         network.set_nameservers(["192.0.2.53\nsearch evil"], netns.name)
+
+
+def test_through_supervdsmd(netns, supervdsmd):
+    proxy = supervdsmd.client()
+    assert proxy.call("network.apply_changes",
+                      [{"kind": "add_bridge", "name": "br1"},
+                       {"kind": "set_link", "name": "br1", "up": True}],
+                      netns.name) == 2
+    assert netns.link("br1") is not None
+    before = netns.state_text()
+    with pytest.raises(Exception) as e:
+        proxy.call("network.apply_changes",
+                   [{"kind": "del_link", "name": "br1"},
+                    {"kind": "run", "cmd": "reboot"}], netns.name)
+    assert "unknown change kind" in str(e.value)
+    with pytest.raises(Exception) as e:
+        proxy.call("network.apply_changes", "link del br1", netns.name)
+    assert getattr(e.value, "code", None) == 91
+    assert netns.state_text() == before

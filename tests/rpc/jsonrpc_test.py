@@ -75,3 +75,8 @@ def test_many_responses_are_array():
 
 def test_no_responses():
     assert jsonrpc.encode_responses([], batch=True) is None
+
+
+def test_too_deeply_nested():
+    msg = jsonrpc.parse(b"[" * 100_000 + b"]" * 100_000)
+    assert msg.errors[0]["error"]["code"] == -32700

@@ -309,3 +309,23 @@ def test_many_concurrent_calls(cli):
 def test_sigterm_clean_exit(vdsmd):
     assert vdsmd.stop() == 0
     assert "Stopped" in vdsmd.log()
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"jsonrpc": "2.0", "method": "Host.echo", "params": {"text": ' +
+    b"[" * 50_000 + b"]" * 50_000 + b'}, "id": 1}',
+    b'{"jsonrpc": "2.0", "method": 5, "id": 1}',
+    b'{"jsonrpc": "2.0", "method": "Host.echo", "params": 5, "id": 1}',
+    b"\xff\xfe\x00garbage",
+    b"null",
+], ids=["deep-array", "deep-param", "method-int", "params-int",
+        "not-utf8", "null"])
+def test_garbage_answered_daemon_survives(vdsmd, raw, cli, body):
+    peer = raw()
+    peer.connect()
+    peer.send("SUBSCRIBE", {"destination": "r", "id": "1"})
+    peer.send("SEND", {"destination": "jms.topic.vdsm_requests",
+                       "reply-to": "r"}, body)
+    assert "error" in response(peer)
+    assert cli.Host.ping2() is True

@@ -71,6 +71,11 @@ DEFAULTS: dict[str, list[Option]] = {
                "connections)."),
         Option("user", "vdsm", "User vdsmd runs as in production."),
         Option("group", "kvm", "Group vdsmd runs as in production."),
+        Option("drop_privileges", "false",
+               "When vdsmd is started as root, switch to [vars] user and "
+               "group (with their supplementary groups kvm, qemu, sanlock, "
+               "disk) before serving. systemd does this itself with "
+               "User=/Group= in vdsmd.service."),
     ],
     "addresses": [
         Option("management_ip", "::",

@@ -13,6 +13,10 @@ Kinds::
     {"kind": "add_vlan", "name": "eth1.10", "link": "eth1", "vlan_id": 10}
     {"kind": "add_bond", "name": "bond0", "options": [["mode", "4"], ...]}
     {"kind": "del_link", "name": "net1"}
+    {"kind": "set_group", "name": "net1", "group": 1447297024}
+    {"kind": "del_group", "group": 1447297024}   (deletes every link of
+        the group at once: one kernel unregister batch, not one per link;
+        group 0, the default, is refused)
     {"kind": "set_link", "name": "eth1", "master": "net1" | "" (none),
         "mtu": 9000, "up": true}          (each field optional)
     {"kind": "set_bridge", "name": "net1", "stp": true}
@@ -142,6 +146,14 @@ def _del_link(c: Change) -> str:
     return f"link del dev {_name(c)}"
 
 
+def _set_group(c: Change) -> str:
+    return f"link set dev {_name(c)} group {_int(c, 'group', 1, 2**31 - 1)}"
+
+
+def _del_group(c: Change) -> str:
+    return f"link del group {_int(c, 'group', 1, 2**31 - 1)}"
+
+
 def _set_link(c: Change) -> str:
     words = [f"link set dev {_name(c)}"]
     if "master" in c:
@@ -184,6 +196,8 @@ _RENDERERS: dict[str, Callable[[Change], str]] = {
     "add_vlan": _add_vlan,
     "add_bond": _add_bond,
     "del_link": _del_link,
+    "set_group": _set_group,
+    "del_group": _del_group,
     "set_link": _set_link,
     "set_bridge": _set_bridge,
     "add_addr": _add_addr,

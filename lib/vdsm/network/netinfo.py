@@ -63,6 +63,8 @@ class Snapshot:
     devices: dict[str, Device]
     default_v4: Route | None = None
     default_v6: Route | None = None
+    # Link groups in use ("default" is group 0).
+    groups: set[str] = field(default_factory=set)
 
     def get(self, name: str) -> Device | None:
         return self.devices.get(name)
@@ -78,8 +80,9 @@ def ip_json(args: list[str], netns: str | None = None) -> Any:
 def snapshot(netns: str | None = None) -> Snapshot:
     links = ip_json(["-d", "addr", "show"], netns)
     devices = {d.name: d for d in (parse_link(x) for x in links)}
+    groups = {str(x.get("group", "default")) for x in links}
     return Snapshot(devices, _default_route(4, netns),
-                    _default_route(6, netns))
+                    _default_route(6, netns), groups)
 
 
 def parse_link(raw: dict[str, Any]) -> Device:

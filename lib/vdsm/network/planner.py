@@ -26,6 +26,9 @@ from vdsm.network.changes import Change
 from vdsm.network.netinfo import Device, Route, Snapshot
 from vdsm.network.state import Target
 
+# A link group for batch deletion ("VD" << 16); any unused one does.
+DELETE_GROUP = 0x56440000
+
 # Lower devices first.
 _RANK = {"nic": 0, "bond": 1, "vlan": 2, "bridge": 3}
 
@@ -41,7 +44,7 @@ def plan(current: Snapshot, target: Target) -> list[Change]:
     pairs, recreate = _pairs(current, target)
     out: list[Change] = []
     out += _drop_routes(current, target)
-    out += _detach(pairs, current)
+    out += _detach(pairs, current, target, recreate)
     out += _delete(current, target, recreate)
     out += _del_addrs(pairs)
     out += _create(pairs)
@@ -100,10 +103,17 @@ def _drop_routes(current: Snapshot, target: Target) -> list[Change]:
     return out
 
 
-def _detach(pairs: list[_Pair], current: Snapshot) -> list[Change]:
+def _detach(pairs: list[_Pair], current: Snapshot, target: Target,
+            recreate: set[str]) -> list[Change]:
+    """Detach ports from their old master, unless the master is deleted
+    (deleting it releases its ports in the same kernel batch)."""
     out = []
     for p in pairs:
         if p.want is None or p.cur is None or p.cur.master is None:
+            continue
+        master = p.cur.master
+        if master in recreate or (master in target.devices and
+                                  target.devices[master] is None):
             continue
         if p.cur.master != p.want.master:
             out.append({"kind": "set_link", "name": p.name, "master": ""})
@@ -115,8 +125,30 @@ def _delete(current: Snapshot, target: Target,
     doomed = [n for n, want in target.devices.items()
               if (want is None or n in recreate) and current.get(n) and
               current.devices[n].kind != "nic"]
-    doomed.sort(key=lambda n: (-_RANK[current.devices[n].kind], n))
-    return [{"kind": "del_link", "name": n} for n in doomed]
+    out: list[Change] = []
+    for rank in sorted({_RANK[current.devices[n].kind] for n in doomed},
+                       reverse=True):
+        names = sorted(n for n in doomed
+                       if _RANK[current.devices[n].kind] == rank)
+        out += _delete_many(names, current)
+    return out
+
+
+def _delete_many(names: list[str], current: Snapshot) -> list[Change]:
+    """Several links go in one kernel batch through a link group: the
+    kernel waits for RCU once per batch, not once per link."""
+    if len(names) < 2:
+        return [{"kind": "del_link", "name": n} for n in names]
+    group = _free_group(current)
+    return [{"kind": "set_group", "name": n, "group": group}
+            for n in names] + [{"kind": "del_group", "group": group}]
+
+
+def _free_group(current: Snapshot) -> int:
+    group = DELETE_GROUP
+    while str(group) in current.groups:
+        group += 1
+    return group
 
 
 def _del_addrs(pairs: list[_Pair]) -> list[Change]:

@@ -44,7 +44,7 @@ class SupervdsmHelper:
 
     def _call(self, name: str, *args: Any) -> Any:
         if self._client is None:
-            from vdsm.supervdsm import client  # type: ignore[attr-defined]
+            from vdsm.supervdsm import client
             self._client = client.get_proxy(self._config)
         return self._client.call(name, *args)
 

@@ -34,8 +34,9 @@ class Message:
 def parse(body: bytes) -> Message:
     try:
         obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as e:
-        return Message(errors=[error(None, exception.ParseError(str(e)))])
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        reason = str(e) or type(e).__name__
+        return Message(errors=[error(None, exception.ParseError(reason))])
     if isinstance(obj, list):
         if not obj:
             err = exception.InvalidRequest("empty batch")

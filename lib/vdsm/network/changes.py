@@ -54,6 +54,12 @@ def check_netns(netns: Any) -> str | None:
     return netns
 
 
+def check_ifname(name: Any) -> str:
+    if not isinstance(name, str) or not _IFNAME.match(name):
+        raise BadChange(f"bad interface name {name!r}")
+    return name
+
+
 def check(change: Any) -> None:
     render(change)
 

@@ -93,7 +93,10 @@ class Configurator:
             changes = planner.plan(before, target)
             log.info("RESTORE networks=%d bonds=%d changes=%d",
                      len(safe.networks), len(safe.bonds), len(changes))
+            for iface in _dhcp(running):
+                self.helper.stop_dhcp(iface, self.netns)
             self.helper.apply_changes(changes, self.netns)
+            self._start_dhcp(_dhcp(safe))
             self._set_nameservers(running, safe)
             self.store.save_running(safe)
 
@@ -106,15 +109,16 @@ class Configurator:
         new = validation.validate(request, running, before)
         target = state.desired(new, running, before)
         changes = planner.plan(before, target)
+        dhcp = _DhcpPlan(running, new, request)
         log.info("START setupNetworks networks=%d bonds=%d removals=%d "
                  "changes=%d", len(request.networks), len(request.bonds),
                  len(request.remove_networks) + len(request.remove_bonds),
                  len(changes))
         try:
-            self._apply(changes, running, new, request)
+            self._apply(changes, running, new, request, dhcp)
         except BaseException as e:
             log.warning("ROLLBACK reason=%s", e)
-            self._rollback(before, set(target.devices), new, running)
+            self._rollback(before, set(target.devices), new, running, dhcp)
             if isinstance(e, errors.ConnectivityCheckFailed):
                 raise
             if isinstance(e, Exception) and not isinstance(
@@ -128,9 +132,12 @@ class Configurator:
                  clock.monotonic() - start)
 
     def _apply(self, changes: list, running: Config, new: Config,
-               request: Request) -> None:
+               request: Request, dhcp: _DhcpPlan) -> None:
+        for iface in dhcp.stop:
+            self.helper.stop_dhcp(iface, self.netns)
         if changes:
             self.helper.apply_changes(changes, self.netns)
+        self._start_dhcp(dhcp.start)
         self._set_nameservers(running, new)
         options = request.options
         if options.connectivity_check:
@@ -143,21 +150,50 @@ class Configurator:
             log.info("CONFIRMED connectivity")
 
     def _rollback(self, before: Snapshot, names: set[str], new: Config,
-                  old: Config) -> None:
+                  old: Config, dhcp: _DhcpPlan) -> None:
         try:
+            for iface in dhcp.start:
+                self.helper.stop_dhcp(iface, self.netns)
             now = netinfo.snapshot(self.netns or None)
             changes = planner.plan(now, state.from_snapshot(before, names))
             self.helper.apply_changes(changes, self.netns)
+            self._start_dhcp({i: r for i, r in _dhcp(old).items()
+                              if i in dhcp.stop})
             self._set_nameservers(new, old)
             log.info("ROLLED BACK changes=%d", len(changes))
         except Exception:
             log.exception("ROLLBACK FAILED: the host may be left half "
                           "configured; vdsm-tool restore-nets fixes it")
 
+    def _start_dhcp(self, ifaces: dict[str, bool]) -> None:
+        for iface, default_route in sorted(ifaces.items()):
+            self.helper.start_dhcp(iface, default_route, self.netns)
+
     def _set_nameservers(self, old: Config, new: Config) -> None:
         servers = _nameservers(new)
         if servers and servers != _nameservers(old):
             self.helper.set_nameservers(list(servers), self.netns)
+
+
+def _dhcp(config: Config) -> dict[str, bool]:
+    """Devices running DHCPv4, with whether they take the default route."""
+    return {net.iface: net.default_route for net in config.networks.values()
+            if net.dhcpv4 and net.iface}
+
+
+class _DhcpPlan:
+    """Which DHCP clients a call stops before its changes and starts after.
+
+    Requested DHCP networks are restarted: their device may be recreated.
+    """
+
+    def __init__(self, old: Config, new: Config, request: Request) -> None:
+        before, after = _dhcp(old), _dhcp(new)
+        requested = {n.iface for n in request.networks.values()}
+        self.start = {i: r for i, r in after.items()
+                      if i in requested or before.get(i) != r}
+        self.stop = [i for i, r in sorted(before.items())
+                     if i not in after or i in self.start]
 
 
 def _nameservers(config: Config) -> tuple[str, ...]:

@@ -18,6 +18,11 @@ class Helper(Protocol):
 
     def set_nameservers(self, servers: list[str], netns: str) -> None: ...
 
+    def start_dhcp(self, dev: str, default_route: bool,
+                   netns: str) -> None: ...
+
+    def stop_dhcp(self, dev: str, netns: str) -> None: ...
+
 
 class DirectHelper:
     """In-process calls; the caller must be root."""
@@ -29,6 +34,14 @@ class DirectHelper:
     def set_nameservers(self, servers: list[str], netns: str) -> None:
         from vdsm.supervdsm.api import network
         network.set_nameservers(servers, netns)
+
+    def start_dhcp(self, dev: str, default_route: bool, netns: str) -> None:
+        from vdsm.supervdsm.api import network
+        network.start_dhcp(dev, default_route, netns)
+
+    def stop_dhcp(self, dev: str, netns: str) -> None:
+        from vdsm.supervdsm.api import network
+        network.stop_dhcp(dev, netns)
 
 
 class SupervdsmHelper:
@@ -53,3 +66,9 @@ class SupervdsmHelper:
 
     def set_nameservers(self, servers: list[str], netns: str) -> None:
         self._call("network.set_nameservers", servers, netns)
+
+    def start_dhcp(self, dev: str, default_route: bool, netns: str) -> None:
+        self._call("network.start_dhcp", dev, default_route, netns)
+
+    def stop_dhcp(self, dev: str, netns: str) -> None:
+        self._call("network.stop_dhcp", dev, netns)

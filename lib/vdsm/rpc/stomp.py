@@ -72,8 +72,11 @@ def encode(frame: Frame) -> bytes:
 HEARTBEAT = b"\n"
 
 
+_ESCAPE_TABLE = str.maketrans(_ESCAPES)
+
+
 def _escape(text: str) -> str:
-    return "".join(_ESCAPES.get(c, c) for c in text)
+    return text.translate(_ESCAPE_TABLE)
 
 
 def _unescape(text: str) -> str:

@@ -20,7 +20,11 @@ log = logging.getLogger("vdsm.tool.configurator")
 
 # Module name -> python module of this package, in the order they run.
 MODULES: dict[str, str] = {
+    "vdsm-user": "vdsm.tool.vdsm_user",
     "certificates": "vdsm.tool.certificates",
+    "libvirt": "vdsm.tool.libvirt",
+    "sanlock": "vdsm.tool.sanlock",
+    "lvm": "vdsm.tool.lvm",
 }
 
 
@@ -28,6 +32,7 @@ class Result(NamedTuple):
     name: str
     messages: list[str]
     error: str | None = None
+    note: str | None = None
 
 
 def names() -> list[str]:
@@ -52,8 +57,15 @@ def selected(requested: list[str] | None) -> list[str]:
 
 def is_configured(target: Target, requested: list[str] | None = None
                   ) -> list[Result]:
-    return [Result(name, load(name).is_configured(target))
+    return [Result(name, load(name).is_configured(target),
+                   note=describe(name, target))
             for name in selected(requested)]
+
+
+def describe(name: str, target: Target) -> str | None:
+    """A module's remark on this host (e.g. "lvm2 is not installed")."""
+    func = getattr(load(name), "describe", None)
+    return func(target) if func else None
 
 
 def configure(target: Target, requested: list[str] | None = None,
@@ -69,5 +81,5 @@ def configure(target: Target, requested: list[str] | None = None,
             log.exception("FAILED module=%s", name)
             results.append(Result(name, [], str(e)))
             break
-        results.append(Result(name, changes))
+        results.append(Result(name, changes, note=describe(name, target)))
     return results

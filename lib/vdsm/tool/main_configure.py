@@ -45,7 +45,7 @@ def run_configure(args: argparse.Namespace) -> int:
             for m in r.messages:
                 print(f"{r.name}: {m}")
         else:
-            print(f"{r.name}: already configured")
+            print(f"{r.name}: already configured{_note(r)}")
     return status
 
 
@@ -57,8 +57,12 @@ def run_is_configured(args: argparse.Namespace) -> int:
             for m in r.messages:
                 print(f"{r.name}: NOT configured: {m}")
         else:
-            print(f"{r.name}: configured")
+            print(f"{r.name}: configured{_note(r)}")
     return status
+
+
+def _note(r: configurator.Result) -> str:
+    return f" ({r.note})" if r.note else ""
 
 
 def run_show_config(args: argparse.Namespace) -> int:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import subprocess
+import time
 
 from vdsm.network import changes as vocab
 from vdsm.network.changes import BadChange
@@ -29,6 +31,10 @@ log = logging.getLogger("supervdsm.network")
 ChangeArg = dict[str, str | int | bool | list[list[str]] | None]
 
 _FAILED_LINE = re.compile(r"Command failed -:(\d+)")
+
+DHCLIENT_DIR = "/run/vdsm/dhclient"
+DHCLIENT_SCRIPT = os.path.join(os.path.dirname(vocab.__file__),
+                               "dhclient-script")
 
 
 class NetworkChangeFailed(RuntimeError):
@@ -103,3 +109,69 @@ def set_nameservers(servers: list[str], netns: str = "") -> None:
     os.replace(tmp, path)
     log.info("NAMESERVERS servers=%s path=%s", ",".join(map(str, servers)),
              path)
+
+
+def _dhcp_files(dev: str, netns: str) -> tuple[str, str]:
+    key = f"{netns or '-'}_{dev}"
+    return (os.path.join(DHCLIENT_DIR, key + ".pid"),
+            os.path.join(DHCLIENT_DIR, key + ".lease"))
+
+
+@privileged
+def start_dhcp(dev: str, default_route: bool, netns: str = "") -> None:
+    """Run dhclient for IPv4 on ``dev`` (in the background); restart it if
+    it runs. Only vdsm's own dhclient-script applies the lease."""
+    vocab.check_ifname(dev)
+    ns = vocab.check_netns(netns)
+    stop_dhcp(dev, netns)
+    os.makedirs(DHCLIENT_DIR, mode=0o755, exist_ok=True)
+    pidfile, leasefile = _dhcp_files(dev, netns)
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + [
+        "dhclient", "-4", "-nw", "-cf", "/dev/null", "-pf", pidfile,
+        "-lf", leasefile, "-sf", DHCLIENT_SCRIPT,
+        "-e", f"VDSM_DEFAULT_ROUTE={'yes' if default_route else 'no'}", dev]
+    try:
+        subprocess.run(cmd, check=True, capture_output=True, text=True,
+                       timeout=30)
+    except FileNotFoundError:
+        raise NetworkChangeFailed("no DHCP client: install isc-dhcp-client")
+    except subprocess.CalledProcessError as e:
+        raise NetworkChangeFailed(f"dhclient failed on {dev}: "
+                                  f"{e.stderr.strip()[-300:]}")
+    log.info("DHCP start dev=%s netns=%s", dev, netns or "-")
+
+
+@privileged
+def stop_dhcp(dev: str, netns: str = "") -> None:
+    """Stop vdsm's dhclient on ``dev`` and drop its dynamic addresses."""
+    vocab.check_ifname(dev)
+    ns = vocab.check_netns(netns)
+    pidfile, leasefile = _dhcp_files(dev, netns)
+    pid = _dhclient_pid(pidfile)
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log.info("DHCP stop dev=%s netns=%s pid=%d", dev, netns or "-", pid)
+    for path in (pidfile, leasefile):
+        if os.path.exists(path):
+            os.unlink(path)
+    subprocess.run(_ip(ns or "") + ["-4", "addr", "flush", "dev", dev,
+                                    "dynamic"],
+                   capture_output=True, timeout=30)
+
+
+def _dhclient_pid(pidfile: str) -> int | None:
+    """The pid in pidfile if it is our dhclient (never a recycled pid)."""
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    if b"dhclient" in os.path.basename(cmdline[0]) and \
+            pidfile.encode() in cmdline:
+        return pid
+    return None

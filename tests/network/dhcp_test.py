@@ -1,0 +1,83 @@
+"""bootproto dhcp: a real dhclient on a vdsm network, served by a real
+dnsmasq in a second namespace at the other end of the NIC's veth."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from fixtures.network import Namespace
+from vdsm.network import caps, netinfo
+from vdsm.supervdsm.api import network as privileged
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+
+@pytest.fixture
+def dhcp_server(netns, tmp_path):
+    if not shutil.which("dhclient"):
+        pytest.skip("no dhclient (isc-dhcp-client) on this machine")
+    if not shutil.which("dnsmasq"):
+        pytest.skip("no dnsmasq on this machine to serve DHCP")
+    srv = Namespace().create()
+    proc = None
+    try:
+        netns.ip("link", "set", "eth0p", "netns", srv.name)
+        srv.batch(["addr add 192.0.2.254/24 dev eth0p",
+                   "link set eth0p up"])
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", srv.name, "dnsmasq",
+             "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
+             "--no-hosts", "--port=0", "--interface=eth0p",
+             "--bind-interfaces", "--user=root",
+             "--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h",
+             "--dhcp-option=option:router,192.0.2.254",
+             f"--dhcp-leasefile={tmp_path}/leases", "--pid-file",
+             f"--log-facility={tmp_path}/dnsmasq.log"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        yield srv
+    finally:
+        privileged.stop_dhcp("net1", netns.name)
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+        srv.delete()
+
+
+def wait_for(predicate, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.2)
+
+
+def test_dhcp_network(configurator, netns, dhcp_server):
+    configurator.setup_networks(
+        {"net1": {"nic": "eth0", "bootproto": "dhcp", "defaultRoute": True}},
+        {}, {})
+
+    def leased():
+        dev = netinfo.snapshot(netns.name).get("net1")
+        return dev is not None and any(
+            a.startswith("192.0.2.") for a in dev.dynamic_addrs)
+
+    wait_for(leased)
+    wait_for(lambda: "default via 192.0.2.254 dev net1" in
+             netns.ip("route"))
+    snap = netinfo.snapshot(netns.name)
+    assert snap.get("net1").addrs == ()     # not a static address
+    report = caps.capabilities(snap, configurator.running_config(), True, [])
+    assert report["networks"]["net1"]["dhcpv4"] is True
+
+    pidfile, _ = privileged._dhcp_files("net1", netns.name)
+    pid = privileged._dhclient_pid(pidfile)
+    assert pid is not None
+    configurator.setup_networks({"net1": {"remove": True}}, {}, {})
+    assert not os.path.exists(f"/proc/{pid}")
+    assert netns.link("net1") is None

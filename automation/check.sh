@@ -9,6 +9,7 @@
 #   quick   the tests without the slow and stress markers
 #   all     every test, slow and stress included
 #   doc     regenerate doc/api.md from the API schema
+#   doc-check  warn (never fail) when doc/api.md is older than the schema
 #
 # Environment: PYTHON (default: /opt/vdsm-venv/bin/python, else
 # /usr/bin/python3), PYTEST_ARGS (extra pytest arguments).
@@ -80,6 +81,17 @@ run_doc() {
     echo "wrote $top/doc/api.md"
 }
 
+run_doc_check() {
+    step "doc-check: doc/api.md"
+    local fresh
+    fresh=$(cd "$top" && PYTHONPATH="$top/lib" "$PYTHON" -m vdsm.api.docgen)
+    if [ "$fresh" == "$(cat "$top/doc/api.md" 2>/dev/null)" ]; then
+        echo "doc/api.md is up to date"
+    else
+        echo "WARNING: doc/api.md differs from the schema: run make doc"
+    fi
+}
+
 if [ $# -eq 0 ]; then
     sed -n '2,/^set /p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
     exit 2
@@ -88,6 +100,7 @@ fi
 for s in "$@"; do
     case "$s" in
         lint|mypy|quick|all|doc) "run_$s" ;;
+        doc-check) run_doc_check ;;
         *) echo "unknown step: $s" >&2; exit 2 ;;
     esac
 done

@@ -30,6 +30,8 @@ make check-all PYTEST_ARGS="$PYTEST_ARGS" 2>&1 | tee "$log"
 summary=$(grep -E '^=+ .*(passed|failed|skipped|deselected|no tests ran).* =+$' \
     "$log" | tail -n 1 || true)
 
+bash automation/check.sh doc-check
+
 stage "make rpm"
 make rpm >"$log" 2>&1 || { cat "$log"; exit 1; }
 for rpm in rpmbuild/RPMS/noarch/*.rpm; do

@@ -23,7 +23,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-VENV=/opt/vdsm-venv
+VENV=${VDSM_VENV:-/opt/vdsm-venv}  # another path only to test this script
 SYSTEM_PYTHON=/usr/bin/python3
 VDSM_CONF=/etc/vdsm/vdsm.conf
 LOG_DIR=/var/log/vdsm

@@ -140,6 +140,9 @@ def test_vdsmd_serves_as_unprivileged_user(vdsmd_as_user):
     assert ids["Gid"] == [gid] * 4
     with daemon.client() as cli:
         assert cli.Host.ping2() is True
+        caps = cli.Host.getCapabilities()
+        assert isinstance(caps, dict) and caps
+        assert isinstance(cli.Host.getStats(), dict)
     assert f"uid={uid}" in daemon.log()
     st = os.stat(os.path.join(daemon.run_dir, "vdsmd.port"))
     assert st.st_uid == uid

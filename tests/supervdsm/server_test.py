@@ -290,3 +290,14 @@ def wait_for(predicate, timeout=20):
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting")
         time.sleep(0.02)
+
+
+def test_get_proxy_is_process_wide_per_socket(supervdsmd):
+    from vdsm.supervdsm import client
+    proxy = client.get_proxy(supervdsmd.config)
+    try:
+        assert client.get_proxy(supervdsmd.config) is proxy
+        path = os.path.join(supervdsmd.repository, "via-proxy")
+        assert proxy.call("fs.mkdir", path) is True
+    finally:
+        proxy.close()

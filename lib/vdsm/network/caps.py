@@ -20,7 +20,9 @@ from vdsm.network.netinfo import Device, Snapshot
 
 
 def capabilities(snap: Snapshot, running: Config, dirty: bool,
-                 nameservers: list[str]) -> dict[str, Any]:
+                 nameservers: list[str], netns: str = "") -> dict[str, Any]:
+    """``netns``: the snapshot is of that namespace; sysfs shows ours, so
+    NIC speeds read 0 (unknown) there."""
     nics, bridges, vlans, bonds = {}, {}, {}, {}
     for dev in snap.devices.values():
         if dev.name == "lo" or dev.kernel_kind in _SKIPPED_KINDS:
@@ -38,7 +40,8 @@ def capabilities(snap: Snapshot, running: Config, dirty: bool,
                          opts=dict(dev.bond_options), hwaddr=dev.hwaddr)
             bonds[dev.name] = entry
         else:
-            entry.update(hwaddr=dev.hwaddr, speed=_speed(dev.name))
+            entry.update(hwaddr=dev.hwaddr,
+                         speed=0 if netns else link_speed(dev.name))
             nics[dev.name] = entry
     return {
         "nics": nics, "bridges": bridges, "vlans": vlans, "bondings": bonds,
@@ -80,7 +83,8 @@ def _ports(name: str, snap: Snapshot) -> list[str]:
     return sorted(d.name for d in snap.devices.values() if d.master == name)
 
 
-def _speed(name: str) -> int:
+def link_speed(name: str) -> int:
+    """Mb/s from sysfs, 0 when the driver reports none."""
     try:
         with open(f"/sys/class/net/{name}/speed") as f:
             speed = int(f.read().strip())

@@ -81,7 +81,7 @@ class NetworkService:
         return caps.capabilities(
             snap, self.configurator.running_config(),
             self.configurator.is_dirty(), caps.read_nameservers(
-                self._resolv_conf()))
+                self._resolv_conf()), self.netns)
 
     def statistics(self) -> dict[str, Any]:
         return {"network": self.sampler.statistics()}

@@ -20,7 +20,7 @@ request that repeats the running config plans nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vdsm.network.changes import Change
 from vdsm.network.netinfo import Device, Route, Snapshot
@@ -58,13 +58,27 @@ def plan(current: Snapshot, target: Target) -> list[Change]:
 
 def _pairs(current: Snapshot, target: Target
            ) -> tuple[list[_Pair], set[str]]:
+    recreate = {n for n, want in target.devices.items()
+                if want is not None and current.get(n) is not None
+                and _must_recreate(current.devices[n], want)}
+    gone = recreate | {n for n, want in target.devices.items()
+                       if want is None and current.get(n) is not None}
+    # The kernel deletes a VLAN with its lower device: recreate it too.
+    grew = True
+    while grew:
+        grew = False
+        for name, dev in current.devices.items():
+            if dev.kind == "vlan" and dev.link in gone and name not in gone:
+                gone.add(name)
+                if target.devices.get(name) is not None:
+                    recreate.add(name)
+                grew = True
     pairs = []
-    recreate: set[str] = set()
     for name, want in target.devices.items():
-        cur = current.get(name)
-        if cur is not None and want is not None and _must_recreate(cur, want):
-            recreate.add(name)
-            cur = None
+        cur = None if name in recreate else current.get(name)
+        if cur is not None and cur.master in gone:
+            # Released by the kernel when its master goes.
+            cur = replace(cur, master=None)
         pairs.append(_Pair(name, cur, want))
     pairs.sort(key=lambda p: (_rank(p), p.name))
     return pairs, recreate

@@ -48,13 +48,15 @@ def _state(operstate: str) -> str:
     return "down"
 
 
-def interface_stats(first: Sample | None, last: Sample) -> dict[str, Any]:
+def interface_stats(first: Sample | None, last: Sample,
+                    netns: str | None = None) -> dict[str, Any]:
     out = {}
     for name, link in last.links.items():
         if name == "lo":
             continue
         before = first.links.get(name) if first else None
-        speed = caps._speed(name) or DEFAULT_SPEED
+        # sysfs shows our own namespace only.
+        speed = (0 if netns else caps.link_speed(name)) or DEFAULT_SPEED
         rx, tx = link["rx"], link["tx"]
         interval = last.time - first.time if first else 0.0
         out[name] = {
@@ -101,4 +103,4 @@ class Sampler:
             first, last = self._first, self._last
         if last is None:
             return {}
-        return interface_stats(first, last)
+        return interface_stats(first, last, self._netns)

@@ -139,16 +139,18 @@ def _remote_error(info: Any, method: str) -> SupervdsmError:
                        code=code if isinstance(code, int) else 100)
 
 
-_proxy: SupervdsmClient | None = None
+_proxies: dict[str, SupervdsmClient] = {}
 _proxy_lock = threading.Lock()
 
 
 def get_proxy(config: Config) -> SupervdsmClient:
-    """The process-wide client for [supervdsm] socket."""
-    global _proxy
+    """The process-wide client for [supervdsm] socket (one per socket
+    path, so tests running several daemons in one process each get
+    theirs)."""
+    path = config.get("supervdsm", "socket")
     with _proxy_lock:
-        if _proxy is None:
+        proxy = _proxies.get(path)
+        if proxy is None:
             timeout = config.getfloat("supervdsm", "call_timeout") + 10
-            _proxy = SupervdsmClient(config.get("supervdsm", "socket"),
-                                     timeout)
-        return _proxy
+            proxy = _proxies[path] = SupervdsmClient(path, timeout)
+        return proxy

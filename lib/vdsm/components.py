@@ -16,11 +16,19 @@ API_MODULES: list[str] = [
     "vdsm.api.host",
     "vdsm.api.vm",
     "vdsm.api.host_virt",
+    "vdsm.api.storagepool",
+    "vdsm.api.storagedomain",
+    "vdsm.api.volume",
+    "vdsm.api.image",
+    "vdsm.api.task",
+    "vdsm.api.sdm",
+    "vdsm.api.host_storage",
     "vdsm.api.host_network",
 ]
 
 COMPONENTS: list[str] = [
     "vdsm.host.component:create",
+    "vdsm.storage.component:create",
     "vdsm.network.component:create",
     "vdsm.virt.component:create",
 ]

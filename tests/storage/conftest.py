@@ -14,51 +14,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from typing import Any, Callable, Iterator
 
 import pytest
 
-from storage import userstorage
+from storage import sanlockd, userstorage
 from storage.storagefixtures import make_config
 
 from vdsm.storage import clusterlock
 from vdsm.storage.mount import Mounter
 from vdsm.storage.service import StorageService
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-SANLOCK_SOCK = "/run/sanlock/sanlock.sock"
-
-
-def _sanlock_running() -> bool:
-    if not os.path.exists(SANLOCK_SOCK):
-        return False
-    return subprocess.run(["sanlock", "client", "status"],
-                          capture_output=True).returncode == 0
-
-
-def _build_shim(out_dir: str) -> str:
-    lib = os.path.join(out_dir, "sanlock_shim.so")
-    subprocess.run(["gcc", "-shared", "-fPIC", "-o", lib,
-                    os.path.join(HERE, "sanlock_shim.c"), "-ldl"],
-                   check=True, capture_output=True)
-    return lib
-
-
-def _start_sanlock(env: dict[str, str]) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        ["sanlock", "daemon", "-D", "-w", "0", "-U", "root", "-G", "root"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and proc.poll() is None:
-        if _sanlock_running():
-            return proc
-        time.sleep(0.1)
-    proc.kill()
-    proc.wait()
-    raise RuntimeError("sanlock daemon did not start")
 
 
 @pytest.fixture(scope="session")
@@ -68,26 +34,11 @@ def sanlock_daemon(tmp_path_factory: pytest.TempPathFactory
         pytest.skip("sanlock is not installed")
     if os.geteuid() != 0:
         pytest.skip("sanlock tests need root")
-    if _sanlock_running():
-        yield
-        return
-    env = dict(os.environ)
-    try:
-        proc = _start_sanlock(env)
-    except RuntimeError:
-        # No CAP_SYS_RESOURCE here: sanlock's setrlimit fails.
-        env["LD_PRELOAD"] = _build_shim(str(tmp_path_factory.mktemp("shim")))
-        proc = _start_sanlock(env)
+    proc = sanlockd.start(str(tmp_path_factory.mktemp("shim")))
     # Register this test process once, before fd leak checks start.
     clusterlock._registered()
     yield
-    subprocess.run(["sanlock", "client", "shutdown", "-f", "1"],
-                   capture_output=True)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    sanlockd.stop(proc)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import time
@@ -27,9 +28,31 @@ from vdsm.storage.mount import Mounter
 from vdsm.storage.service import StorageService
 
 
+LOCK_FILE = "/var/tmp/vdsm-storage-tests.lock"
+
+
 @pytest.fixture(scope="session")
-def sanlock_daemon(tmp_path_factory: pytest.TempPathFactory
-                   ) -> Iterator[None]:
+def machine_lock() -> Iterator[Callable[[], bool]]:
+    """Several test sessions may share this machine's loop devices and
+    sanlock daemon. Each holds a shared lock while it runs; the one that
+    can upgrade to an exclusive lock at its end is the last, and cleans up
+    what was made (``last()`` is true for it only)."""
+    fd = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+
+    def last() -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+    yield last
+    os.close(fd)
+
+
+@pytest.fixture(scope="session")
+def sanlock_daemon(tmp_path_factory: pytest.TempPathFactory,
+                   machine_lock: Callable[[], bool]) -> Iterator[None]:
     if shutil.which("sanlock") is None:
         pytest.skip("sanlock is not installed")
     if os.geteuid() != 0:
@@ -38,7 +61,8 @@ def sanlock_daemon(tmp_path_factory: pytest.TempPathFactory
     # Register this test process once, before fd leak checks start.
     clusterlock._registered()
     yield
-    sanlockd.stop(proc)
+    if machine_lock():
+        sanlockd.stop(proc)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -47,7 +71,8 @@ def _sanlock_registered(sanlock_daemon: None) -> None:
 
 
 @pytest.fixture(scope="session")
-def userstorage_fs() -> Iterator[dict[str, userstorage.Storage]]:
+def userstorage_fs(machine_lock: Callable[[], bool]
+                   ) -> Iterator[dict[str, userstorage.Storage]]:
     if os.geteuid() != 0:
         pytest.skip("loop devices need root")
     made = not userstorage.is_ready(userstorage.load())
@@ -55,7 +80,7 @@ def userstorage_fs() -> Iterator[dict[str, userstorage.Storage]]:
     if not storages:
         pytest.skip("cannot make loop devices here")
     yield storages
-    if made:
+    if made and machine_lock():
         userstorage.teardown()
 
 

@@ -13,6 +13,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOCK = "/run/sanlock/sanlock.sock"
+PID_FILE = "/run/sanlock/sanlock.pid"
+# The pid of a daemon started by tests, so that the last test session
+# (maybe not the one that started it) stops it, and never a host's own.
+MARKER = "/var/tmp/vdsm-storage-tests.sanlock"
 
 
 def running() -> bool:
@@ -38,6 +42,8 @@ def _start(env: dict[str, str]) -> subprocess.Popen:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and proc.poll() is None:
         if running():
+            with open(MARKER, "w") as f:
+                f.write(str(proc.pid))
             return proc
         time.sleep(0.1)
     if proc.poll() is None:
@@ -57,13 +63,30 @@ def start(work_dir: str) -> subprocess.Popen | None:
         return _start(env)
 
 
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return ""
+
+
 def stop(proc: subprocess.Popen | None) -> None:
-    if proc is None:
+    """Stop the daemon if tests started it (this process or another)."""
+    pid = _read(MARKER)
+    if not pid or pid != _read(PID_FILE):
         return
     subprocess.run(["sanlock", "client", "shutdown", "-f", "1"],
                    capture_output=True)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    if proc is not None and str(proc.pid) == pid:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    else:
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{pid}") and \
+                time.monotonic() < deadline:
+            time.sleep(0.1)
+    os.unlink(MARKER)

@@ -88,7 +88,10 @@ class VmManager:
         return vm
 
     def _define(self, vm: Vm, root) -> None:
-        conn = self.conn.get()
+        try:
+            conn = self.conn.get()
+        except libvirt.libvirtError as e:
+            raise exception.ResourceUnavailable(f"libvirt: {e}")
         try:
             conn.lookupByUUIDString(vm.id)
             raise exception.VMExists(f"vmId={vm.id} exists in libvirt")

@@ -8,16 +8,18 @@ gets its own thread, which reads length-prefixed JSON requests one at a
 time (see ``protocol``); a client wanting concurrent calls opens several
 connections. Each request is checked before anything runs: the name against
 the registry (re-checked per call), the arguments against the function's
-annotations. The call then runs in a worker thread of its own, bounded by a
-semaphore of ``[supervdsm] workers``; the connection thread waits at most
-``[supervdsm] call_timeout`` seconds, then answers CallTimeout and abandons
-the worker (helper commands are bounded by the same timeout, see
-``runtime.run``). Every error goes back with its class name, code and
-message; unexpected ones are logged with a traceback.
+annotations. The call then runs on a pool of ``[supervdsm] workers``
+threads (vdsm.common.executor); a call running past ``[supervdsm]
+call_timeout`` is answered CallTimeout and its worker is discarded and
+replaced (helper commands are bounded by the same timeout, see
+``runtime.run``); a full queue is answered ResourceUnavailable (40).
+Every error goes back with its class name, code and message; unexpected
+ones are logged with a traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -26,10 +28,11 @@ import threading
 import time
 from typing import Any
 
+from vdsm.common.executor import Executor
 from vdsm.supervdsm import protocol
 from vdsm.supervdsm.channel import Channel
-from vdsm.supervdsm.errors import (CallTimeout, NotAllowed, ProtocolError,
-                                   SupervdsmError)
+from vdsm.common.exception import VdsmError
+from vdsm.supervdsm.errors import NotAllowed, ProtocolError
 from vdsm.supervdsm.registry import Registry, check_arguments
 
 log = logging.getLogger("vdsm.supervdsm.server")
@@ -45,7 +48,10 @@ class Server:
         self.allowed_uids = allowed_uids
         self.socket_gid = socket_gid
         self.call_timeout = call_timeout
-        self._workers = threading.BoundedSemaphore(workers)
+        # Workers are reused; one stuck past call_timeout is discarded and
+        # replaced (see vdsm.common.executor), its caller gets CallTimeout.
+        self._executor = Executor("svdsm", workers, workers * 4,
+                                  call_timeout)
         self._sock: socket.socket | None = None
         self._stopping = threading.Event()
         self._conn_ids = iter(range(1, 2**62))
@@ -64,6 +70,7 @@ class Server:
         os.chmod(self.path, 0o660)
         sock.listen(64)
         self._sock = sock
+        self._executor.start()
         log.info("LISTEN socket=%s gid=%s uids=%s functions=%d", self.path,
                  self.socket_gid, sorted(self.allowed_uids),
                  len(self.registry.names()))
@@ -83,6 +90,7 @@ class Server:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._executor.stop()
         if self._sock is not None:
             try:
                 self._sock.shutdown(socket.SHUT_RDWR)
@@ -137,7 +145,7 @@ class Server:
             value = self._run(entry.func, args, kwargs, method)
             reply = protocol.result(call_id, value)
             protocol.encode(reply)  # the result must be JSON and not huge
-        except SupervdsmError as e:
+        except VdsmError as e:
             log.info("FAIL conn=%d id=%s method=%s error=%s code=%s "
                      "message=%r", cid, call_id, method, type(e).__name__,
                      e.code, str(e))
@@ -152,29 +160,8 @@ class Server:
 
     def _run(self, func: Any, args: list[Any], kwargs: dict[str, Any],
              method: str) -> Any:
-        outcome: dict[str, Any] = {}
-        done = threading.Event()
-
-        def work() -> None:
-            try:
-                outcome["value"] = func(*args, **kwargs)
-            except BaseException as e:
-                outcome["error"] = e
-            finally:
-                self._workers.release()
-                done.set()
-
-        deadline = time.monotonic() + self.call_timeout
-        if not self._workers.acquire(timeout=self.call_timeout):
-            raise CallTimeout(f"{method}: no free worker")
-        threading.Thread(target=work, name=f"call-{method}",
-                         daemon=True).start()
-        if not done.wait(max(0.0, deadline - time.monotonic())):
-            raise CallTimeout(f"{method} did not finish in "
-                              f"{self.call_timeout}s")
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["value"]
+        call = functools.partial(func, *args, **kwargs)
+        return self._executor.submit(call, name=method).result()
 
 
 def _linger(sock: socket.socket) -> None:

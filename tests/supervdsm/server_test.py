@@ -301,3 +301,24 @@ def test_get_proxy_is_process_wide_per_socket(supervdsmd):
         assert proxy.call("fs.mkdir", path) is True
     finally:
         proxy.close()
+
+
+def test_second_daemon_does_not_steal_the_socket(supervdsmd):
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(LIB))
+    from fixtures.supervdsm import SUPERVDSMD
+    p = subprocess.run([sys.executable, SUPERVDSMD, "--config",
+                        supervdsmd.config_path], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    assert "another supervdsmd serves" in supervdsmd.log()
+    path = os.path.join(supervdsmd.repository, "still-first")
+    assert supervdsmd.client().call("fs.mkdir", path) is True
+
+
+def test_stale_socket_is_replaced(make_supervdsmd):
+    server = make_supervdsmd()
+    server.kill()
+    assert os.path.exists(server.socket)  # left behind by SIGKILL
+    server.start()
+    path = os.path.join(server.repository, "after-stale")
+    assert server.client().call("fs.mkdir", path) is True

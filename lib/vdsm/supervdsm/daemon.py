@@ -48,7 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         log.error("EXIT reason=not-root uid=%d", os.geteuid())
         return 1
     server = _make_server(config)
-    server.listen()
+    try:
+        server.listen()
+    except (RuntimeError, OSError) as e:
+        log.error("EXIT reason=%r", str(e))
+        return 1
 
     def stop(signo: int, frame: FrameType | None) -> None:
         log.info("SIGNAL signo=%d", signo)

@@ -58,6 +58,8 @@ class Server:
 
     def listen(self) -> None:
         if os.path.exists(self.path):
+            if _answers(self.path):
+                raise RuntimeError(f"another supervdsmd serves {self.path}")
             os.unlink(self.path)  # a stale socket of a dead supervdsmd
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -162,6 +164,15 @@ class Server:
              method: str) -> Any:
         call = functools.partial(func, *args, **kwargs)
         return self._executor.submit(call, name=method).result()
+
+
+def _answers(path: str) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        try:
+            s.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 def _linger(sock: socket.socket) -> None:

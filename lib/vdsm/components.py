@@ -14,10 +14,18 @@ One line per entry, so branches merge without conflicts.
 
 API_MODULES: list[str] = [
     "vdsm.api.host",
+    "vdsm.api.storagepool",
+    "vdsm.api.storagedomain",
+    "vdsm.api.volume",
+    "vdsm.api.image",
+    "vdsm.api.task",
+    "vdsm.api.sdm",
+    "vdsm.api.host_storage",
     "vdsm.api.host_network",
 ]
 
 COMPONENTS: list[str] = [
     "vdsm.host.component:create",
+    "vdsm.storage.component:create",
     "vdsm.network.component:create",
 ]

@@ -131,6 +131,16 @@ DEFAULTS: dict[str, list[Option]] = {
                "Seconds between two checks of a storage domain."),
         Option("repository", "/rhev/data-center",
                "Where storage domains and pools are linked."),
+        Option("process_pool_timeout", "60",
+               "Seconds a file operation on a domain mount may take in the "
+               "out-of-process helper before the caller gets code 379 and "
+               "the helper is replaced."),
+    ],
+    "sanlock": [
+        Option("io_timeout", "10",
+               "sanlock I/O timeout, in seconds, written into new domains' "
+               "lockspaces (IOOPTIMEOUTSEC). Acquiring a host id takes "
+               "about 2-3 times this."),
     ],
 }
 

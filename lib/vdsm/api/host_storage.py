@@ -1,0 +1,45 @@
+"""Host verbs answered by the storage subsystem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vdsm.api.registry import CallContext, verb
+from vdsm.api.storagewire import storage, task_status
+
+
+@verb("Host.getStorageDomains")
+def get_storage_domains(ctx: CallContext, storagepoolID: str | None = None,
+                        domainClass: Any = None, storageType: Any = None,
+                        remotePath: str | None = None) -> list[str]:
+    return storage(ctx).list_domains(
+        sp_uuid=storagepoolID,
+        dom_class=int(domainClass) if domainClass else None,
+        dom_type=int(storageType) if storageType else None)
+
+
+@verb("Host.getConnectedStoragePools")
+def get_connected_storage_pools(ctx: CallContext) -> list[str]:
+    return storage(ctx).connected_pools()
+
+
+@verb("Host.getStorageRepoStats")
+def get_storage_repo_stats(ctx: CallContext,
+                           domains: list[str] | None = None
+                           ) -> dict[str, Any]:
+    stats = storage(ctx).repo_stats()
+    if domains:
+        stats = {sd: v for sd, v in stats.items() if sd in domains}
+    return stats
+
+
+@verb("Host.getAllTasksStatuses")
+def get_all_tasks_statuses(ctx: CallContext) -> dict[str, Any]:
+    return {t.id: task_status(t.status())
+            for t in storage(ctx).tasks.all()}
+
+
+@verb("Host.getAllTasksInfo")
+def get_all_tasks_info(ctx: CallContext) -> dict[str, Any]:
+    return {t.id: {"id": t.id, "verb": t.verb}
+            for t in storage(ctx).tasks.all()}

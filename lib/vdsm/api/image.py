@@ -1,0 +1,43 @@
+"""Image namespace: delete, prepare/teardown and move images."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vdsm.api.registry import CallContext, verb
+from vdsm.api.storagewire import storage
+
+
+@verb("Image.delete")
+def delete(ctx: CallContext, imageID: str, storagepoolID: str,
+           storagedomainID: str, **unused: Any) -> str:
+    return storage(ctx).images.delete_image(storagedomainID, storagepoolID,
+                                            imageID)
+
+
+@verb("Image.prepare")
+def prepare(ctx: CallContext, imageID: str, storagepoolID: str,
+            storagedomainID: str, volumeID: str,
+            **unused: Any) -> dict[str, Any]:
+    drive = storage(ctx).images.prepare(storagedomainID, imageID, volumeID)
+    return {"path": drive.path, "format": drive.format,
+            "info": {"type": "file", "path": drive.path},
+            "imgVolumesInfo": [
+                {"domainID": c["sd_id"], "imageID": c["img_id"],
+                 "volumeID": c["vol_id"], "path": c["path"],
+                 "leasePath": c["lease_path"],
+                 "leaseOffset": c["lease_offset"]} for c in drive.chain]}
+
+
+@verb("Image.teardown")
+def teardown(ctx: CallContext, imageID: str, storagepoolID: str,
+             storagedomainID: str, volumeID: str | None = None) -> None:
+    storage(ctx).images.teardown(storagedomainID, imageID, volumeID)
+
+
+@verb("Image.move")
+def move(ctx: CallContext, imageID: str, storagepoolID: str,
+         storagedomainID: str, dstSdUUID: str, op: int,
+         **unused: Any) -> str:
+    return storage(ctx).images.move_image(storagepoolID, storagedomainID,
+                                          dstSdUUID, imageID, op)

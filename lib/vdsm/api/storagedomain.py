@@ -1,0 +1,69 @@
+"""StorageDomain namespace: file domains and their pool membership."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vdsm.api.registry import CallContext, verb
+from vdsm.api.storagewire import storage, to_int
+from vdsm.storage.domain import DomainSpec
+
+
+@verb("StorageDomain.create")
+def create(ctx: CallContext, storagedomainID: str, domainType: int,
+           typeArgs: str, name: str, domainClass: int, version: Any = "5",
+           **unused: Any) -> None:
+    storage(ctx).create_domain(DomainSpec(
+        sd_uuid=storagedomainID, name=name, dom_type=domainType,
+        dom_class=domainClass, version=to_int(version, "version"),
+        remote_path=typeArgs))
+
+
+@verb("StorageDomain.getInfo")
+def get_info(ctx: CallContext, storagedomainID: str) -> dict[str, Any]:
+    info = storage(ctx).domain_info(storagedomainID)
+    out = {"uuid": info["uuid"], "type": info["type"],
+           "class": info["class"], "name": info["name"],
+           "role": info["role"], "pool": info["pool"],
+           "version": info["version"], "remotePath": info["remote_path"],
+           "block_size": info["block_size"], "alignment": info["alignment"]}
+    if info["master_version"] is not None:
+        out["master_ver"] = int(info["master_version"])
+    return out
+
+
+@verb("StorageDomain.getStats")
+def get_stats(ctx: CallContext, storagedomainID: str) -> dict[str, Any]:
+    stats = storage(ctx).domain_stats(storagedomainID)
+    stats["disktotal"] = str(stats["disktotal"])
+    stats["diskfree"] = str(stats["diskfree"])
+    return stats
+
+
+@verb("StorageDomain.getImages")
+def get_images(ctx: CallContext, storagedomainID: str) -> list[str]:
+    return storage(ctx).domain_images(storagedomainID)
+
+
+@verb("StorageDomain.attach")
+def attach(ctx: CallContext, storagedomainID: str,
+           storagepoolID: str) -> None:
+    storage(ctx).attach_domain(storagedomainID, storagepoolID)
+
+
+@verb("StorageDomain.detach")
+def detach(ctx: CallContext, storagedomainID: str, storagepoolID: str,
+           **unused: Any) -> None:
+    storage(ctx).detach_domain(storagedomainID, storagepoolID)
+
+
+@verb("StorageDomain.activate")
+def activate(ctx: CallContext, storagedomainID: str,
+             storagepoolID: str) -> None:
+    storage(ctx).activate_domain(storagedomainID, storagepoolID)
+
+
+@verb("StorageDomain.deactivate")
+def deactivate(ctx: CallContext, storagedomainID: str, storagepoolID: str,
+               **unused: Any) -> None:
+    storage(ctx).deactivate_domain(storagedomainID, storagepoolID)

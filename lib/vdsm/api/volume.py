@@ -1,0 +1,72 @@
+"""Volume namespace: create, inspect, resize and delete volumes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vdsm.api.registry import CallContext, verb
+from vdsm.api.storagewire import storage, to_bool, to_int, volume_info
+from vdsm.storage import constants as sc
+from vdsm.storage import errors
+from vdsm.storage import volume as vol_mod
+from vdsm.storage.volume import VolumeSpec
+
+
+@verb("Volume.create")
+def create(ctx: CallContext, volumeID: str, storagepoolID: str,
+           storagedomainID: str, imageID: str, size: Any, volFormat: int,
+           preallocate: int, diskType: Any, desc: str, srcImgUUID: str,
+           srcVolUUID: str, **unused: Any) -> str:
+    if srcVolUUID != sc.BLANK_UUID and srcImgUUID not in (
+            imageID, sc.BLANK_UUID):
+        raise errors.InvalidParameter(
+            "the parent must be in the same image", srcImgUUID=srcImgUUID,
+            imageID=imageID)
+    spec = VolumeSpec(
+        img_uuid=imageID, vol_uuid=volumeID, size=to_int(size, "size"),
+        fmt=volFormat, prealloc=preallocate, disk_type=str(diskType),
+        description=desc, parent_uuid=srcVolUUID)
+    return storage(ctx).images.create_volume(storagedomainID,
+                                             storagepoolID, spec)
+
+
+@verb("Volume.getInfo")
+def get_info(ctx: CallContext, volumeID: str, storagepoolID: str,
+             storagedomainID: str, imageID: str) -> dict[str, Any]:
+    vol = storage(ctx).images.volume(storagedomainID, imageID, volumeID)
+    return volume_info(vol.info(), vol_mod.children(vol.dom, imageID,
+                                                    vol.vol_uuid))
+
+
+@verb("Volume.getSize")
+def get_size(ctx: CallContext, volumeID: str, storagepoolID: str,
+             storagedomainID: str, imageID: str) -> dict[str, Any]:
+    info = storage(ctx).images.volume_info(storagedomainID, imageID,
+                                           volumeID)
+    return {"apparentsize": str(info["apparent_size"]),
+            "truesize": str(info["true_size"])}
+
+
+@verb("Volume.delete")
+def delete(ctx: CallContext, volumeID: str, storagepoolID: str,
+           storagedomainID: str, imageID: str, force: Any = False,
+           **unused: Any) -> str:
+    return storage(ctx).images.delete_volume(
+        storagedomainID, storagepoolID, imageID, [volumeID],
+        force=to_bool(force))
+
+
+@verb("Volume.extendSize")
+def extend_size(ctx: CallContext, volumeID: str, storagepoolID: str,
+                storagedomainID: str, imageID: str, newSize: Any) -> str:
+    return storage(ctx).images.extend_volume(
+        storagedomainID, storagepoolID, imageID, volumeID,
+        to_int(newSize, "newSize"))
+
+
+@verb("Volume.setDescription")
+def set_description(ctx: CallContext, volumeID: str, storagepoolID: str,
+                    storagedomainID: str, imageID: str,
+                    description: str) -> None:
+    storage(ctx).images.set_description(storagedomainID, storagepoolID,
+                                        imageID, volumeID, description)

@@ -1,0 +1,113 @@
+"""sanlock: host ids (lockspaces) and leases (resources) on domains.
+
+A domain's lockspace is named by its UUID and lives in ``dom_md/ids``; the
+SPM lease is the resource ``SDM`` at 1 MiB in ``dom_md/leases``; each
+volume has its own resource (its UUID) in its ``.lease`` file. Leases are
+held by this process (registered once); if vdsmd dies, sanlock frees them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import sanlock
+
+from vdsm.storage import constants as sc
+from vdsm.storage import errors
+
+log = logging.getLogger("vdsm.storage.clusterlock")
+
+_register_lock = threading.Lock()
+_fd: int | None = None
+
+
+def _b(s: str) -> bytes:
+    return s.encode()
+
+
+def _registered() -> int:
+    global _fd
+    with _register_lock:
+        if _fd is None:
+            _fd = sanlock.register()
+        return _fd
+
+
+def init_lockspace(sd_uuid: str, ids_path: str, block_size: int,
+                   io_timeout: int) -> None:
+    sanlock.write_lockspace(_b(sd_uuid), ids_path, iotimeout=io_timeout,
+                            align=sc.ALIGNMENT, sector=block_size)
+
+
+def init_resource(sd_uuid: str, name: str, path: str, offset: int,
+                  block_size: int) -> None:
+    sanlock.write_resource(_b(sd_uuid), _b(name), [(path, offset)],
+                           align=sc.ALIGNMENT, sector=block_size)
+
+
+def add_lockspace(sd_uuid: str, host_id: int, ids_path: str,
+                  io_timeout: int, wait: bool = True) -> None:
+    try:
+        sanlock.add_lockspace(_b(sd_uuid), host_id, ids_path,
+                              iotimeout=io_timeout, wait=wait)
+    except sanlock.SanlockException as e:
+        if e.errno == 17:  # EEXIST: already ours
+            return
+        raise errors.AcquireHostIdFailure(str(e), sd=sd_uuid) from None
+    log.info("ADD_LOCKSPACE sd=%s host_id=%s wait=%s", sd_uuid, host_id,
+             wait)
+
+
+def rem_lockspace(sd_uuid: str, host_id: int, ids_path: str,
+                  wait: bool = True) -> None:
+    try:
+        sanlock.rem_lockspace(_b(sd_uuid), host_id, ids_path, wait=wait)
+    except sanlock.SanlockException as e:
+        if e.errno != 2:  # ENOENT: not there
+            raise errors.StorageError(f"rem_lockspace: {e}") from None
+    log.info("REM_LOCKSPACE sd=%s host_id=%s", sd_uuid, host_id)
+
+
+def has_host_id(sd_uuid: str, host_id: int, ids_path: str) -> bool:
+    try:
+        return bool(sanlock.inq_lockspace(_b(sd_uuid), host_id, ids_path))
+    except sanlock.SanlockException:
+        return False
+
+
+def acquire(sd_uuid: str, name: str, path: str, offset: int,
+            block_size: int) -> int:
+    """Take the resource; return its lease version (lver)."""
+    try:
+        sanlock.acquire(_b(sd_uuid), _b(name), [(path, offset)],
+                        slkfd=_registered())
+    except sanlock.SanlockException as e:
+        raise errors.AcquireLockFailure(str(e), sd=sd_uuid,
+                                        lease=name) from None
+    return lease_version(path, offset, block_size)
+
+
+def release(sd_uuid: str, name: str, path: str, offset: int) -> None:
+    try:
+        sanlock.release(_b(sd_uuid), _b(name), [(path, offset)],
+                        slkfd=_registered())
+    except sanlock.SanlockException as e:
+        log.warning("RELEASE sd=%s lease=%s error=%s", sd_uuid, name, e)
+
+
+def lease_version(path: str, offset: int, block_size: int) -> int:
+    return int(sanlock.read_resource(path, offset, align=sc.ALIGNMENT,
+                                     sector=block_size)["version"])
+
+
+def lease_owners(sd_uuid: str, name: str, path: str, offset: int,
+                 block_size: int) -> list[int]:
+    """Host ids holding the resource now."""
+    try:
+        owners = sanlock.read_resource_owners(
+            _b(sd_uuid), _b(name), [(path, offset)], align=sc.ALIGNMENT,
+            sector=block_size)
+    except sanlock.SanlockException:
+        return []
+    return [o["host_id"] for o in owners]

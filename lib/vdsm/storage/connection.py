@@ -1,0 +1,191 @@
+"""Storage server connections: what to mount (or link) and where.
+
+A connection makes a storage server's export visible under
+``<repository>/mnt/<name>``: NFS and POSIXFS are mounted there (through
+supervdsm), LOCALFS is a symlink to the local directory. ``<name>`` is the
+remote path with ``_`` doubled and ``/`` turned into ``_``, as upstream
+names it, so an existing host layout stays valid.
+
+The list of connections is the only storage state kept on the host:
+``<lib_dir>/storage/connections.json``, rewritten atomically on every
+change and replayed by ``restore()`` when vdsmd starts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import asdict, dataclass
+
+from vdsm.storage import constants as sc
+from vdsm.storage import errors, mount
+from vdsm.storage.mount import Mounter
+from vdsm.storage.outofprocess import Registry
+
+log = logging.getLogger("vdsm.storage.connection")
+
+NFS_OPTIONS = "soft,nosharecache,timeo=100,retrans=3"
+
+
+@dataclass(frozen=True)
+class Connection:
+    id: str
+    dom_type: int
+    spec: str
+    vfs_type: str = ""
+    options: str = ""
+    nfs_version: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spec.replace("_", "__").replace("/", "_")
+
+    def mount_options(self) -> str:
+        if self.dom_type != sc.NFS:
+            return self.options
+        opts = [NFS_OPTIONS]
+        if self.nfs_version and self.nfs_version != "auto":
+            opts.append(f"nfsvers={self.nfs_version}")
+        if self.options:
+            opts.append(self.options)
+        return ",".join(opts)
+
+
+def from_wire(dom_type: int, params: dict) -> Connection:
+    """Check one wire connection dict; raise 1000/451 on bad input."""
+    if dom_type not in sc.FILE_DOMAIN_TYPES:
+        raise errors.StorageServerConnectionError(
+            "unsupported domain type", domType=dom_type)
+    spec = params.get("connection")
+    if not isinstance(spec, str) or not spec or "\0" in spec \
+            or "\n" in spec:
+        raise errors.InvalidParameter("bad connection", value=spec)
+    conn = Connection(
+        id=str(params.get("id", "")), dom_type=dom_type, spec=spec,
+        vfs_type=str(params.get("vfs_type") or ""),
+        options=str(params.get("mnt_options") or ""),
+        nfs_version=str(params.get("protocol_version") or ""))
+    if dom_type == sc.LOCALFS and (not os.path.isabs(spec)
+                                   or os.path.normpath(spec) != spec):
+        raise errors.InvalidParameter(
+            "LOCALFS path must be absolute and normalized", path=spec)
+    if dom_type == sc.NFS and ":" not in spec:
+        raise errors.InvalidParameter("NFS needs server:/path", value=spec)
+    if conn.vfs_type and not conn.vfs_type.replace(".", "").isalnum():
+        raise errors.InvalidParameter("bad vfs_type", value=conn.vfs_type)
+    return conn
+
+
+class Connections:
+    """Connect, disconnect and persist storage server connections."""
+
+    def __init__(self, repository: str, lib_dir: str, oop: Registry,
+                 mounter: Mounter) -> None:
+        self._mounter = mounter
+        self.mnt_dir = os.path.join(repository, "mnt")
+        self._file = os.path.join(lib_dir, "storage", "connections.json")
+        self._oop = oop
+        self._lock = threading.Lock()
+
+    def local_path(self, conn: Connection) -> str:
+        return os.path.join(self.mnt_dir, conn.name)
+
+    def connect(self, conn: Connection) -> None:
+        with self._lock:
+            self._connect(conn)
+            saved = [c for c in self._load() if c.spec != conn.spec]
+            self._save(saved + [conn])
+
+    def disconnect(self, conn: Connection) -> None:
+        with self._lock:
+            self._disconnect(conn)
+            self._save([c for c in self._load() if c.spec != conn.spec])
+
+    def umount_all(self) -> None:
+        """Lazily unmount what is mounted under mnt_dir (tests, cleanup)."""
+        for m in mount.mounts():
+            if m.target.startswith(self.mnt_dir + "/"):
+                self._mounter.umount(m.target, lazy=True)
+
+    def restore(self) -> None:
+        """Bring back every saved connection (at vdsmd start)."""
+        for conn in self._load():
+            try:
+                with self._lock:
+                    self._connect(conn)
+                log.info("RESTORE connection=%s status=ok", conn.spec)
+            except errors.StorageError as e:
+                log.warning("RESTORE connection=%s error=%s", conn.spec, e)
+
+    def saved(self) -> list[Connection]:
+        return self._load()
+
+    # Helpers.
+
+    def _connect(self, conn: Connection) -> None:
+        target = self.local_path(conn)
+        os.makedirs(self.mnt_dir, exist_ok=True)
+        if conn.dom_type == sc.LOCALFS:
+            self._link(conn, target)
+            return
+        if mount.is_mounted(target):
+            return
+        os.makedirs(target, exist_ok=True)
+        try:
+            self._mounter.mount(conn.spec, target, conn.vfs_type or
+                                ("nfs" if conn.dom_type == sc.NFS else ""),
+                                conn.mount_options())
+        except errors.StorageError:
+            _rmdir(target)
+            raise
+
+    def _link(self, conn: Connection, target: str) -> None:
+        try:
+            st = self._oop.get(conn.spec).call("stat", path=conn.spec)
+        except FileNotFoundError:
+            raise errors.StorageServerConnectionError(
+                "no such directory", path=conn.spec) from None
+        if not st["is_dir"]:
+            raise errors.StorageServerConnectionError(
+                "not a directory", path=conn.spec)
+        if os.path.islink(target):
+            if os.readlink(target) == conn.spec:
+                return
+            os.unlink(target)
+        os.symlink(conn.spec, target)
+
+    def _disconnect(self, conn: Connection) -> None:
+        target = self.local_path(conn)
+        if conn.dom_type == sc.LOCALFS:
+            if os.path.islink(target):
+                os.unlink(target)
+            return
+        if mount.is_mounted(target):
+            self._mounter.umount(target)
+        self._oop.get(target).close()
+        _rmdir(target)
+
+    def _load(self) -> list[Connection]:
+        try:
+            with open(self._file) as f:
+                return [Connection(**d) for d in json.load(f)]
+        except FileNotFoundError:
+            return []
+
+    def _save(self, conns: list[Connection]) -> None:
+        os.makedirs(os.path.dirname(self._file), exist_ok=True)
+        tmp = self._file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump([asdict(c) for c in conns], f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, self._file)
+
+
+def _rmdir(path: str) -> None:
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass

@@ -1,0 +1,161 @@
+"""File storage domains: the layout on the mount and its metadata.
+
+A domain is the directory ``<mount>/<sdUUID>``::
+
+    dom_md/metadata   sealed KEY=VALUE lines (see metadata.py)
+    dom_md/ids        sanlock lockspace: one delta lease per host id
+    dom_md/leases     sanlock resources; the SPM lease at 1 MiB
+    dom_md/inbox, outbox, xleases   made with upstream's sizes (sparse)
+    images/<imgUUID>/<volUUID>[.meta|.lease]
+    master/tasks/     (master domain only) persisted tasks
+
+Every access to those files goes through the domain's out-of-process
+helper (``self.io``); sanlock and qemu-img are processes of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from vdsm.storage import clusterlock, metadata
+from vdsm.storage import constants as sc
+from vdsm.storage import errors
+from vdsm.storage.outofprocess import IOHelper
+
+log = logging.getLogger("vdsm.storage.domain")
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    """What StorageDomain.create asks for."""
+
+    sd_uuid: str
+    name: str
+    dom_type: int
+    dom_class: int = sc.DATA_DOMAIN
+    version: int = sc.DEFAULT_DOMAIN_VERSION
+    remote_path: str = ""
+
+
+class FileDomain:
+    def __init__(self, sd_uuid: str, path: str, io: IOHelper) -> None:
+        self.sd_uuid = sd_uuid
+        self.path = path
+        self.io = io
+        self._block_size: int | None = None
+
+    # Paths.
+
+    def md_path(self, name: str) -> str:
+        return os.path.join(self.path, sc.DOM_MD, name)
+
+    def image_dir(self, img_uuid: str) -> str:
+        return os.path.join(self.path, sc.IMAGES, sc.check_uuid(img_uuid))
+
+    def master_dir(self) -> str:
+        return os.path.join(self.path, sc.MASTER)
+
+    # Metadata.
+
+    def metadata(self) -> dict[str, str]:
+        try:
+            return metadata.parse_domain(
+                self.io.call("read_text", path=self.md_path("metadata")))
+        except FileNotFoundError:
+            raise errors.StorageDomainDoesNotExist(sd=self.sd_uuid) from None
+
+    def update_metadata(self, **changes: str) -> dict[str, str]:
+        md = self.metadata()
+        md.update(changes)
+        self.io.call("write_text", path=self.md_path("metadata"),
+                     text=metadata.dump_domain(md))
+        return md
+
+    @property
+    def block_size(self) -> int:
+        if self._block_size is None:
+            self._block_size = int(self.metadata().get("BLOCK_SIZE", 512))
+        return self._block_size
+
+    def io_timeout(self) -> int:
+        return int(self.metadata().get("IOOPTIMEOUTSEC", 10))
+
+    # Views.
+
+    def info(self) -> dict[str, Any]:
+        md = self.metadata()
+        return {"uuid": self.sd_uuid, "name": md.get("DESCRIPTION", ""),
+                "type": md.get("TYPE", ""), "class": md.get("CLASS", ""),
+                "role": md.get("ROLE", ""), "version": md.get("VERSION", ""),
+                "pool": [p for p in md.get("POOL_UUID", "").split(",") if p],
+                "remote_path": md.get("REMOTE_PATH", ""),
+                "master_version": md.get("MASTER_VERSION"),
+                "block_size": int(md.get("BLOCK_SIZE", 512)),
+                "alignment": int(md.get("ALIGNMENT", sc.ALIGNMENT))}
+
+    def space(self) -> dict[str, int]:
+        return self.io.call("statvfs", path=self.path)
+
+    def images(self) -> list[str]:
+        names = self.io.call("listdir",
+                             path=os.path.join(self.path, sc.IMAGES))
+        return [n for n in names if not n.startswith(".")]
+
+    # Sanlock.
+
+    def acquire_host_id(self, host_id: int, wait: bool = True) -> None:
+        clusterlock.add_lockspace(self.sd_uuid, host_id,
+                                  self.md_path("ids"), self.io_timeout(),
+                                  wait=wait)
+
+    def release_host_id(self, host_id: int, wait: bool = True) -> None:
+        clusterlock.rem_lockspace(self.sd_uuid, host_id,
+                                  self.md_path("ids"), wait=wait)
+
+    def has_host_id(self, host_id: int) -> bool:
+        return clusterlock.has_host_id(self.sd_uuid, host_id,
+                                       self.md_path("ids"))
+
+
+def create(spec: DomainSpec, mount_path: str, io: IOHelper,
+           io_timeout: int) -> FileDomain:
+    """Lay out a new domain under mount_path; raise 365 if it exists."""
+    path = os.path.join(mount_path, spec.sd_uuid)
+    if io.call("exists", path=path):
+        raise errors.StorageDomainAlreadyExists(sd=spec.sd_uuid)
+    block_size = io.call("probe_block_size", path=mount_path)
+    io.call("makedirs", path=os.path.join(path, sc.DOM_MD))
+    io.call("makedirs", path=os.path.join(path, sc.IMAGES))
+    dom = FileDomain(spec.sd_uuid, path, io)
+    for name, size in sc.SPECIAL_SIZES.items():
+        io.call("truncate", path=dom.md_path(name), size=size)
+    clusterlock.init_lockspace(spec.sd_uuid, dom.md_path("ids"), block_size,
+                               io_timeout)
+    clusterlock.init_resource(spec.sd_uuid, sc.SDM_LEASE_NAME,
+                              dom.md_path("leases"), sc.SDM_LEASE_OFFSET,
+                              block_size)
+    md = {"CLASS": sc.DOMAIN_CLASS_NAMES[spec.dom_class],
+          "DESCRIPTION": spec.name, "IOOPTIMEOUTSEC": str(io_timeout),
+          "LEASERETRIES": "3", "LEASETIMESEC": "60", "LOCKPOLICY": "",
+          "LOCKRENEWALINTERVALSEC": "5", "POOL_UUID": "",
+          "REMOTE_PATH": spec.remote_path, "ROLE": sc.REGULAR,
+          "SDUUID": spec.sd_uuid,
+          "TYPE": sc.DOMAIN_TYPE_NAMES[spec.dom_type],
+          "VERSION": str(spec.version), "BLOCK_SIZE": str(block_size),
+          "ALIGNMENT": str(sc.ALIGNMENT)}
+    # Metadata last: a domain without it is not a domain, and a retry
+    # after a crash finds the leftover directory and reports 365.
+    io.call("write_text", path=dom.md_path("metadata"),
+            text=metadata.dump_domain(md))
+    log.info("CREATE sd=%s path=%s block_size=%s", spec.sd_uuid, path,
+             block_size)
+    return dom
+
+
+def now() -> str:
+    """CTIME of volumes: wall clock seconds, as the on-disk format has."""
+    return str(int(time.time()))

@@ -1,0 +1,164 @@
+"""Storage errors, with the codes of upstream Vdsm's storage error table.
+
+Each class says what went wrong and carries the wire code oVirt Engine
+knows. All are ``expected`` (client mistakes or storage conditions the
+caller can act on) unless noted.
+"""
+
+from __future__ import annotations
+
+from vdsm.common.exception import VdsmError
+
+
+class StorageError(VdsmError):
+    code = 100
+    message = "Storage error"
+
+
+class InvalidParameter(StorageError):
+    """A parameter is malformed: fix the call and retry."""
+    code = 1000
+    message = "Invalid parameter"
+
+
+class VolumeDoesNotExist(StorageError):
+    code = 201
+    message = "Volume does not exist"
+
+
+class VolumeCreationError(StorageError):
+    code = 205
+    message = "Error creating a new volume"
+
+
+class VolumeAlreadyExists(StorageError):
+    code = 212
+    message = "Volume already exists"
+
+
+class VolumeIsIllegal(StorageError):
+    """The volume did not finish its creation or copy; delete it."""
+    code = 227
+    message = "Volume is illegal"
+
+
+class VolumeHasChildren(StorageError):
+    code = 240
+    message = "Cannot delete volume which has children"
+
+
+class ImagePathError(StorageError):
+    code = 254
+    message = "Image path does not exist or cannot be accessed/created"
+
+
+class ImageDoesNotExistInDomain(StorageError):
+    code = 268
+    message = "Image does not exist in domain"
+
+
+class StoragePoolConnectionError(StorageError):
+    code = 302
+    message = "Error storage pool connection"
+
+
+class StoragePoolUnknown(StorageError):
+    code = 309
+    message = "Unknown pool id, pool not connected"
+
+
+class StoragePoolNotConnected(StorageError):
+    code = 313
+    message = "Storage pool not connected"
+
+
+class StorageDomainNotInPool(StorageError):
+    code = 353
+    message = "Storage domain not in pool"
+
+
+class StorageDomainDoesNotExist(StorageError):
+    code = 358
+    message = "Storage domain does not exist"
+
+
+class StorageDomainFSNotMounted(StorageError):
+    code = 360
+    message = "Storage domain remote path not mounted"
+
+
+class StorageDomainAlreadyExists(StorageError):
+    code = 365
+    message = "Storage domain already exists"
+
+
+class StorageDomainNotActive(StorageError):
+    code = 369
+    message = "Storage domain not active"
+
+
+class StorageDomainAccessError(StorageError):
+    """The domain's storage did not answer in time or refused I/O."""
+    code = 379
+    message = "Domain is either partially accessible or entirely inaccessible"
+
+
+class StorageDomainAlreadyAttached(StorageError):
+    code = 380
+    message = "Storage domain already attached to pool"
+
+
+class UnknownTask(StorageError):
+    code = 401
+    message = "Task id unknown"
+
+
+class TaskNotFinished(StorageError):
+    code = 403
+    message = "Task not finished"
+
+
+class TaskAborted(StorageError):
+    code = 411
+    message = "Task is aborted"
+
+
+class StorageServerConnectionError(StorageError):
+    code = 451
+    message = "Error storage server connection"
+
+
+class MountError(StorageError):
+    code = 477
+    message = "Problem while trying to mount target"
+
+
+class SpmStartError(StorageError):
+    code = 650
+    message = "Cannot start SPM"
+
+
+class AcquireLockFailure(StorageError):
+    code = 651
+    message = "Cannot obtain lock"
+
+
+class NotSPM(StorageError):
+    """The verb needs the SPM role: call spmStart first, or ask the SPM."""
+    code = 654
+    message = "Not SPM"
+
+
+class IsSPM(StorageError):
+    code = 656
+    message = "Operation not allowed while SPM is active"
+
+
+class AcquireHostIdFailure(StorageError):
+    code = 661
+    message = "Cannot acquire host id"
+
+
+class StorageTimeout(StorageDomainAccessError):
+    """A file operation on a mount did not finish in time."""
+    message = "Storage operation timed out"

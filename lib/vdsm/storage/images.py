@@ -1,0 +1,201 @@
+"""Image and volume operations of the storage service.
+
+SPM verbs (create, delete, extend, move) check the SPM role and their
+input before they return a task id, so bad input gets its error code at
+once and changes nothing; the task then does the work, having recorded
+its rollback first (see tasks.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from vdsm.storage import constants as sc
+from vdsm.storage import errors
+from vdsm.storage import image as img_mod
+from vdsm.storage import volume as vol_mod
+from vdsm.storage.image import Drive
+from vdsm.storage.tasks import Task
+from vdsm.storage.volume import Volume, VolumeSpec
+
+if TYPE_CHECKING:
+    from vdsm.storage.service import StorageService
+
+log = logging.getLogger("vdsm.storage.images")
+
+COPY_OP = 1
+MOVE_OP = 2
+
+
+class ImageService:
+    def __init__(self, service: StorageService) -> None:
+        self._svc = service
+        service.rollbacks["delete_volume"] = self._rollback_delete_volume
+
+    # Volumes.
+
+    def create_volume(self, sd_uuid: str, sp_uuid: str,
+                      spec: VolumeSpec) -> str:
+        pool = self._svc.spm_pool(sp_uuid)
+        dom = pool.domain(sc.check_uuid(sd_uuid, "sdUUID"))
+        sc.check_uuid(spec.img_uuid, "imgUUID")
+        sc.check_uuid(spec.vol_uuid, "volUUID")
+        if spec.parent_uuid != sc.BLANK_UUID:
+            sc.check_uuid(spec.parent_uuid, "srcVolUUID")
+        vol_mod.check_spec(dom, spec)
+
+        def run(task: Task) -> None:
+            task.add_rollback("delete_volume", sd_uuid=dom.sd_uuid,
+                              img_uuid=spec.img_uuid,
+                              vol_uuid=spec.vol_uuid)
+            vol_mod.create(dom, spec, on_start=task.on_child)
+        return self._svc.tasks.start("Volume.create", run)
+
+    def volume(self, sd_uuid: str, img_uuid: str, vol_uuid: str) -> Volume:
+        dom = self._svc.find_domain(sd_uuid)
+        vol = Volume(dom, img_uuid, vol_uuid)
+        if not dom.io.call("exists", path=dom.image_dir(img_uuid)):
+            raise errors.ImageDoesNotExistInDomain(img=img_uuid,
+                                                   sd=sd_uuid)
+        if not vol.exists():
+            raise errors.VolumeDoesNotExist(vol=vol_uuid)
+        return vol
+
+    def volume_info(self, sd_uuid: str, img_uuid: str,
+                    vol_uuid: str) -> dict[str, Any]:
+        return self.volume(sd_uuid, img_uuid, vol_uuid).info()
+
+    def delete_volume(self, sd_uuid: str, sp_uuid: str, img_uuid: str,
+                      vol_uuids: list[str], force: bool = False) -> str:
+        pool = self._svc.spm_pool(sp_uuid)
+        pool.domain(sc.check_uuid(sd_uuid, "sdUUID"))
+        vols = [self.volume(sd_uuid, img_uuid, v) for v in vol_uuids]
+        for vol in vols:
+            if not force and vol_mod.children(vol.dom, img_uuid,
+                                              vol.vol_uuid):
+                raise errors.VolumeHasChildren(vol=vol.vol_uuid)
+
+        def run(task: Task) -> None:
+            for vol in vols:
+                # Illegal first: a kill half-way leaves no legal remnant.
+                vol.update(LEGALITY=sc.ILLEGAL)
+                vol_mod.delete(vol.dom, img_uuid, vol.vol_uuid, force=force)
+        return self._svc.tasks.start("Volume.delete", run)
+
+    def extend_volume(self, sd_uuid: str, sp_uuid: str, img_uuid: str,
+                      vol_uuid: str, new_size: int) -> str:
+        self._svc.spm_pool(sp_uuid).domain(sd_uuid)
+        vol = self.volume(sd_uuid, img_uuid, vol_uuid)
+        cap = int(vol.metadata()["CAP"])
+        if new_size < cap or new_size % 512:
+            raise errors.InvalidParameter(
+                "new size must be a multiple of 512, not below capacity",
+                size=new_size, capacity=cap)
+        return self._svc.tasks.start(
+            "Volume.extendSize", lambda task: vol_mod.extend(vol, new_size))
+
+    def set_description(self, sd_uuid: str, sp_uuid: str, img_uuid: str,
+                        vol_uuid: str, description: str) -> None:
+        self._svc.spm_pool(sp_uuid).domain(sd_uuid)
+        if "\n" in description or len(description) > 210:
+            raise errors.InvalidParameter("bad description")
+        self.volume(sd_uuid, img_uuid, vol_uuid).update(
+            DESCRIPTION=description)
+
+    # Images.
+
+    def delete_image(self, sd_uuid: str, sp_uuid: str,
+                     img_uuid: str) -> str:
+        dom = self._svc.spm_pool(sp_uuid).domain(
+            sc.check_uuid(sd_uuid, "sdUUID"))
+        img_mod.volumes(dom, sc.check_uuid(img_uuid, "imgUUID"))
+
+        def run(task: Task) -> None:
+            for vol_uuid in img_mod.volumes(dom, img_uuid):
+                Volume(dom, img_uuid, vol_uuid).update(LEGALITY=sc.ILLEGAL)
+            img_mod.delete(dom, img_uuid)
+        return self._svc.tasks.start("Image.delete", run)
+
+    def prepare(self, sd_uuid: str, img_uuid: str, vol_uuid: str) -> Drive:
+        dom = self._svc.find_domain(sd_uuid)
+        return img_mod.prepare(dom, sc.check_uuid(img_uuid, "imgUUID"),
+                               sc.check_uuid(vol_uuid, "volUUID"))
+
+    def teardown(self, sd_uuid: str, img_uuid: str,
+                 vol_uuid: str | None = None) -> None:
+        # File volumes need no deactivation; check the ids all the same.
+        dom = self._svc.find_domain(sd_uuid)
+        if not dom.io.call("exists", path=dom.image_dir(img_uuid)):
+            raise errors.ImageDoesNotExistInDomain(img=img_uuid,
+                                                   sd=sd_uuid)
+        log.info("TEARDOWN img=%s vol=%s sd=%s", img_uuid, vol_uuid,
+                 sd_uuid)
+
+    def move_image(self, sp_uuid: str, src_sd: str, dst_sd: str,
+                   img_uuid: str, op: int) -> str:
+        pool = self._svc.spm_pool(sp_uuid)
+        if op not in (COPY_OP, MOVE_OP):
+            raise errors.InvalidParameter("bad op", value=op)
+        src = pool.domain(sc.check_uuid(src_sd, "srcDomUUID"))
+        dst = pool.domain(sc.check_uuid(dst_sd, "dstDomUUID"))
+        if src.sd_uuid == dst.sd_uuid:
+            raise errors.InvalidParameter("source and destination are the "
+                                          "same domain")
+        img_uuid = sc.check_uuid(img_uuid, "imgUUID")
+        chain = img_mod.chain(src, img_uuid, img_mod.leaf(src, img_uuid))
+        if dst.io.call("exists", path=dst.image_dir(img_uuid)):
+            raise errors.VolumeAlreadyExists("image exists on destination",
+                                             img=img_uuid)
+
+        def run(task: Task) -> None:
+            for vol in chain:
+                spec = img_mod.clone_spec(vol)
+                task.add_rollback("delete_volume", sd_uuid=dst.sd_uuid,
+                                  img_uuid=img_uuid, vol_uuid=vol.vol_uuid)
+                vol_mod.create(dst, spec, on_start=task.on_child)
+                img_mod.copy_volume(vol, Volume(dst, img_uuid, vol.vol_uuid),
+                                    on_start=task.on_child)
+                task.check_stopped()
+            task.drop_rollbacks()
+            if op == MOVE_OP:
+                img_mod.delete(src, img_uuid)
+        return self._svc.tasks.start("Image.move", run)
+
+    def copy_data(self, job_id: str, source: dict[str, str],
+                  destination: dict[str, str]) -> str:
+        """SDM.copy_data: copy one volume's data into an existing one."""
+        job_id = sc.check_uuid(job_id, "job_id")
+        src = self.volume(source["sd_id"], source["img_id"],
+                          source["vol_id"])
+        dst = self.volume(destination["sd_id"], destination["img_id"],
+                          destination["vol_id"])
+        if not src.is_legal():
+            raise errors.VolumeIsIllegal(vol=src.vol_uuid)
+        if src.path == dst.path:
+            raise errors.InvalidParameter("source is the destination")
+        if int(dst.metadata()["CAP"]) < int(src.metadata()["CAP"]):
+            raise errors.InvalidParameter(
+                "destination is smaller than source")
+        return self._svc.tasks.start(
+            "SDM.copy_data",
+            lambda task: img_mod.copy_volume(src, dst,
+                                             on_start=task.on_child),
+            task_id=job_id)
+
+    # Rollbacks (run from tasks, also after a restart).
+
+    def _rollback_delete_volume(self, sd_uuid: str, img_uuid: str,
+                                vol_uuid: str) -> None:
+        dom = self._svc.find_domain(sd_uuid)
+        try:
+            vol_mod.delete(dom, img_uuid, vol_uuid, force=True)
+        except (errors.VolumeDoesNotExist, FileNotFoundError):
+            pass
+        try:
+            if not dom.io.call("listdir", path=dom.image_dir(img_uuid)):
+                dom.io.call("rmtree", path=dom.image_dir(img_uuid))
+        except FileNotFoundError:
+            pass
+        log.info("ROLLBACK delete vol=%s img=%s sd=%s", vol_uuid, img_uuid,
+                 sd_uuid)

@@ -1,0 +1,106 @@
+"""Domain monitor: is each domain readable, how fast, do we hold our id.
+
+Per monitored domain a ``Periodic`` reads the first block of
+``dom_md/metadata`` with direct I/O (bypassing the page cache, so the
+storage is really asked) every ``[irs] sd_health_check_delay`` seconds,
+through the domain's out-of-process helper with a timeout. A hung mount
+makes that domain invalid with code 379; it never stalls the caller of
+``stats()``, which only reads the last results.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from vdsm.common import clock
+from vdsm.common.exception import VdsmError
+from vdsm.common.periodic import Periodic
+from vdsm.storage.domain import FileDomain
+
+log = logging.getLogger("vdsm.storage.monitor")
+
+
+@dataclass
+class Status:
+    code: int = 0
+    valid: bool = False
+    delay: float = 0.0
+    last_check: float | None = None    # monotonic
+    acquired: bool = False
+    version: int = -1
+    actual: bool = False              # at least one check done
+
+    def view(self) -> dict[str, Any]:
+        age = (clock.monotonic() - self.last_check
+               if self.last_check is not None else 0.0)
+        return {"code": self.code, "valid": self.valid,
+                "delay": f"{self.delay:.6f}", "lastCheck": f"{age:.1f}",
+                "acquired": self.acquired, "version": self.version,
+                "actual": self.actual}
+
+
+class DomainMonitor:
+    def __init__(self, find: Callable[[str], FileDomain],
+                 interval: float) -> None:
+        self._find = find
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._monitors: dict[str, tuple[Periodic, Status]] = {}
+        self._host_ids: dict[str, int] = {}
+
+    def start(self, sd_uuid: str, host_id: int | None = None) -> None:
+        with self._lock:
+            if host_id is not None:
+                self._host_ids[sd_uuid] = host_id
+            if sd_uuid in self._monitors:
+                return
+            status = Status()
+            runner = Periodic(f"monitor/{sd_uuid[:8]}", self.interval,
+                              lambda: self._check(sd_uuid, status))
+            self._monitors[sd_uuid] = (runner, status)
+        runner.start()
+        log.info("MONITOR_START sd=%s", sd_uuid)
+
+    def stop(self, sd_uuid: str) -> None:
+        with self._lock:
+            entry = self._monitors.pop(sd_uuid, None)
+            self._host_ids.pop(sd_uuid, None)
+        if entry is not None:
+            entry[0].stop()
+            log.info("MONITOR_STOP sd=%s", sd_uuid)
+
+    def stop_all(self) -> None:
+        for sd in self.monitored():
+            self.stop(sd)
+
+    def monitored(self) -> list[str]:
+        with self._lock:
+            return list(self._monitors)
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return {sd: status.view()
+                    for sd, (_, status) in self._monitors.items()}
+
+    def _check(self, sd_uuid: str, status: Status) -> None:
+        try:
+            dom = self._find(sd_uuid)
+            res = dom.io.call("direct_read", path=dom.md_path("metadata"),
+                              size=max(4096, dom.block_size))
+            version = int(dom.metadata().get("VERSION", -1))
+            host_id = self._host_ids.get(sd_uuid)
+            acquired = (host_id is not None and dom.has_host_id(host_id))
+            status.code, status.valid = 0, True
+            status.delay, status.version = res["delay"], version
+            status.acquired = acquired
+        except VdsmError as e:
+            status.code, status.valid, status.acquired = e.code, False, False
+            log.warning("CHECK sd=%s error=%s", sd_uuid, e)
+        except OSError as e:
+            status.code, status.valid, status.acquired = 379, False, False
+            log.warning("CHECK sd=%s error=%s", sd_uuid, e)
+        status.last_check = clock.monotonic()
+        status.actual = True

@@ -1,0 +1,244 @@
+"""Storage pools and the SPM role.
+
+A pool is a set of domains, one of them the master. Its metadata lives in
+the master domain's metadata (upstream's v4+ layout): ``POOL_UUID``,
+``POOL_DESCRIPTION``, ``POOL_DOMAINS`` (``sdUUID:Active,sdUUID:Attached``),
+``POOL_SPM_ID``, ``POOL_SPM_LVER``, ``MASTER_VERSION``, ``ROLE=Master``.
+Each member domain names the pool in its own ``POOL_UUID``.
+
+Connecting a pool acquires this host's id in the master domain's lockspace.
+The SPM (the one host allowed to change metadata) holds the ``SDM`` lease
+of the master's ``leases`` with sanlock; ``spm_start`` takes it, then
+recovers the tasks persisted on the master domain.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any, Callable
+
+from vdsm.storage import clusterlock
+from vdsm.storage import constants as sc
+from vdsm.storage import errors
+from vdsm.storage.domain import FileDomain
+from vdsm.storage.tasks import TaskManager, TaskStore
+
+log = logging.getLogger("vdsm.storage.pool")
+
+FindDomain = Callable[[str], FileDomain]
+
+SPM = "SPM"
+FREE = "Free"
+CONTEND = "Contend"
+
+
+def parse_domains(value: str) -> dict[str, str]:
+    out = {}
+    for item in value.split(","):
+        if ":" in item:
+            sd, status = item.split(":", 1)
+            out[sd] = status
+    return out
+
+
+def dump_domains(domains: dict[str, str]) -> str:
+    return ",".join(f"{sd}:{st}" for sd, st in sorted(domains.items()))
+
+
+def create(find: FindDomain, sp_uuid: str, name: str, master_uuid: str,
+           master_version: int, domain_uuids: list[str]) -> None:
+    master = find(master_uuid)
+    doms = {sd: find(sd) for sd in set(domain_uuids) | {master_uuid}}
+    for sd, dom in doms.items():
+        owner = dom.metadata().get("POOL_UUID", "")
+        if owner and owner != sp_uuid:
+            raise errors.StorageDomainAlreadyAttached(sd=sd, pool=owner)
+    for sd, dom in doms.items():
+        if sd != master_uuid:
+            dom.update_metadata(POOL_UUID=sp_uuid)
+    master.io.call("makedirs", path=os.path.join(master.master_dir(),
+                                                 "tasks"))
+    master.update_metadata(
+        POOL_UUID=sp_uuid, ROLE=sc.MASTER_ROLE, POOL_DESCRIPTION=name,
+        MASTER_VERSION=str(master_version), POOL_SPM_ID="-1",
+        POOL_SPM_LVER="-1",
+        POOL_DOMAINS=dump_domains({sd: sc.DOM_ACTIVE if sd == master_uuid
+                                   else sc.DOM_ATTACHED for sd in doms}))
+    log.info("CREATE pool=%s master=%s domains=%s", sp_uuid, master_uuid,
+             sorted(doms))
+
+
+class Pool:
+    """A pool this host is connected to."""
+
+    def __init__(self, sp_uuid: str, host_id: int, master: FileDomain,
+                 find: FindDomain, tasks: TaskManager) -> None:
+        self.sp_uuid = sp_uuid
+        self.host_id = host_id
+        self.master = master
+        self._find = find
+        self._tasks = tasks
+        self._lock = threading.RLock()
+        self.spm_lver = -1
+        self.is_spm = False
+
+    @classmethod
+    def connect(cls, find: FindDomain, tasks: TaskManager, sp_uuid: str,
+                host_id: int, master_uuid: str,
+                master_version: int) -> "Pool":
+        if not 1 <= host_id <= 2000:
+            raise errors.InvalidParameter("bad hostID", value=host_id)
+        try:
+            master = find(master_uuid)
+        except errors.StorageDomainDoesNotExist:
+            raise errors.StoragePoolConnectionError(
+                "master domain not found", sd=master_uuid) from None
+        md = master.metadata()
+        if md.get("POOL_UUID") != sp_uuid or md.get("ROLE") != sc.MASTER_ROLE:
+            raise errors.StoragePoolConnectionError(
+                "domain is not the master of this pool", sd=master_uuid,
+                pool=sp_uuid)
+        if int(md.get("MASTER_VERSION", "0")) != master_version:
+            raise errors.StoragePoolConnectionError(
+                "wrong master version", expected=md.get("MASTER_VERSION"),
+                given=master_version)
+        master.acquire_host_id(host_id)
+        log.info("CONNECT pool=%s host_id=%s master=%s", sp_uuid, host_id,
+                 master_uuid)
+        return cls(sp_uuid, host_id, master, find, tasks)
+
+    # Views.
+
+    def metadata(self) -> dict[str, str]:
+        return self.master.metadata()
+
+    def domains(self) -> dict[str, str]:
+        return parse_domains(self.metadata().get("POOL_DOMAINS", ""))
+
+    def domain(self, sd_uuid: str, active: bool = True) -> FileDomain:
+        status = self.domains().get(sd_uuid)
+        if status is None:
+            raise errors.StorageDomainNotInPool(sd=sd_uuid,
+                                                pool=self.sp_uuid)
+        if active and status != sc.DOM_ACTIVE:
+            raise errors.StorageDomainNotActive(sd=sd_uuid)
+        return self._find(sd_uuid)
+
+    def spm_status(self) -> dict[str, Any]:
+        if self.is_spm:
+            return {"id": self.host_id, "status": SPM, "lver": self.spm_lver}
+        leases = self.master.md_path("leases")
+        bs = self.master.block_size
+        owners = clusterlock.lease_owners(self.master.sd_uuid,
+                                          sc.SDM_LEASE_NAME, leases,
+                                          sc.SDM_LEASE_OFFSET, bs)
+        if not owners:
+            return {"id": -1, "status": FREE, "lver": -1}
+        lver = clusterlock.lease_version(leases, sc.SDM_LEASE_OFFSET, bs)
+        return {"id": owners[0], "status": SPM, "lver": lver}
+
+    def require_spm(self) -> None:
+        if not self.is_spm:
+            raise errors.NotSPM(pool=self.sp_uuid)
+
+    # SPM.
+
+    def spm_start(self) -> None:
+        """Run inside the spmStart task."""
+        with self._lock:
+            if self.is_spm:
+                return
+            leases = self.master.md_path("leases")
+            self.spm_lver = clusterlock.acquire(
+                self.master.sd_uuid, sc.SDM_LEASE_NAME, leases,
+                sc.SDM_LEASE_OFFSET, self.master.block_size)
+            try:
+                self.master.update_metadata(
+                    POOL_SPM_ID=str(self.host_id),
+                    POOL_SPM_LVER=str(self.spm_lver))
+            except Exception:
+                clusterlock.release(self.master.sd_uuid, sc.SDM_LEASE_NAME,
+                                    leases, sc.SDM_LEASE_OFFSET)
+                raise
+            self.is_spm = True
+        log.info("SPM_START pool=%s host_id=%s lver=%s", self.sp_uuid,
+                 self.host_id, self.spm_lver)
+        self._tasks.recover(self.task_store())
+
+    def task_store(self) -> TaskStore:
+        return TaskStore(self.master.io,
+                         os.path.join(self.master.master_dir(), "tasks"))
+
+    def spm_stop(self) -> None:
+        with self._lock:
+            if not self.is_spm:
+                return
+            busy = [t.id for t in self._tasks.running()
+                    if t.verb != "StoragePool.spmStart"]
+            if busy:
+                raise errors.TaskNotFinished("tasks still running",
+                                             tasks=",".join(busy))
+            self.master.update_metadata(POOL_SPM_ID="-1")
+            clusterlock.release(self.master.sd_uuid, sc.SDM_LEASE_NAME,
+                                self.master.md_path("leases"),
+                                sc.SDM_LEASE_OFFSET)
+            self.is_spm = False
+            self._tasks.forget_all()
+        log.info("SPM_STOP pool=%s", self.sp_uuid)
+
+    # Membership (SPM only).
+
+    def attach(self, sd_uuid: str) -> None:
+        self.require_spm()
+        with self._lock:
+            dom = self._find(sd_uuid)
+            owner = dom.metadata().get("POOL_UUID", "")
+            if owner:
+                raise errors.StorageDomainAlreadyAttached(sd=sd_uuid,
+                                                          pool=owner)
+            dom.update_metadata(POOL_UUID=self.sp_uuid)
+            self._set_status(sd_uuid, sc.DOM_ATTACHED)
+
+    def detach(self, sd_uuid: str) -> None:
+        self.require_spm()
+        with self._lock:
+            if sd_uuid == self.master.sd_uuid:
+                raise errors.InvalidParameter("cannot detach the master",
+                                              sd=sd_uuid)
+            dom = self.domain(sd_uuid, active=False)
+            if self.domains()[sd_uuid] == sc.DOM_ACTIVE:
+                raise errors.InvalidParameter(
+                    "deactivate the domain first", sd=sd_uuid)
+            doms = self.domains()
+            del doms[sd_uuid]
+            self.master.update_metadata(POOL_DOMAINS=dump_domains(doms))
+            dom.update_metadata(POOL_UUID="")
+
+    def activate(self, sd_uuid: str) -> FileDomain:
+        self.require_spm()
+        with self._lock:
+            dom = self.domain(sd_uuid, active=False)
+            self._set_status(sd_uuid, sc.DOM_ACTIVE)
+            return dom
+
+    def deactivate(self, sd_uuid: str) -> None:
+        self.require_spm()
+        with self._lock:
+            if sd_uuid == self.master.sd_uuid:
+                raise errors.InvalidParameter(
+                    "cannot deactivate the master", sd=sd_uuid)
+            self.domain(sd_uuid, active=False)
+            self._set_status(sd_uuid, sc.DOM_ATTACHED)
+
+    def _set_status(self, sd_uuid: str, status: str) -> None:
+        doms = self.domains()
+        doms[sd_uuid] = status
+        self.master.update_metadata(POOL_DOMAINS=dump_domains(doms))
+
+    def disconnect(self) -> None:
+        if self.is_spm:
+            raise errors.IsSPM(pool=self.sp_uuid)
+        self.master.release_host_id(self.host_id, wait=False)
+        log.info("DISCONNECT pool=%s", self.sp_uuid)

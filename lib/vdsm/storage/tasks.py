@@ -1,0 +1,270 @@
+"""Storage tasks: long verbs that answer at once with a task id.
+
+Theory of operation
+-------------------
+A task runs its function in a thread of its own. Before the function
+changes anything it records how to undo it (``task.add_rollback(kind,
+**args)``); the record is persisted with the task, on the master domain
+(``master/tasks/<id>.task``, one JSON file rewritten atomically through the
+domain's I/O helper). On failure or ``stop()`` the rollbacks run in reverse
+order and the task ends ``finished``/``failure`` with the error's code.
+
+If vdsmd dies mid-task, the record stays ``running`` on the master domain.
+When this host becomes SPM again, ``recover()`` loads every record: the
+unfinished ones get their rollbacks run and end ``finished``/
+``cleanSuccess`` (code 411, "task aborted"), so a killed ``Volume.create``
+or copy leaves a finished result or a clean rollback, never a half-made
+volume marked legal. Finished records stay until ``Task.clear``.
+
+Rollback kinds are named functions registered by the owner of the
+operation (``ROLLBACKS``), so a persisted record holds only names and
+JSON arguments, never code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import threading
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from vdsm.common.exception import VdsmError
+from vdsm.storage import errors
+
+log = logging.getLogger("vdsm.storage.tasks")
+
+RUNNING = "running"
+FINISHED = "finished"
+ABORTING = "aborting"
+RECOVERING = "recovering"
+
+SUCCESS = "success"
+FAILURE = "failure"
+CLEAN_SUCCESS = "cleanSuccess"
+CLEAN_FAILURE = "cleanFailure"
+
+Rollback = Callable[..., None]
+ROLLBACKS: dict[str, Rollback] = {}
+
+
+class TaskStore:
+    """Where task records live: a directory on the master domain."""
+
+    def __init__(self, io: Any, path: str) -> None:
+        self.io = io
+        self.path = path
+
+    def save(self, record: dict[str, Any]) -> None:
+        self.io.call("makedirs", path=self.path)
+        self.io.call("write_text", path=self._file(record["id"]),
+                     text=json.dumps(record))
+
+    def remove(self, task_id: str) -> None:
+        self.io.call("unlink", path=self._file(task_id))
+
+    def load(self) -> list[dict[str, Any]]:
+        try:
+            names = self.io.call("listdir", path=self.path)
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in names:
+            if name.endswith(".task"):
+                out.append(json.loads(self.io.call(
+                    "read_text", path=f"{self.path}/{name}")))
+        return out
+
+    def _file(self, task_id: str) -> str:
+        return f"{self.path}/{task_id}.task"
+
+
+@dataclass
+class Task:
+    id: str
+    verb: str
+    state: str = RUNNING
+    result: str = ""
+    code: int = 0
+    message: str = ""
+    rollbacks: list[dict[str, Any]] = field(default_factory=list)
+    result_value: Any = None
+
+    def __post_init__(self) -> None:
+        self._store: TaskStore | None = None
+        self._rollbacks: dict[str, Rollback] = ROLLBACKS
+        self._stop = threading.Event()
+        self._child: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    def record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def persist(self) -> None:
+        if self._store is not None:
+            self._store.save(self.record())
+
+    def add_rollback(self, kind: str, **args: Any) -> None:
+        if kind not in self._rollbacks:
+            raise RuntimeError(f"unknown rollback kind {kind}")
+        self.rollbacks.append({"kind": kind, "args": args})
+        self.persist()
+
+    def drop_rollbacks(self) -> None:
+        """The operation is complete: nothing to undo any more."""
+        self.rollbacks = []
+        self.persist()
+
+    def check_stopped(self) -> None:
+        if self._stop.is_set():
+            raise errors.TaskAborted(task=self.id)
+
+    def on_child(self, proc: subprocess.Popen) -> None:
+        """Remember the running child (qemu-img) so stop() can kill it."""
+        with self._lock:
+            self._child = proc
+            if self._stop.is_set():
+                proc.kill()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._lock:
+            if self._child is not None and self._child.poll() is None:
+                self._child.kill()
+
+    def status(self) -> dict[str, Any]:
+        return {"id": self.id, "state": self.state, "result": self.result,
+                "code": self.code, "message": self.message}
+
+    def run_rollbacks(self) -> bool:
+        ok = True
+        for step in reversed(self.rollbacks):
+            try:
+                self._rollbacks[step["kind"]](**step["args"])
+            except Exception:
+                ok = False
+                log.exception("ROLLBACK task=%s step=%s failed", self.id,
+                              step)
+        self.rollbacks = []
+        return ok
+
+
+class TaskManager:
+    def __init__(self, rollbacks: dict[str, Rollback] | None = None) -> None:
+        self.rollbacks = ROLLBACKS if rollbacks is None else rollbacks
+        self._lock = threading.Lock()
+        self._tasks: dict[str, Task] = {}
+        self.store: TaskStore | None = None
+
+    def start(self, verb: str, func: Callable[[Task], Any],
+              task_id: str | None = None) -> str:
+        task = Task(task_id or str(uuid.uuid4()), verb)
+        task._store = self.store
+        task._rollbacks = self.rollbacks
+        with self._lock:
+            if task.id in self._tasks:
+                raise errors.InvalidParameter("task id in use", id=task.id)
+            self._tasks[task.id] = task
+        task.persist()
+        log.info("START task=%s verb=%s", task.id, verb)
+        threading.Thread(target=self._run, args=(task, func),
+                         name=f"task/{task.id[:8]}", daemon=True).start()
+        return task.id
+
+    def get(self, task_id: str) -> Task:
+        with self._lock:
+            task = self._tasks.get(task_id)
+        if task is None:
+            raise errors.UnknownTask(task=task_id)
+        return task
+
+    def all(self) -> list[Task]:
+        with self._lock:
+            return list(self._tasks.values())
+
+    def running(self) -> list[Task]:
+        return [t for t in self.all() if t.state != FINISHED]
+
+    def stop(self, task_id: str) -> None:
+        task = self.get(task_id)
+        if task.state == FINISHED:
+            raise errors.TaskNotFinished("task already finished",
+                                         task=task_id)
+        task.state = ABORTING
+        task.stop()
+
+    def clear(self, task_id: str) -> None:
+        task = self.get(task_id)
+        if task.state != FINISHED:
+            raise errors.TaskNotFinished(task=task_id)
+        with self._lock:
+            self._tasks.pop(task_id, None)
+        if task._store is not None:
+            task._store.remove(task_id)
+
+    def recover(self, store: TaskStore) -> list[str]:
+        """Adopt the records of the master domain; roll back unfinished."""
+        self.store = store
+        recovered = []
+        for rec in store.load():
+            task = Task(rec["id"], rec["verb"], rec["state"], rec["result"],
+                        rec["code"], rec["message"], rec["rollbacks"],
+                        rec.get("result_value"))
+            task._store = store
+            task._rollbacks = self.rollbacks
+            with self._lock:
+                if task.id in self._tasks:
+                    continue
+                self._tasks[task.id] = task
+            if task.state != FINISHED:
+                task.state = RECOVERING
+                ok = task.run_rollbacks()
+                self._finish(task, CLEAN_SUCCESS if ok else CLEAN_FAILURE,
+                             errors.TaskAborted.code,
+                             "task was interrupted and rolled back")
+                recovered.append(task.id)
+        log.info("RECOVER tasks=%s", recovered)
+        return recovered
+
+    def forget_all(self) -> None:
+        """Drop the records in memory (the pool was left); keep on disk."""
+        with self._lock:
+            self._tasks = {k: t for k, t in self._tasks.items()
+                           if t.state != FINISHED and t._store is None}
+        self.store = None
+
+    # Helpers.
+
+    def _run(self, task: Task, func: Callable[[Task], Any]) -> None:
+        try:
+            task.check_stopped()
+            task.result_value = func(task)
+            task.check_stopped()
+        except Exception as e:
+            stopped = task._stop.is_set()
+            if isinstance(e, VdsmError) and e.expected:
+                log.info("FAIL task=%s error=%s", task.id, e)
+            else:
+                log.exception("FAIL task=%s", task.id)
+            task.run_rollbacks()
+            if stopped:
+                e = errors.TaskAborted(task=task.id)
+            code = e.code if isinstance(e, VdsmError) else 100
+            self._finish(task, FAILURE, code, str(e))
+            return
+        task.rollbacks = []
+        self._finish(task, SUCCESS, 0, "1 jobs completed successfully")
+
+    def _finish(self, task: Task, result: str, code: int,
+                message: str) -> None:
+        task.state = FINISHED
+        task.result = result
+        task.code = code
+        task.message = message
+        try:
+            task.persist()
+        except Exception:
+            log.exception("PERSIST task=%s failed", task.id)
+        log.info("END task=%s result=%s code=%s", task.id, result, code)

@@ -1,0 +1,276 @@
+"""The storage verbs end to end, through a real vdsmd over TLS."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from storage.storagefixtures import MIB, new_id
+
+from vdsm import client
+
+pytestmark = pytest.mark.root
+
+BLANK = "00000000-0000-0000-0000-000000000000"
+LOCALFS = 4
+
+
+def overrides(env):
+    return {"irs": {"repository": str(env.tmp_path / "repo"),
+                    "sd_health_check_delay": "0.5",
+                    "process_pool_timeout": "5"},
+            "sanlock": {"io_timeout": "1"}}
+
+
+def wait(cli, task_id, timeout=120):
+    deadline = time.monotonic() + timeout
+    while True:
+        status = cli.Task.getStatus(taskID=task_id)
+        if status["taskState"] == "finished":
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
+
+
+def ok(cli, task_id):
+    status = wait(cli, task_id)
+    assert status["taskResult"] == "success", status
+    cli.Task.clear(taskID=task_id)
+
+
+def error_code(func, **params):
+    with pytest.raises(client.ServerError) as e:
+        func(**params)
+    return e.value.code
+
+
+def setup_pool(cli, path, spm=True):
+    conn = [{"id": "c1", "connection": path}]
+    assert cli.StoragePool.connectStorageServer(
+        storagepoolID=BLANK, domainType=LOCALFS,
+        connectionParams=conn) == [{"id": "c1", "status": 0}]
+    sd, sp = new_id(), new_id()
+    cli.StorageDomain.create(storagedomainID=sd, domainType=LOCALFS,
+                             typeArgs=path, name="api-domain",
+                             domainClass=1)
+    cli.StoragePool.create(storagepoolID=sp, name="api-pool",
+                           masterSdUUID=sd, masterVersion=1,
+                           domainList=[sd])
+    cli.StoragePool.connect(storagepoolID=sp, hostID=1, scsiKey=sp,
+                            masterSdUUID=sd, masterVersion=1)
+    if spm:
+        ok(cli, cli.StoragePool.spmStart(storagepoolID=sp))
+    return sp, sd
+
+
+def teardown_pool(cli, sp):
+    cli.StoragePool.spmStop(storagepoolID=sp)
+    cli.StoragePool.disconnect(storagepoolID=sp, hostID=1, scsiKey=sp)
+
+
+def vol_args(sp, sd, img, vol):
+    return dict(storagepoolID=sp, storagedomainID=sd, imageID=img,
+                volumeID=vol)
+
+
+def create_volume(cli, sp, sd, img, vol, parent=BLANK, fmt=4,
+                  size=str(64 * MIB), prealloc=2):
+    return cli.Volume.create(
+        size=size, volFormat=fmt, preallocate=prealloc, diskType="DATA",
+        desc="api test", srcImgUUID=img if parent != BLANK else BLANK,
+        srcVolUUID=parent, **vol_args(sp, sd, img, vol))
+
+
+def test_whole_flow(env, vdsmd_factory):
+    vdsmd = vdsmd_factory(overrides(env))
+    path, path2 = env.dir(), env.dir("xfs-4096")
+    with vdsmd.client() as cli:
+        sp, sd = setup_pool(cli, path, spm=False)
+        img, base, top = new_id(), new_id(), new_id()
+        # Not SPM yet: 654, nothing made.
+        assert error_code(create_volume, cli=cli, sp=sp, sd=sd, img=img,
+                          vol=base) == 654
+        ok(cli, cli.StoragePool.spmStart(storagepoolID=sp))
+        status = cli.StoragePool.getSpmStatus(storagepoolID=sp)
+        assert status["spmStatus"] == "SPM" and status["spmId"] == 1
+        assert cli.Host.getConnectedStoragePools() == [sp]
+        assert cli.Host.getStorageDomains() == [sd]
+        info = cli.StorageDomain.getInfo(storagedomainID=sd)
+        assert info["role"] == "Master" and info["pool"] == [sp]
+        stats = cli.StorageDomain.getStats(storagedomainID=sd)
+        assert int(stats["diskfree"]) > 0
+
+        # A volume and a snapshot on it.
+        ok(cli, create_volume(cli, sp, sd, img, base))
+        ok(cli, create_volume(cli, sp, sd, img, top, parent=base))
+        vinfo = cli.Volume.getInfo(**vol_args(sp, sd, img, top))
+        assert vinfo["parent"] == base and vinfo["legality"] == "LEGAL"
+        assert vinfo["capacity"] == str(64 * MIB)
+        assert cli.Volume.getInfo(**vol_args(sp, sd, img, base))[
+            "children"] == [top]
+        assert int(cli.Volume.getSize(
+            **vol_args(sp, sd, img, top))["apparentsize"]) > 0
+        ok(cli, cli.Volume.extendSize(newSize=str(128 * MIB),
+                                      **vol_args(sp, sd, img, top)))
+        cli.Volume.setDescription(description="bigger",
+                                  **vol_args(sp, sd, img, top))
+        assert cli.StorageDomain.getImages(storagedomainID=sd) == [img]
+
+        prepared = cli.Image.prepare(**vol_args(sp, sd, img, top))
+        assert os.path.exists(prepared["path"])
+        assert [v["volumeID"] for v in prepared["imgVolumesInfo"]] == \
+            [base, top]
+        cli.Image.teardown(**vol_args(sp, sd, img, top))
+
+        # Copy the leaf's data into a new raw volume with SDM.copy_data.
+        img2, vol2 = new_id(), new_id()
+        ok(cli, create_volume(cli, sp, sd, img2, vol2, fmt=5,
+                              size=str(128 * MIB)))
+        job = new_id()
+        cli.SDM.copy_data(
+            job_id=job,
+            source={"endpoint_type": "div", "sd_id": sd, "img_id": img,
+                    "vol_id": top},
+            destination={"endpoint_type": "div", "sd_id": sd,
+                         "img_id": img2, "vol_id": vol2})
+        ok(cli, job)
+
+        # A second domain, attached and active; move the image there.
+        assert cli.StoragePool.connectStorageServer(
+            storagepoolID=sp, domainType=LOCALFS,
+            connectionParams=[{"id": "c2", "connection": path2}]) == \
+            [{"id": "c2", "status": 0}]
+        sd2 = new_id()
+        cli.StorageDomain.create(storagedomainID=sd2, domainType=LOCALFS,
+                                 typeArgs=path2, name="second",
+                                 domainClass=1)
+        cli.StorageDomain.attach(storagedomainID=sd2, storagepoolID=sp)
+        cli.StorageDomain.activate(storagedomainID=sd2, storagepoolID=sp)
+        ok(cli, cli.Image.move(imageID=img, storagepoolID=sp,
+                               storagedomainID=sd, dstSdUUID=sd2, op=2))
+        assert cli.StorageDomain.getImages(storagedomainID=sd2) == [img]
+        info = cli.StoragePool.getInfo(storagepoolID=sp)
+        assert info["dominfo"][sd2]["status"] == "Active"
+
+        # Monitoring, in Host.getStats and getStorageRepoStats.
+        deadline = time.monotonic() + 30
+        while not cli.Host.getStorageRepoStats().get(sd2, {}).get(
+                "acquired"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        host_stats = cli.Host.getStats()["storageDomains"]
+        assert host_stats[sd]["valid"] and host_stats[sd2]["valid"]
+
+        # Delete everything.
+        ok(cli, cli.Volume.delete(postZero=False, force=False,
+                                  **vol_args(sp, sd, img2, vol2)))
+        ok(cli, cli.Image.delete(imageID=img, storagepoolID=sp,
+                                 storagedomainID=sd2, postZero=False,
+                                 force=False))
+        assert cli.StorageDomain.getImages(storagedomainID=sd2) == []
+        assert cli.Host.getAllTasksStatuses() == {}
+        cli.StorageDomain.deactivate(storagedomainID=sd2, storagepoolID=sp,
+                                     masterSdUUID=sd, masterVersion=1)
+        cli.StorageDomain.detach(storagedomainID=sd2, storagepoolID=sp,
+                                 masterSdUUID=sd, masterVersion=1)
+        teardown_pool(cli, sp)
+        assert cli.Host.getConnectedStoragePools() == []
+
+
+def test_bad_input_gets_codes(env, vdsmd_factory):
+    vdsmd = vdsmd_factory(overrides(env))
+    with vdsmd.client() as cli:
+        sp, sd = setup_pool(cli, env.dir())
+        img, vol = new_id(), new_id()
+        ok(cli, create_volume(cli, sp, sd, img, vol))
+        other_img, other = new_id(), new_id()
+        ok(cli, create_volume(cli, sp, sd, other_img, other))
+        cases = [
+            # Unknown UUIDs.
+            (cli.Volume.getInfo, vol_args(sp, sd, img, new_id()), 201),
+            (cli.Volume.getInfo, vol_args(sp, sd, new_id(), vol), 268),
+            (cli.StorageDomain.getInfo, {"storagedomainID": new_id()},
+             358),
+            (cli.StoragePool.getSpmStatus, {"storagepoolID": new_id()},
+             309),
+            (cli.Task.getStatus, {"taskID": new_id()}, 401),
+            # A path outside the domain.
+            (cli.Image.prepare, vol_args(sp, sd, img, "../../../etc"),
+             1000),
+            (cli.StorageDomain.create, dict(
+                storagedomainID=new_id(), domainType=LOCALFS,
+                typeArgs="/etc", name="x", domainClass=1), 360),
+        ]
+        for func, params, code in cases:
+            assert error_code(func, **params) == code, (func, params)
+        # A parent in another image.
+        assert error_code(cli.Volume.create, size=str(MIB), volFormat=4,
+                          preallocate=2, diskType="DATA", desc="",
+                          srcImgUUID=other_img, srcVolUUID=other,
+                          **vol_args(sp, sd, img, new_id())) == 1000
+        assert error_code(create_volume, cli=cli, sp=sp, sd=sd, img=img,
+                          vol=new_id(), parent=other) == 201
+        # A size that does not fit.
+        assert error_code(create_volume, cli=cli, sp=sp, sd=sd, img=img,
+                          vol=new_id(), fmt=5, prealloc=1,
+                          size=str(1024 ** 4)) == 205
+        assert error_code(create_volume, cli=cli, sp=sp, sd=sd, img=img,
+                          vol=new_id(), size="12.5") == 1000
+        assert error_code(create_volume, cli=cli, sp=sp, sd=sd, img=img,
+                          vol=new_id(), size=str(1000)) == 1000
+        # A connection with bad params gets its own status.
+        assert cli.StoragePool.connectStorageServer(
+            storagepoolID=BLANK, domainType=LOCALFS,
+            connectionParams=[{"id": "bad", "connection": "no/abs"}]) == \
+            [{"id": "bad", "status": 1000}]
+        assert cli.StorageDomain.getImages(storagedomainID=sd) == sorted(
+            [img, other_img])
+        assert cli.Host.getAllTasksStatuses() == {}
+        teardown_pool(cli, sp)
+
+
+@pytest.mark.slow
+def test_kill_vdsmd_during_create_then_restart(env, vdsmd_factory):
+    vdsmd = vdsmd_factory(overrides(env))
+    path = env.dir()
+    with vdsmd.client() as cli:
+        sp, sd = setup_pool(cli, path)
+    img, vol = new_id(), new_id()
+    meta = os.path.join(path, sd, "images", img, vol + ".meta")
+    with vdsmd.client() as cli:
+        create_volume(cli, sp, sd, img, vol, fmt=5, prealloc=1,
+                      size=str(1024 * MIB))
+        deadline = time.monotonic() + 30
+        while not (os.path.exists(meta) and os.path.getsize(meta)):
+            assert time.monotonic() < deadline
+        vdsmd.kill()
+    vdsmd.start()
+    vdsmd.wait_ready()
+    with vdsmd.client() as cli:
+        # The connection came back by itself: the domain is visible.
+        assert cli.Host.getStorageDomains() == [sd]
+        cli.StoragePool.connect(storagepoolID=sp, hostID=1, scsiKey=sp,
+                                masterSdUUID=sd, masterVersion=1)
+        deadline = time.monotonic() + 30
+        while True:
+            status = wait(cli, cli.StoragePool.spmStart(storagepoolID=sp))
+            if status["taskResult"] == "success":
+                break
+            assert status["code"] == 651 and time.monotonic() < deadline
+            time.sleep(0.5)
+        tasks = cli.Host.getAllTasksInfo()
+        recovered = [t for t, info in tasks.items()
+                     if info["verb"] == "Volume.create"]
+        if recovered:
+            status = cli.Task.getStatus(taskID=recovered[0])
+            assert status["taskResult"] == "cleanSuccess"
+            assert status["code"] == 411
+            assert img not in cli.StorageDomain.getImages(
+                storagedomainID=sd)
+            cli.Task.clear(taskID=recovered[0])
+        else:
+            info = cli.Volume.getInfo(**vol_args(sp, sd, img, vol))
+            assert info["legality"] == "LEGAL"
+        teardown_pool(cli, sp)

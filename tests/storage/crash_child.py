@@ -1,0 +1,51 @@
+"""A storage service in a process of its own, for kill -9 tests.
+
+    python -m storage.crash_child ROOT create SP SD IMG VOL SIZE
+    python -m storage.crash_child ROOT copy SP SD SRC_IMG SRC_VOL \
+        DST_IMG DST_VOL
+
+Connects the pool saved under ROOT (the LOCALFS connection restored from
+ROOT's lib_dir), becomes SPM, starts the operation, prints "STARTED
+<task>" and waits for it. The test kills it with SIGKILL mid-way.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from storage.storagefixtures import make_config
+
+from vdsm.storage import constants as sc
+from vdsm.storage.service import StorageService
+from vdsm.storage.volume import VolumeSpec
+
+
+def main() -> None:
+    root, op, sp, sd = sys.argv[1:5]
+    rest = sys.argv[5:]
+    svc = StorageService(make_config(root))
+    svc.start()
+    svc.connect_pool(sp, 1, sd, 1)
+    task = svc.spm_start(sp)
+    while svc.tasks.get(task).state != "finished":
+        time.sleep(0.05)
+    if op == "create":
+        img, vol, size = rest
+        task = svc.images.create_volume(sd, sp, VolumeSpec(
+            img, vol, int(size), sc.RAW_FORMAT, sc.PREALLOCATED))
+    else:
+        src_img, src_vol, dst_img, dst_vol = rest
+        task = svc.images.copy_data(
+            "11111111-2222-3333-4444-555555555555",
+            {"sd_id": sd, "img_id": src_img, "vol_id": src_vol},
+            {"sd_id": sd, "img_id": dst_img, "vol_id": dst_vol})
+    print("STARTED", task, flush=True)
+    while svc.tasks.get(task).state != "finished":
+        time.sleep(0.05)
+    print("FINISHED", svc.tasks.get(task).status(), flush=True)
+    time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

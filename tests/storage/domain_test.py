@@ -1,0 +1,111 @@
+"""File storage domains: layout, metadata format, membership in a pool."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from storage.storagefixtures import (connect_localfs, create_domain,
+                                     make_pool, new_id)
+
+from vdsm.storage import constants as sc
+from vdsm.storage import errors
+from vdsm.storage.domain import DomainSpec
+
+pytestmark = pytest.mark.root
+
+
+def test_create_layout_and_sealed_metadata(env):
+    svc = env.service()
+    path = env.dir("xfs-4096")
+    connect_localfs(svc, path)
+    sd = create_domain(svc, path)
+    dom_dir = os.path.join(path, sd)
+    names = sorted(os.listdir(os.path.join(dom_dir, "dom_md")))
+    assert names == sorted(sc.SPECIAL_VOLUMES)
+    assert os.path.isdir(os.path.join(dom_dir, "images"))
+    lines = open(os.path.join(dom_dir, "dom_md", "metadata")).read() \
+        .splitlines()
+    md = dict(line.split("=", 1) for line in lines)
+    for key in ("CLASS", "DESCRIPTION", "IOOPTIMEOUTSEC", "LEASERETRIES",
+                "LEASETIMESEC", "LOCKPOLICY", "LOCKRENEWALINTERVALSEC",
+                "POOL_UUID", "REMOTE_PATH", "ROLE", "SDUUID", "TYPE",
+                "VERSION", "_SHA_CKSUM"):
+        assert key in md
+    assert md["SDUUID"] == sd and md["TYPE"] == "LOCALFS"
+    assert md["CLASS"] == "Data" and md["ROLE"] == "Regular"
+    assert md["BLOCK_SIZE"] == "4096"
+    # The seal is upstream's: sha1 over the sorted KEY=VALUE lines.
+    body = [line for line in lines if not line.startswith("_SHA_CKSUM=")]
+    assert body == sorted(body)
+    assert md["_SHA_CKSUM"] == hashlib.sha1(
+        "".join(body).encode()).hexdigest()
+    info = svc.domain_info(sd)
+    assert info["name"] == "test-domain" and info["pool"] == []
+    stats = svc.domain_stats(sd)
+    assert 0 < stats["diskfree"] <= stats["disktotal"]
+    assert svc.domain_images(sd) == []
+    assert svc.list_domains() == [sd]
+
+
+def test_broken_seal_is_an_access_error(env):
+    svc = env.service()
+    path = env.dir()
+    connect_localfs(svc, path)
+    sd = create_domain(svc, path)
+    md_path = os.path.join(path, sd, "dom_md", "metadata")
+    text = open(md_path).read().replace("test-domain", "evil-domain")
+    with open(md_path, "w") as f:
+        f.write(text)
+    with pytest.raises(errors.StorageDomainAccessError):
+        svc.domain_info(sd)
+
+
+def test_create_bad_input(env):
+    svc = env.service()
+    path = env.dir()
+    connect_localfs(svc, path)
+    sd = create_domain(svc, path)
+    with pytest.raises(errors.StorageDomainAlreadyExists):
+        create_domain(svc, path, sd_uuid=sd)
+    with pytest.raises(errors.StorageDomainFSNotMounted):
+        create_domain(svc, "/not/connected")
+    with pytest.raises(errors.InvalidParameter):
+        create_domain(svc, path, sd_uuid="../" + sd)
+    with pytest.raises(errors.InvalidParameter):
+        svc.create_domain(DomainSpec(new_id(), "x", sc.ISCSI,
+                                     remote_path=path))
+    with pytest.raises(errors.InvalidParameter):
+        svc.create_domain(DomainSpec(new_id(), "x", sc.LOCALFS, version=3,
+                                     remote_path=path))
+    with pytest.raises(errors.StorageDomainDoesNotExist):
+        svc.domain_info(new_id())
+    assert svc.list_domains() == [sd]
+
+
+def test_attach_activate_deactivate_detach(env):
+    svc = env.service()
+    sp, master = make_pool(svc, env.dir())
+    path2 = env.dir("xfs-512")
+    connect_localfs(svc, path2)
+    sd2 = create_domain(svc, path2)
+    svc.attach_domain(sd2, sp)
+    with pytest.raises(errors.StorageDomainAlreadyAttached):
+        svc.attach_domain(sd2, sp)
+    assert svc.pool_info(sp)["dominfo"][sd2]["status"] == "Attached"
+    assert svc.domain_info(sd2)["pool"] == [sp]
+    svc.activate_domain(sd2, sp)
+    assert svc.pool_info(sp)["dominfo"][sd2]["status"] == "Active"
+    assert sd2 in svc.monitor.monitored()
+    with pytest.raises(errors.InvalidParameter):
+        svc.detach_domain(sd2, sp)
+    with pytest.raises(errors.InvalidParameter):
+        svc.deactivate_domain(master, sp)
+    svc.deactivate_domain(sd2, sp)
+    assert sd2 not in svc.monitor.monitored()
+    svc.detach_domain(sd2, sp)
+    assert sd2 not in svc.pool_info(sp)["dominfo"]
+    assert svc.domain_info(sd2)["pool"] == []
+    assert sorted(svc.list_domains(sp_uuid=sp)) == [master]

@@ -1,0 +1,138 @@
+"""Images: prepare (path and chain), copy, move, delete."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from storage.storagefixtures import (MIB, check_task, connect_localfs,
+                                     create_domain, make_pool, new_id)
+from storage.volume_test import create
+
+from vdsm.storage import constants as sc
+from vdsm.storage import errors
+
+pytestmark = pytest.mark.root
+
+
+def write_pattern(path, fmt, byte, offset):
+    subprocess.run(["qemu-io", "-f", fmt, "-c",
+                    f"write -P {byte} {offset} 64k", path], check=True,
+                   capture_output=True)
+
+
+def read_pattern(path, fmt, byte, offset):
+    p = subprocess.run(["qemu-io", "-f", fmt, "-c",
+                        f"read -P {byte} {offset} 64k", path],
+                       capture_output=True, text=True)
+    return "Pattern verification failed" not in p.stdout and \
+        p.returncode == 0
+
+
+def chain_of_three(svc, sp, sd):
+    img = new_id()
+    vols = [create(svc, sp, sd, img, fmt=sc.COW_FORMAT)]
+    for _ in range(2):
+        vols.append(create(svc, sp, sd, img, fmt=sc.COW_FORMAT,
+                           parent=vols[-1]))
+    return img, vols
+
+
+def test_prepare_returns_path_and_chain(env):
+    svc = env.service()
+    sp, sd = make_pool(svc, env.dir())
+    img, vols = chain_of_three(svc, sp, sd)
+    drive = svc.images.prepare(sd, img, vols[-1])
+    assert drive.path.endswith(f"/{sd}/images/{img}/{vols[-1]}")
+    assert drive.format == "qcow2"
+    assert [c["vol_id"] for c in drive.chain] == vols
+    # qemu agrees about the chain.
+    out = subprocess.check_output(
+        ["qemu-img", "info", "-U", "--backing-chain", drive.path], text=True)
+    for vol in vols:
+        assert vol in out
+    svc.images.teardown(sd, img, vols[-1])
+
+
+def test_prepare_refuses_illegal_and_unknown(env):
+    svc = env.service()
+    sp, sd = make_pool(svc, env.dir())
+    img, vols = chain_of_three(svc, sp, sd)
+    dom = svc.find_domain(sd)
+    from vdsm.storage.volume import Volume
+    Volume(dom, img, vols[0]).update(LEGALITY="ILLEGAL")
+    with pytest.raises(errors.VolumeIsIllegal):
+        svc.images.prepare(sd, img, vols[-1])
+    with pytest.raises(errors.ImageDoesNotExistInDomain):
+        svc.images.prepare(sd, new_id(), vols[-1])
+    with pytest.raises(errors.InvalidParameter):
+        svc.images.prepare(sd, img, "../" + vols[0])
+
+
+def test_copy_data_into_existing_volume(env):
+    svc = env.service()
+    sp, sd = make_pool(svc, env.dir())
+    img = new_id()
+    src = create(svc, sp, sd, img, fmt=sc.COW_FORMAT)
+    src_path = svc.images.volume_info(sd, img, src)["path"]
+    write_pattern(src_path, "qcow2", 0x5a, 1 * MIB)
+    dst_img = new_id()
+    dst = create(svc, sp, sd, dst_img, fmt=sc.RAW_FORMAT)
+    job = new_id()
+    check_task(svc, svc.images.copy_data(
+        job, {"sd_id": sd, "img_id": img, "vol_id": src},
+        {"sd_id": sd, "img_id": dst_img, "vol_id": dst}))
+    info = svc.images.volume_info(sd, dst_img, dst)
+    assert info["legality"] == "LEGAL"
+    assert info["generation"] == 1
+    assert read_pattern(info["path"], "raw", 0x5a, 1 * MIB)
+
+
+def test_move_image_keeps_chain_and_data(env):
+    svc = env.service()
+    sp, sd = make_pool(svc, env.dir())
+    path2 = env.dir("xfs-4096")
+    connect_localfs(svc, path2)
+    sd2 = create_domain(svc, path2)
+    svc.attach_domain(sd2, sp)
+    svc.activate_domain(sd2, sp)
+    img, vols = chain_of_three(svc, sp, sd)
+    for i, vol in enumerate(vols):
+        path = svc.images.volume_info(sd, img, vol)["path"]
+        write_pattern(path, "qcow2", 0x10 + i, i * MIB)
+    check_task(svc, svc.images.move_image(sp, sd, sd2, img, 2))
+    assert img not in svc.find_domain(sd).images()
+    drive = svc.images.prepare(sd2, img, vols[-1])
+    assert [c["vol_id"] for c in drive.chain] == vols
+    for i in range(3):
+        assert read_pattern(drive.path, "qcow2", 0x10 + i, i * MIB)
+    info = svc.images.volume_info(sd2, img, vols[1])
+    assert info["voltype"] == "INTERNAL" and info["legality"] == "LEGAL"
+
+
+def test_delete_image(env):
+    svc = env.service()
+    sp, sd = make_pool(svc, env.dir())
+    img, _ = chain_of_three(svc, sp, sd)
+    check_task(svc, svc.images.delete_image(sd, sp, img))
+    assert img not in svc.find_domain(sd).images()
+    with pytest.raises(errors.ImageDoesNotExistInDomain):
+        svc.images.delete_image(sd, sp, img)
+
+
+def test_copy_data_bad_input(env):
+    svc = env.service()
+    sp, sd = make_pool(svc, env.dir())
+    img = new_id()
+    big = create(svc, sp, sd, img, size=20 * MIB)
+    img2 = new_id()
+    small = create(svc, sp, sd, img2, size=10 * MIB)
+    with pytest.raises(errors.InvalidParameter):
+        svc.images.copy_data(
+            new_id(), {"sd_id": sd, "img_id": img, "vol_id": big},
+            {"sd_id": sd, "img_id": img2, "vol_id": small})
+    with pytest.raises(errors.VolumeDoesNotExist):
+        svc.images.copy_data(
+            new_id(), {"sd_id": sd, "img_id": img, "vol_id": new_id()},
+            {"sd_id": sd, "img_id": img2, "vol_id": small})

@@ -1,0 +1,77 @@
+"""Helpers shared by storage tests: a domain, a pool, task waits."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from typing import Any
+
+from vdsm.common.config import Config
+from vdsm.storage import constants as sc
+from vdsm.storage.domain import DomainSpec
+from vdsm.storage.service import StorageService
+
+GIB = 1024 ** 3
+MIB = 1024 ** 2
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def make_config(root: str, **irs: str) -> Config:
+    config = Config()
+    config.set("irs", "repository", os.path.join(root, "repo"))
+    config.set("vars", "lib_dir", os.path.join(root, "lib"))
+    config.set("sanlock", "io_timeout", "1")
+    config.set("irs", "sd_health_check_delay", "0.5")
+    config.set("irs", "process_pool_timeout", "5")
+    for name, value in irs.items():
+        config.set("irs", name, value)
+    return config
+
+
+def wait_task(svc: StorageService, task_id: str,
+              timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = svc.tasks.get(task_id).status()
+        if status["state"] == "finished":
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"task {task_id} did not finish: {status}")
+        time.sleep(0.05)
+
+
+def check_task(svc: StorageService, task_id: str) -> None:
+    status = wait_task(svc, task_id)
+    assert status["result"] == "success", status
+
+
+def connect_localfs(svc: StorageService, path: str) -> None:
+    res = svc.connect_storage_server(
+        sc.LOCALFS, [{"id": "c1", "connection": path}])
+    assert res == [("c1", 0)]
+
+
+def create_domain(svc: StorageService, path: str,
+                  sd_uuid: str | None = None,
+                  dom_type: int = sc.LOCALFS) -> str:
+    sd_uuid = sd_uuid or new_id()
+    svc.create_domain(DomainSpec(sd_uuid, "test-domain", dom_type,
+                                 remote_path=path))
+    return sd_uuid
+
+
+def make_pool(svc: StorageService, path: str, spm: bool = True
+              ) -> tuple[str, str]:
+    """A LOCALFS domain at path, a pool over it, connected; SPM if spm."""
+    connect_localfs(svc, path)
+    sd_uuid = create_domain(svc, path)
+    sp_uuid = new_id()
+    svc.create_pool(sp_uuid, "test-pool", sd_uuid, 1, [sd_uuid])
+    svc.connect_pool(sp_uuid, 1, sd_uuid, 1)
+    if spm:
+        check_task(svc, svc.spm_start(sp_uuid))
+    return sp_uuid, sd_uuid

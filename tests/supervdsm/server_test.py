@@ -322,3 +322,33 @@ def test_stale_socket_is_replaced(make_supervdsmd):
     server.start()
     path = os.path.join(server.repository, "after-stale")
     assert server.client().call("fs.mkdir", path) is True
+
+
+def test_non_json_arguments_refused_by_client(supervdsmd):
+    path = os.path.join(supervdsmd.repository, "never")
+    with pytest.raises(errors.InvalidArguments, match="not JSON"):
+        supervdsmd.client().call("fs.mkdir", path, {1, 2})
+    assert not os.path.exists(path)
+
+
+def test_fixture_cleanup_unmounts_and_detaches(make_supervdsmd):
+    # make_supervdsmd only for its root check: this test drives its own.
+    from fixtures.supervdsm import Supervdsmd
+    server = Supervdsmd()
+    server.start()
+    try:
+        client = server.client()
+        mnt = os.path.join(server.repository, "m")
+        client.call("fs.mkdir", mnt)
+        client.call("mount.mount", "tmpfs", mnt, "tmpfs")
+        image = os.path.join(server.repository, "img")
+        with open(image, "wb") as f:
+            f.truncate(1024**2)
+        device = client.call("devices.loop_attach", image)
+    finally:
+        server.cleanup()
+    with open("/proc/self/mountinfo") as f:
+        assert not any(line.split()[4] == mnt for line in f)
+    assert not os.path.exists(
+        f"/sys/block/{os.path.basename(device)}/loop/backing_file")
+    assert not os.path.exists(server.workdir)

@@ -31,8 +31,8 @@ from vdsm.common.config import Config
 from vdsm.supervdsm import protocol
 from vdsm.supervdsm.channel import Channel
 from vdsm.supervdsm.errors import (KNOWN, CallTimeout, ConnectionLost,
-                                   ProtocolError, RemoteError, SupervdsmError,
-                                   Unavailable)
+                                   InvalidArguments, ProtocolError,
+                                   RemoteError, SupervdsmError, Unavailable)
 
 log = logging.getLogger("vdsm.supervdsm.client")
 
@@ -53,7 +53,10 @@ class SupervdsmClient:
         with self._lock:
             call_id = next(self._ids)
         request = protocol.request(call_id, method, list(args), kwargs)
-        protocol.encode(request)  # fail early on non-JSON arguments
+        try:
+            protocol.encode(request)  # fail early on non-JSON arguments
+        except (TypeError, ValueError) as e:
+            raise InvalidArguments(f"{method}: not JSON: {e}") from None
         chan = self._send(request, method)
         try:
             reply = chan.recv()

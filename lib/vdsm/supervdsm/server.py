@@ -28,10 +28,10 @@ import threading
 import time
 from typing import Any
 
+from vdsm.common.exception import VdsmError
 from vdsm.common.executor import Executor
 from vdsm.supervdsm import protocol
 from vdsm.supervdsm.channel import Channel
-from vdsm.common.exception import VdsmError
 from vdsm.supervdsm.errors import NotAllowed, ProtocolError
 from vdsm.supervdsm.registry import Registry, check_arguments
 

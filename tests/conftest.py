@@ -7,6 +7,7 @@ pytest_plugins = [
     "fixtures.fdleak",
     "fixtures.libvirtd",
     "fixtures.vdsmd",
+    "fixtures.virt",
     "fixtures.supervdsm",
     "fixtures.network",
 ]

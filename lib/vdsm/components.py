@@ -14,6 +14,8 @@ One line per entry, so branches merge without conflicts.
 
 API_MODULES: list[str] = [
     "vdsm.api.host",
+    "vdsm.api.vm",
+    "vdsm.api.host_virt",
     "vdsm.api.storagepool",
     "vdsm.api.storagedomain",
     "vdsm.api.volume",
@@ -28,4 +30,5 @@ COMPONENTS: list[str] = [
     "vdsm.host.component:create",
     "vdsm.storage.component:create",
     "vdsm.network.component:create",
+    "vdsm.virt.component:create",
 ]

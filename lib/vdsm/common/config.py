@@ -34,6 +34,10 @@ DEFAULTS: dict[str, list[Option]] = {
                "when /dev/kvm cannot run guests."),
         Option("vm_sample_interval", "15",
                "Seconds between two bulk libvirt stats samples."),
+        Option("vm_shutdown_timeout", "30",
+               "Seconds VM.shutdown waits for the guest to power off after "
+               "the ACPI power button before forcing it off, when the call "
+               "gives no timeout."),
         Option("rpc_workers", "8",
                "Threads running verb handlers."),
         Option("rpc_queue_size", "256",

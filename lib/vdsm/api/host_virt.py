@@ -1,0 +1,56 @@
+"""Host verbs answered by the virt subsystem (VM lists and stats).
+
+Kept apart from api/host.py so each subsystem owns its module. They read
+the VM views and the last samples only: no libvirt call, so they answer
+even when a qemu monitor hangs (dumpxmls asks libvirt for the XML, which
+needs no monitor).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vdsm.api import vm as api_vm
+from vdsm.api.registry import CallContext, verb
+from vdsm.common import exception
+
+
+def _selected(ctx: CallContext, vm_ids: list[str]) -> list[Any]:
+    vms = ctx.services.vms.all()
+    if vm_ids:
+        wanted = set(vm_ids)
+        vms = [vm for vm in vms if vm.id in wanted]
+    return vms
+
+
+@verb("Host.getVMList")
+def get_vm_list(ctx: CallContext, fullStatus: bool, vmList: list[str],
+                onlyUUID: bool) -> list:
+    vms = _selected(ctx, vmList)
+    if onlyUUID:
+        return [vm.id for vm in vms]
+    return [{"vmId": vm.id, "status": vm.status,
+             "statusTime": vm.status_time} for vm in vms]
+
+
+@verb("Host.getVMFullList")
+def get_vm_full_list(ctx: CallContext, vmList: list[str]) -> list:
+    return [api_vm.vm_info(vm) for vm in _selected(ctx, vmList)]
+
+
+@verb("Host.getAllVmStats")
+def get_all_vm_stats(ctx: CallContext) -> list:
+    return [api_vm.vm_stats(ctx, vm) for vm in ctx.services.vms.all()]
+
+
+@verb("Host.dumpxmls")
+def dumpxmls(ctx: CallContext, vmList: list[str]) -> dict:
+    result = {}
+    for vm_id in vmList:
+        vm = ctx.services.vms.get(vm_id)
+        try:
+            vm.refresh()
+        except exception.NoSuchVM:
+            pass  # Down and undefined behind our back: the last XML.
+        result[vm_id] = vm.xml
+    return result

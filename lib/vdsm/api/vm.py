@@ -1,0 +1,124 @@
+"""VM namespace: one verb, one call into the virt subsystem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vdsm.api.registry import CallContext, verb
+from vdsm.common import exception
+from vdsm.virt import devices, vmstats
+from vdsm.virt.vm import Vm
+
+
+def vm_info(vm: Vm) -> dict[str, Any]:
+    """The wire VmInfo of a VM (also used by Host.getVMFullList)."""
+    info = {"vmId": vm.id, "vmName": vm.name, "xml": vm.xml}
+    info.update(vm.status_info())
+    return info
+
+
+def vm_stats(ctx: CallContext, vm: Vm) -> dict[str, Any]:
+    return vmstats.vm_stats(vm, *ctx.services.vm_sampler.get(vm.id))
+
+
+def _vm(ctx: CallContext, vm_id: str) -> Vm:
+    return ctx.services.vms.get(vm_id)
+
+
+@verb("VM.create")
+def create(ctx: CallContext, vmID: str, vmParams: dict) -> dict:
+    if vmParams.get("vmId") not in (None, vmID):
+        raise exception.InvalidParameter(
+            f"vmParams.vmId {vmParams['vmId']} differs from vmID {vmID}")
+    paused = bool(vmParams.get("launchPaused"))
+    vm = ctx.services.vms.create(vmID, vmParams["xml"], launch_paused=paused)
+    return {"vmId": vm.id, "status": "WaitForLaunch",
+            "statusTime": vm.status_time, "xml": vm.xml}
+
+
+@verb("VM.destroy")
+def destroy(ctx: CallContext, vmID: str, gracefulAttempts: int) -> bool:
+    ctx.services.vms.destroy(vmID)
+    return True
+
+
+@verb("VM.shutdown")
+def shutdown(ctx: CallContext, vmID: str, delay: Any, message: str,
+             reboot: bool, timeout: Any, force: bool) -> bool:
+    if timeout is None:
+        seconds = ctx.services.config.getfloat("vars", "vm_shutdown_timeout")
+    else:
+        try:
+            seconds = float(timeout)
+        except (TypeError, ValueError):
+            raise exception.InvalidParameter(f"timeout {timeout!r}")
+        if seconds < 0:
+            raise exception.InvalidParameter(f"timeout {timeout!r}")
+    _vm(ctx, vmID).shutdown(seconds, reboot)
+    return True
+
+
+@verb("VM.reset")
+def reset(ctx: CallContext, vmID: str) -> bool:
+    _vm(ctx, vmID).reset()
+    return True
+
+
+@verb("VM.pause")
+def pause(ctx: CallContext, vmID: str) -> dict:
+    _vm(ctx, vmID).pause()
+    return {}
+
+
+@verb("VM.cont")
+def cont(ctx: CallContext, vmID: str) -> dict:
+    _vm(ctx, vmID).cont()
+    return {}
+
+
+@verb("VM.getStats")
+def get_stats(ctx: CallContext, vmID: str) -> list:
+    return [vm_stats(ctx, _vm(ctx, vmID))]
+
+
+@verb("VM.getInfo")
+def get_info(ctx: CallContext, vmID: str) -> dict:
+    return vm_info(_vm(ctx, vmID))
+
+
+@verb("VM.setTicket")
+def set_ticket(ctx: CallContext, vmID: str, password: str, ttl: int,
+               existingConnAction: str, params: dict) -> bool:
+    devices.set_ticket(_vm(ctx, vmID), password, ttl, existingConnAction)
+    return True
+
+
+def _device_verb(name: str, func: Any, tag: str) -> None:
+    def handler(ctx: CallContext, vmID: str, params: dict) -> dict:
+        if params.get("vmId") not in (None, vmID):
+            raise exception.InvalidParameter(
+                f"params.vmId {params['vmId']} differs from vmID {vmID}")
+        vm = _vm(ctx, vmID)
+        func(vm, tag, params["xml"])
+        return vm_info(vm)
+    verb(name)(handler)
+
+
+_device_verb("VM.hotplugDisk", devices.hotplug, "disk")
+_device_verb("VM.hotunplugDisk", devices.hotunplug, "disk")
+_device_verb("VM.hotplugNic", devices.hotplug, "interface")
+_device_verb("VM.hotunplugNic", devices.hotunplug, "interface")
+
+
+@verb("VM.changeCD")
+def change_cd(ctx: CallContext, vmID: str, driveSpec: Any,
+              force: bool) -> dict:
+    if isinstance(driveSpec, dict):
+        path = driveSpec.get("path", "")
+    else:
+        path = driveSpec
+    if not isinstance(path, str):
+        raise exception.InvalidParameter(f"driveSpec path {path!r}")
+    vm = _vm(ctx, vmID)
+    devices.change_cd(vm, path)
+    return vm_info(vm)

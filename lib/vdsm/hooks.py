@@ -1,0 +1,120 @@
+"""Hooks: site scripts that may read and rewrite a domain XML.
+
+A hook point (``before_vm_start`` ...) is a directory under ``[vars]
+hooks_dir``; its executables run in name order. As upstream, the XML in
+play (the domain, or the device for device hooks) is written to a
+temporary file named by the ``_hook_domxml`` environment variable; a
+script may rewrite that file and the next script, then the caller, sees
+the result. Extra variables (``vmId`` ...) are passed in the environment.
+
+A script that exits non-zero (or runs past the timeout) fails the hook
+point: later scripts do not run and ``HookError`` (code 78) carries the
+script's name and stderr, so the verb fails with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+import tempfile
+
+from vdsm.common import exception
+
+log = logging.getLogger("vdsm.hooks")
+
+TIMEOUT = 60
+
+# Hook points we run (upstream's names) beside the generic device ones.
+HOOK_POINTS = (
+    "before_vm_start", "after_vm_start",
+    "before_vm_destroy", "after_vm_destroy",
+    "before_vm_pause", "after_vm_pause",
+    "before_vm_cont", "after_vm_cont",
+    "before_vm_set_ticket", "after_vm_set_ticket",
+    "before_device_hotplug", "after_device_hotplug",
+    "before_device_hotunplug", "after_device_hotunplug",
+    "before_disk_hotplug", "after_disk_hotplug",
+    "before_disk_hotunplug", "after_disk_hotunplug",
+    "before_nic_hotplug", "after_nic_hotplug",
+    "before_nic_hotunplug", "after_nic_hotunplug",
+    "before_update_device", "after_update_device",
+    "before_get_caps", "after_get_caps",
+    "before_vdsm_start", "after_vdsm_stop",
+)
+
+
+def scripts(hooks_dir: str, point: str) -> list[str]:
+    """Executable files of a hook point, in name order."""
+    directory = os.path.join(hooks_dir, point)
+    try:
+        names = sorted(os.listdir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    paths = [os.path.join(directory, n) for n in names]
+    return [p for p in paths if os.path.isfile(p) and os.access(p, os.X_OK)]
+
+
+def run(hooks_dir: str, point: str, xml: str,
+        env: dict[str, str] | None = None,
+        timeout: float = TIMEOUT) -> str:
+    """Run a hook point's scripts on xml and return the xml they leave."""
+    found = scripts(hooks_dir, point)
+    if not found:
+        return xml
+    fd, path = tempfile.mkstemp(prefix=f"vdsm-{point}-", suffix=".xml")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(xml)
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        full_env["_hook_domxml"] = path
+        for script in found:
+            _run_one(script, point, full_env, timeout)
+        with open(path) as f:
+            return f.read()
+    finally:
+        os.unlink(path)
+
+
+def _run_one(script: str, point: str, env: dict[str, str],
+             timeout: float) -> None:
+    log.info("RUN hook=%s script=%s", point, script)
+    try:
+        proc = subprocess.run([script], env=env, capture_output=True,
+                              stdin=subprocess.DEVNULL, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise exception.HookError(f"{point}/{os.path.basename(script)} "
+                                  f"timed out after {timeout}s")
+    except OSError as e:
+        raise exception.HookError(
+            f"{point}/{os.path.basename(script)}: {e}")
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode("utf-8", "replace").strip()
+        log.warning("FAIL hook=%s script=%s rc=%s stderr=%r", point, script,
+                    proc.returncode, stderr)
+        raise exception.HookError(
+            f"{point}/{os.path.basename(script)} exited {proc.returncode}: "
+            f"{stderr}")
+
+
+def installed(hooks_dir: str) -> dict[str, dict[str, dict[str, str]]]:
+    """The installed hooks, as capabilities report them (upstream shape).
+
+    ``{point: {script_name: {"checksum": sha256 hexdigest}}}``.
+    """
+    result: dict[str, dict[str, dict[str, str]]] = {}
+    try:
+        points = sorted(os.listdir(hooks_dir))
+    except FileNotFoundError:
+        return result
+    for point in points:
+        entries = {}
+        for script in scripts(hooks_dir, point):
+            with open(script, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            entries[os.path.basename(script)] = {"checksum": digest}
+        if entries:
+            result[point] = entries
+    return result

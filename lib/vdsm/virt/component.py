@@ -1,0 +1,105 @@
+"""The virt component of vdsmd: wires the connection, VMs and sampling.
+
+``create(services)`` publishes ``services.vms`` (the ``VmManager``) and
+``services.vm_sampler``, and adds the installed hooks to the host
+capabilities. ``start()`` recovers every VM from libvirt (the daemon
+answers code 99 meanwhile), then starts sampling.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import libvirt
+
+from vdsm import hooks
+from vdsm.common.libvirtconnection import Connection
+from vdsm.virt import domxml
+from vdsm.virt.manager import VmManager
+from vdsm.virt.vm import DOWN, UP
+from vdsm.virt.sampling import Sampler
+
+log = logging.getLogger("vdsm.virt")
+
+
+class Emulation:
+    """Whether kvm domains must run as TCG on this host."""
+
+    def __init__(self, conn: Connection, fake_kvm: bool) -> None:
+        self.conn = conn
+        self.fake_kvm = fake_kvm
+        self._kvm_usable: bool | None = None
+
+    def __call__(self) -> bool:
+        return self.fake_kvm or not self.kvm_usable()
+
+    def kvm_usable(self) -> bool:
+        if self._kvm_usable is None:
+            self._kvm_usable = _probe_kvm(self.conn)
+        return self._kvm_usable
+
+
+def _probe_kvm(conn: Connection) -> bool:
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        log.info("EMULATION reason=/dev/kvm not usable")
+        return False
+    try:
+        conn.get().getDomainCapabilities(None, None, None, "kvm", 0)
+    except libvirt.libvirtError as e:
+        log.info("EMULATION reason=libvirt has no kvm: %s", str(e))
+        return False
+    return True
+
+
+class VirtComponent:
+    def __init__(self, services: Any) -> None:
+        config = services.config
+        self.hooks_dir = config.get("vars", "hooks_dir")
+        self.conn = Connection()
+        self.emulation = Emulation(
+            self.conn, config.getboolean("vars", "fake_kvm_support"))
+        self.vms = VmManager(self.conn, services.events.publish,
+                             self.hooks_dir, self.emulation)
+        self.sampler = Sampler(
+            self.conn, config.getfloat("vars", "vm_sample_interval"))
+
+    def start(self) -> None:
+        self.vms.recover()
+        self.sampler.start()
+
+    def stop(self) -> None:
+        self.sampler.stop()
+        self.vms.stop()
+        self.conn.close()
+
+    def capabilities(self) -> dict[str, Any]:
+        return {"hooks": hooks.installed(self.hooks_dir)}
+
+    def host_stats(self) -> dict[str, Any]:
+        """VM counts and memory for Host.getStats, from the views only."""
+        running = [vm for vm in self.vms.all() if vm.status != DOWN]
+        committed = sum(domxml.memory_mib(vm.root) for vm in running
+                        if vm.root is not None)
+        resident = 0
+        for vm in running:
+            _, last = self.sampler.get(vm.id)
+            if last is not None:
+                resident += last.stats.get("balloon.rss", 0) // 1024
+        return {"vmCount": len(self.vms.all()),
+                "vmActive": sum(vm.status == UP for vm in running),
+                "vmMigrating": 0, "incomingVmMigrations": 0,
+                "outgoingVmMigrations": 0, "memCommitted": committed,
+                "_memResident": resident}
+
+
+def create(services: Any) -> VirtComponent:
+    component = VirtComponent(services)
+    services.vms = component.vms
+    services.vm_sampler = component.sampler
+    for name, func in (("capabilities_contributors",
+                        component.capabilities),
+                       ("stats_contributors", component.host_stats)):
+        services.__dict__.setdefault(name, []).append(func)
+    return component

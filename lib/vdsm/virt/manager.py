@@ -1,0 +1,220 @@
+"""The VMs of this host: create, look up, recover, route libvirt events.
+
+``VmManager`` is what the virt component publishes as ``services.vms``.
+It holds one ``Vm`` view per domain we manage (a domain carrying our
+``<ovirt-vm:vm>`` metadata) and nothing that libvirt does not hold too.
+
+libvirt events arrive on the libvirt event loop thread; the callback only
+queues them, and one dispatch thread hands them to the VMs in order, so a
+VM busy in a slow call never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Any, Callable
+
+import libvirt
+
+from vdsm import hooks
+from vdsm.common import exception
+from vdsm.common.libvirtconnection import Connection
+from vdsm.virt import domxml, metadata
+from vdsm.virt.metadata import Metadata
+from vdsm.virt.vm import DOWN, Vm
+
+log = logging.getLogger("vdsm.virt.manager")
+
+Publish = Callable[[str, dict[str, Any]], None]
+
+
+class VmManager:
+    def __init__(self, conn: Connection, publish: Publish, hooks_dir: str,
+                 emulate: Callable[[], bool]) -> None:
+        self.conn = conn
+        self.publish = publish
+        self.hooks_dir = hooks_dir
+        self._emulate = emulate
+        self._lock = threading.Lock()
+        self._vms: dict[str, Vm] = {}
+        self._events: queue.Queue = queue.Queue()
+        self._callbacks: list[int] = []
+        self._dispatcher = threading.Thread(
+            target=self._dispatch, name="virt/events", daemon=True)
+        self._dispatcher.start()
+        conn.add_on_connect(self._on_connect)
+
+    # Lookup.
+
+    def get(self, vm_id: str) -> Vm:
+        with self._lock:
+            vm = self._vms.get(vm_id)
+        if vm is None:
+            raise exception.NoSuchVM(f"vmId={vm_id}")
+        return vm
+
+    def all(self) -> list[Vm]:
+        with self._lock:
+            return list(self._vms.values())
+
+    # Create.
+
+    def create(self, vm_id: str, xml: str, launch_paused: bool = False
+               ) -> Vm:
+        """Define the domain and start it in the background."""
+        root = domxml.parse(xml)
+        domxml.prepare(root, vm_id, self._emulate())
+        if launch_paused:
+            md = domxml.vm_metadata(root)
+            md.values["launchPaused"] = True
+            metadata.replace(root, md)
+        vm_id = root.findtext("uuid") or vm_id
+        vm = Vm(vm_id, self.conn, self.publish, self.hooks_dir)
+        with self._lock:
+            if vm_id in self._vms:
+                raise exception.VMExists(f"vmId={vm_id}")
+            self._vms[vm_id] = vm
+        try:
+            self._define(vm, root)
+        except BaseException:
+            with self._lock:
+                del self._vms[vm_id]
+            raise
+        log.info("CREATE vm=%s name=%s", vm_id, vm.name)
+        threading.Thread(target=vm.launch, name=f"virt/start/{vm_id}",
+                         daemon=True).start()
+        return vm
+
+    def _define(self, vm: Vm, root) -> None:
+        conn = self.conn.get()
+        try:
+            conn.lookupByUUIDString(vm.id)
+            raise exception.VMExists(f"vmId={vm.id} exists in libvirt")
+        except libvirt.libvirtError as e:
+            if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                raise exception.CannotCreateVM(str(e))
+        md = domxml.vm_metadata(root)
+        md.values.pop("startTime", None)
+        for key in ("exitCode", "exitReason", "exitMessage"):
+            md.values.pop(key, None)
+        metadata.replace(root, md)
+        xml = hooks.run(self.hooks_dir, "before_vm_start",
+                        domxml.to_string(root), env={"vmId": vm.id})
+        try:
+            dom = conn.defineXMLFlags(
+                xml, libvirt.VIR_DOMAIN_DEFINE_VALIDATE)
+        except libvirt.libvirtError as e:
+            raise exception.CannotCreateVM(str(e))
+        vm.refresh(dom)
+
+    # Destroy.
+
+    def destroy(self, vm_id: str) -> None:
+        vm = self.get(vm_id)
+        vm.destroy()
+        with self._lock:
+            if self._vms.get(vm_id) is vm:
+                del self._vms[vm_id]
+
+    # Recovery.
+
+    def recover(self) -> int:
+        """Rebuild the VM views from libvirt; return how many."""
+        conn = self.conn.get()
+        self._register_events(conn)
+        count = 0
+        for dom in conn.listAllDomains(0):
+            try:
+                if self._recover_one(dom):
+                    count += 1
+            except libvirt.libvirtError as e:
+                log.warning("FAIL recover domain=%s error=%s",
+                            dom.UUIDString(), e)
+        log.info("RECOVERED vms=%d", count)
+        return count
+
+    def _recover_one(self, dom: libvirt.virDomain) -> bool:
+        xml = dom.XMLDesc(0)
+        root = domxml.parse(xml)
+        if metadata.find(root) is None or not dom.isPersistent():
+            return False
+        vm = Vm(dom.UUIDString(), self.conn, self.publish, self.hooks_dir)
+        vm.set_xml(xml)
+        vm.status = _recovered_status(dom, vm.md)
+        with self._lock:
+            if vm.id in self._vms:
+                return False
+            self._vms[vm.id] = vm
+        log.info("RECOVER vm=%s status=%s", vm.id, vm.status)
+        if vm.status == "WaitForLaunch":
+            threading.Thread(target=vm.launch, daemon=True,
+                             name=f"virt/start/{vm.id}").start()
+        elif vm.status != DOWN and not dom.isActive():
+            vm.sync_state()
+        return True
+
+    # libvirt events.
+
+    def _on_connect(self, conn: libvirt.virConnect) -> None:
+        self._register_events(conn)
+        for vm in self.all():
+            try:
+                vm.sync_state()
+            except (exception.VdsmError, libvirt.libvirtError) as e:
+                log.warning("FAIL sync vm=%s error=%s", vm.id, str(e))
+        log.info("RESYNCED vms=%d", len(self.all()))
+
+    def _register_events(self, conn: libvirt.virConnect) -> None:
+        self._callbacks = [conn.domainEventRegisterAny(
+            None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._lifecycle_cb,
+            None)]
+
+    def _lifecycle_cb(self, conn: libvirt.virConnect,
+                      dom: libvirt.virDomain, event: int, detail: int,
+                      opaque: object) -> None:
+        self._events.put((dom.UUIDString(), event, detail))
+
+    def _dispatch(self) -> None:
+        while True:
+            vm_id, event, detail = self._events.get()
+            with self._lock:
+                vm = self._vms.get(vm_id)
+            if vm is None:
+                continue
+            log.debug("EVENT vm=%s event=%s detail=%s", vm_id, event, detail)
+            try:
+                vm.on_lifecycle(event, detail)
+            except Exception:
+                log.exception("FAIL event vm=%s event=%s detail=%s", vm_id,
+                              event, detail)
+
+    def stop(self) -> None:
+        conn = None
+        try:
+            conn = self.conn.get()
+        except libvirt.libvirtError:
+            pass
+        for cb in self._callbacks:
+            try:
+                if conn is not None:
+                    conn.domainEventDeregisterAny(cb)
+            except libvirt.libvirtError:
+                pass
+        self._callbacks = []
+
+
+def _recovered_status(dom: libvirt.virDomain, md: Metadata) -> str:
+    state, _ = dom.state()
+    if state == libvirt.VIR_DOMAIN_RUNNING:
+        return "Up"
+    if state in (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PMSUSPENDED):
+        return "Paused"
+    if "exitReason" in md.values:
+        return DOWN
+    if "startTime" in md.values:
+        # Stopped while vdsmd was away: sync_state records why.
+        return "Powering up"
+    # Defined but never started: vdsmd died during VM.create.
+    return "WaitForLaunch"

@@ -1,0 +1,372 @@
+"""One VM: a view of its libvirt domain, its status, its lifecycle verbs.
+
+Theory of operation
+-------------------
+The domain (XML + ``<ovirt-vm:vm>`` metadata) in libvirt is the only
+store. A ``Vm`` caches what it must answer without asking libvirt (status,
+exit info, the last domain XML for the device hash), and refreshes that
+cache from libvirt after each change it makes.
+
+Status: ``WaitForLaunch`` (defined, start pending) -> ``Powering up``
+(qemu started) -> ``Up``; ``Paused`` while suspended; ``Powering down``
+after VM.shutdown; ``Down`` once qemu is gone. Every change is published
+as a ``|virt|VM_status|<vmId>`` event. A Down VM stays a defined, inactive
+persistent domain whose metadata holds exitCode/exitReason/exitMessage, so
+a restarted vdsmd still lists it Down until VM.destroy undefines it.
+
+libvirt lifecycle events reach ``on_lifecycle`` on the manager's dispatch
+thread, in order. Verbs and events on one VM are serialised by its lock;
+reading status needs no lock, so a VM stuck in a libvirt call never blocks
+listing or stats.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import xml.etree.ElementTree as ET
+from typing import Any, Callable
+
+import libvirt
+
+from vdsm import hooks
+from vdsm.common import clock, exception
+from vdsm.common.libvirtconnection import Connection
+from vdsm.virt import domxml, exitreason, metadata
+from vdsm.virt.metadata import Metadata
+
+log = logging.getLogger("vdsm.virt.vm")
+
+WAIT_FOR_LAUNCH = "WaitForLaunch"
+POWERING_UP = "Powering up"
+UP = "Up"
+POWERING_DOWN = "Powering down"
+PAUSED = "Paused"
+DOWN = "Down"
+
+UNDEFINE_FLAGS = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                  | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                  | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+                  | libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA)
+
+Publish = Callable[[str, dict[str, Any]], None]
+
+
+class Vm:
+    def __init__(self, vm_id: str, conn: Connection, publish: Publish,
+                 hooks_dir: str, status: str = WAIT_FOR_LAUNCH) -> None:
+        self.id = vm_id
+        self.conn = conn
+        self.hooks_dir = hooks_dir
+        self._publish = publish
+        self.lock = threading.RLock()
+        self.status = status
+        self.status_time = clock.monotonic_ms()
+        self.md = Metadata()
+        self.name = ""
+        self.xml = ""
+        self.root: ET.Element | None = None
+        self.devices_hash = ""
+        self.starting = False
+        self.shutdown_requested = False
+        self.destroying = False
+        self.removed = threading.Event()
+
+    # Views.
+
+    @property
+    def exit_info(self) -> dict[str, Any]:
+        if self.status != DOWN:
+            return {}
+        return {"exitCode": self.md.values.get("exitCode", 1),
+                "exitReason": self.md.values.get("exitReason",
+                                                 exitreason.GENERIC_ERROR),
+                "exitMessage": self.md.values.get("exitMessage", "")}
+
+    def status_info(self) -> dict[str, Any]:
+        info = {"status": self.status, "statusTime": self.status_time}
+        info.update(self.exit_info)
+        return info
+
+    def start_time(self) -> float | None:
+        value = self.md.values.get("startTime")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    # libvirt access.
+
+    def dom(self) -> libvirt.virDomain:
+        try:
+            return self.conn.get().lookupByUUIDString(self.id)
+        except libvirt.libvirtError as e:
+            raise self._translate(e, exception.NoSuchVM)
+
+    def _translate(self, e: libvirt.libvirtError,
+                   default: type[exception.VdsmError]
+                   ) -> exception.VdsmError:
+        if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return exception.NoSuchVM(f"vmId={self.id} not in libvirt")
+        if self.conn.is_connection_error(e):
+            self.conn.report_broken()
+            return exception.ResourceUnavailable(f"libvirt: {e}")
+        return default(f"vmId={self.id}: {e}")
+
+    def refresh(self, dom: libvirt.virDomain | None = None) -> None:
+        """Re-read the domain XML and metadata from libvirt."""
+        dom = dom or self.dom()
+        self.set_xml(dom.XMLDesc(0))
+
+    def set_xml(self, xml: str) -> None:
+        root = ET.fromstring(xml)
+        self.root = root
+        self.xml = xml
+        self.name = root.findtext("name") or ""
+        self.md = domxml.vm_metadata(root)
+        self.devices_hash = domxml.devices_hash(root)
+
+    def save_metadata(self, dom: libvirt.virDomain | None = None) -> None:
+        """Write self.md to the domain (live and persistent)."""
+        dom = dom or self.dom()
+        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        if dom.isActive():
+            flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+        dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT,
+                        self.md.to_plain_xml(), metadata.PREFIX,
+                        metadata.NS, flags)
+
+    def hook(self, point: str, xml: str | None = None) -> str:
+        return hooks.run(self.hooks_dir, point,
+                         self.xml if xml is None else xml,
+                         env={"vmId": self.id, "vmName": self.name})
+
+    # Status.
+
+    def set_status(self, status: str) -> None:
+        if status == self.status:
+            return
+        self.status = status
+        self.status_time = clock.monotonic_ms()
+        log.info("STATUS vm=%s status=%s", self.id, status)
+        try:
+            self._publish(f"|virt|VM_status|{self.id}",
+                          {self.id: self.status_info()})
+        except Exception:
+            log.exception("FAIL publish status vm=%s", self.id)
+
+    def went_down(self, code: int, reason: int, message: str) -> None:
+        """Record exit info in the persistent domain, then report Down."""
+        if self.status == DOWN:
+            return
+        self.md.values.update(exitCode=code, exitReason=reason,
+                              exitMessage=message)
+        self.md.values.pop("startTime", None)
+        try:
+            self.save_metadata()
+        except exception.VdsmError as e:
+            log.warning("FAIL save exit info vm=%s error=%s", self.id, str(e))
+        except libvirt.libvirtError as e:
+            log.warning("FAIL save exit info vm=%s error=%s", self.id, str(e))
+        log.info("DOWN vm=%s code=%s reason=%s message=%r", self.id, code,
+                 reason, message)
+        self.set_status(DOWN)
+
+    # Start.
+
+    def launch(self) -> None:
+        """Start the defined domain (runs in a background thread)."""
+        with self.lock:
+            self.starting = True
+            try:
+                self._launch()
+            finally:
+                self.starting = False
+
+    def _launch(self) -> None:
+        if self.destroying or self.status == DOWN:
+            return
+        paused = bool(self.md.values.get("launchPaused", False))
+        flags = libvirt.VIR_DOMAIN_START_PAUSED if paused else 0
+        try:
+            dom = self.dom()
+            self.md.values["startTime"] = clock.monotonic()
+            self.save_metadata(dom)
+            dom.createWithFlags(flags)
+        except (libvirt.libvirtError, exception.VdsmError) as e:
+            log.warning("FAIL start vm=%s error=%s", self.id, str(e))
+            self.went_down(1, exitreason.LIBVIRT_START_FAILED,
+                           f"VM failed to start: {e}")
+            return
+        log.info("STARTED vm=%s paused=%s", self.id, paused)
+        self.set_status(POWERING_UP)
+        self.refresh(dom)
+        try:
+            self.hook("after_vm_start")
+        except exception.HookError as e:
+            log.warning("FAIL after_vm_start vm=%s error=%s", self.id, str(e))
+        state, _ = dom.state()
+        if state == libvirt.VIR_DOMAIN_PAUSED:
+            self.set_status(PAUSED)
+        elif state == libvirt.VIR_DOMAIN_RUNNING:
+            self.set_status(UP)
+
+    # libvirt events.
+
+    def on_lifecycle(self, event: int, detail: int) -> None:
+        with self.lock:
+            if self.starting or self.destroying or self.removed.is_set():
+                return
+            self._on_lifecycle(event, detail)
+
+    def _on_lifecycle(self, event: int, detail: int) -> None:
+        if event == libvirt.VIR_DOMAIN_EVENT_SUSPENDED:
+            if self.status != DOWN:
+                self.set_status(PAUSED)
+        elif event == libvirt.VIR_DOMAIN_EVENT_RESUMED:
+            if self.status in (PAUSED, POWERING_UP):
+                self.set_status(UP)
+        elif event == libvirt.VIR_DOMAIN_EVENT_STARTED:
+            if self.status in (DOWN, WAIT_FOR_LAUNCH):
+                # Started behind our back (virsh start): manage it again.
+                self.md.values.update(startTime=clock.monotonic())
+                self._clear_exit()
+                self.refresh()
+                self.set_status(UP)
+        elif event == libvirt.VIR_DOMAIN_EVENT_STOPPED:
+            self.went_down(*exitreason.for_stop(detail,
+                                                self.shutdown_requested))
+        elif event == libvirt.VIR_DOMAIN_EVENT_UNDEFINED:
+            if self.status != DOWN:
+                self.went_down(1, exitreason.LIBVIRT_DOMAIN_MISSING,
+                               "Domain undefined outside vdsm")
+
+    def _clear_exit(self) -> None:
+        for key in ("exitCode", "exitReason", "exitMessage"):
+            self.md.values.pop(key, None)
+        self.shutdown_requested = False
+
+    def sync_state(self) -> None:
+        """Align status with libvirt after a reconnection or recovery."""
+        with self.lock:
+            if self.status == DOWN or self.starting:
+                return
+            try:
+                dom = self.dom()
+                state, reason = dom.state()
+            except exception.NoSuchVM:
+                self.went_down(1, exitreason.LIBVIRT_DOMAIN_MISSING,
+                               "Domain vanished from libvirt")
+                return
+            if state in (libvirt.VIR_DOMAIN_SHUTOFF,
+                         libvirt.VIR_DOMAIN_CRASHED):
+                self.went_down(*exitreason.for_shutoff(
+                    reason, self.shutdown_requested))
+            elif state == libvirt.VIR_DOMAIN_PAUSED and self.status != PAUSED:
+                self.set_status(PAUSED)
+            elif (state == libvirt.VIR_DOMAIN_RUNNING
+                  and self.status in (PAUSED, POWERING_UP, WAIT_FOR_LAUNCH)):
+                self.set_status(UP)
+
+    # Verbs.
+
+    def require_running(self) -> libvirt.virDomain:
+        if self.status in (DOWN, WAIT_FOR_LAUNCH):
+            raise exception.VMIsDown(f"vmId={self.id} status={self.status}")
+        return self.dom()
+
+    def pause(self) -> None:
+        with self.lock:
+            dom = self.require_running()
+            self.hook("before_vm_pause")
+            try:
+                dom.suspend()
+            except libvirt.libvirtError as e:
+                raise self._translate(e, exception.GeneralError)
+            self.set_status(PAUSED)
+            self.hook("after_vm_pause")
+
+    def cont(self) -> None:
+        with self.lock:
+            dom = self.require_running()
+            self.hook("before_vm_cont")
+            try:
+                dom.resume()
+            except libvirt.libvirtError as e:
+                raise self._translate(e, exception.GeneralError)
+            self.set_status(UP)
+            self.hook("after_vm_cont")
+
+    def reset(self) -> None:
+        with self.lock:
+            dom = self.require_running()
+            try:
+                dom.reset(0)
+            except libvirt.libvirtError as e:
+                raise self._translate(e, exception.GeneralError)
+            log.info("RESET vm=%s", self.id)
+
+    def shutdown(self, timeout: float, reboot: bool) -> None:
+        """ACPI power button (or reboot); forced off after timeout."""
+        with self.lock:
+            dom = self.require_running()
+            try:
+                if reboot:
+                    dom.reboot(libvirt.VIR_DOMAIN_REBOOT_ACPI_POWER_BTN)
+                    log.info("REBOOT vm=%s", self.id)
+                    return
+                self.shutdown_requested = True
+                dom.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN)
+            except libvirt.libvirtError as e:
+                raise self._translate(e, exception.GeneralError)
+            log.info("SHUTDOWN vm=%s timeout=%s", self.id, timeout)
+            self.set_status(POWERING_DOWN)
+        timer = threading.Timer(timeout, self._force_off)
+        timer.daemon = True
+        timer.name = f"virt/shutdown/{self.id}"
+        timer.start()
+
+    def _force_off(self) -> None:
+        with self.lock:
+            if self.status == DOWN or self.removed.is_set():
+                return
+            log.info("FORCE OFF vm=%s reason=shutdown timeout", self.id)
+            try:
+                self.dom().destroy()
+            except (libvirt.libvirtError, exception.VdsmError) as e:
+                log.warning("FAIL force off vm=%s error=%s", self.id, str(e))
+
+    def destroy(self) -> None:
+        """Stop qemu if running and undefine the domain."""
+        with self.lock:
+            self.hook("before_vm_destroy")
+            self.destroying = True
+            was_down = self.status == DOWN
+            try:
+                dom = self.dom()
+            except exception.NoSuchVM:
+                dom = None
+            if dom is not None:
+                self._destroy_domain(dom)
+            self.removed.set()
+            if not was_down:
+                self.md.values.update(
+                    exitCode=0, exitReason=exitreason.ADMIN_SHUTDOWN,
+                    exitMessage="Admin shut down from the engine")
+                self.set_status(DOWN)
+            log.info("DESTROYED vm=%s", self.id)
+            try:
+                self.hook("after_vm_destroy")
+            except exception.HookError as e:
+                log.warning("FAIL after_vm_destroy vm=%s error=%s", self.id,
+                            str(e))
+
+    def _destroy_domain(self, dom: libvirt.virDomain) -> None:
+        try:
+            if dom.isActive():
+                try:
+                    dom.destroyFlags(libvirt.VIR_DOMAIN_DESTROY_GRACEFUL)
+                except libvirt.libvirtError:
+                    dom.destroy()
+            dom.undefineFlags(UNDEFINE_FLAGS)
+        except libvirt.libvirtError as e:
+            if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                self.destroying = False
+                raise exception.DestroyFailed(f"vmId={self.id}: {e}")

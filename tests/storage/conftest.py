@@ -12,82 +12,57 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
-import subprocess
 import time
 from typing import Any, Callable, Iterator
 
 import pytest
 
-from storage import userstorage
+from storage import sanlockd, userstorage
 from storage.storagefixtures import make_config
 
 from vdsm.storage import clusterlock
 from vdsm.storage.mount import Mounter
 from vdsm.storage.service import StorageService
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SANLOCK_SOCK = "/run/sanlock/sanlock.sock"
 
-
-def _sanlock_running() -> bool:
-    if not os.path.exists(SANLOCK_SOCK):
-        return False
-    return subprocess.run(["sanlock", "client", "status"],
-                          capture_output=True).returncode == 0
-
-
-def _build_shim(out_dir: str) -> str:
-    lib = os.path.join(out_dir, "sanlock_shim.so")
-    subprocess.run(["gcc", "-shared", "-fPIC", "-o", lib,
-                    os.path.join(HERE, "sanlock_shim.c"), "-ldl"],
-                   check=True, capture_output=True)
-    return lib
-
-
-def _start_sanlock(env: dict[str, str]) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        ["sanlock", "daemon", "-D", "-w", "0", "-U", "root", "-G", "root"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and proc.poll() is None:
-        if _sanlock_running():
-            return proc
-        time.sleep(0.1)
-    proc.kill()
-    proc.wait()
-    raise RuntimeError("sanlock daemon did not start")
+LOCK_FILE = "/var/tmp/vdsm-storage-tests.lock"
 
 
 @pytest.fixture(scope="session")
-def sanlock_daemon(tmp_path_factory: pytest.TempPathFactory
-                   ) -> Iterator[None]:
+def machine_lock() -> Iterator[Callable[[], bool]]:
+    """Several test sessions may share this machine's loop devices and
+    sanlock daemon. Each holds a shared lock while it runs; the one that
+    can upgrade to an exclusive lock at its end is the last, and cleans up
+    what was made (``last()`` is true for it only)."""
+    fd = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+
+    def last() -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+    yield last
+    os.close(fd)
+
+
+@pytest.fixture(scope="session")
+def sanlock_daemon(tmp_path_factory: pytest.TempPathFactory,
+                   machine_lock: Callable[[], bool]) -> Iterator[None]:
     if shutil.which("sanlock") is None:
         pytest.skip("sanlock is not installed")
     if os.geteuid() != 0:
         pytest.skip("sanlock tests need root")
-    if _sanlock_running():
-        yield
-        return
-    env = dict(os.environ)
-    try:
-        proc = _start_sanlock(env)
-    except RuntimeError:
-        # No CAP_SYS_RESOURCE here: sanlock's setrlimit fails.
-        env["LD_PRELOAD"] = _build_shim(str(tmp_path_factory.mktemp("shim")))
-        proc = _start_sanlock(env)
+    proc = sanlockd.start(str(tmp_path_factory.mktemp("shim")))
     # Register this test process once, before fd leak checks start.
     clusterlock._registered()
     yield
-    subprocess.run(["sanlock", "client", "shutdown", "-f", "1"],
-                   capture_output=True)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    if machine_lock():
+        sanlockd.stop(proc)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -96,7 +71,8 @@ def _sanlock_registered(sanlock_daemon: None) -> None:
 
 
 @pytest.fixture(scope="session")
-def userstorage_fs() -> Iterator[dict[str, userstorage.Storage]]:
+def userstorage_fs(machine_lock: Callable[[], bool]
+                   ) -> Iterator[dict[str, userstorage.Storage]]:
     if os.geteuid() != 0:
         pytest.skip("loop devices need root")
     made = not userstorage.is_ready(userstorage.load())
@@ -104,7 +80,7 @@ def userstorage_fs() -> Iterator[dict[str, userstorage.Storage]]:
     if not storages:
         pytest.skip("cannot make loop devices here")
     yield storages
-    if made:
+    if made and machine_lock():
         userstorage.teardown()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import os
 
 import pytest
@@ -109,3 +110,22 @@ def test_attach_activate_deactivate_detach(env):
     assert sd2 not in svc.pool_info(sp)["dominfo"]
     assert svc.domain_info(sd2)["pool"] == []
     assert sorted(svc.list_domains(sp_uuid=sp)) == [master]
+
+
+def test_deactivate_releases_host_id(env):
+    svc = env.service()
+    sp, _ = make_pool(svc, env.dir())
+    path2 = env.dir("xfs-512")
+    connect_localfs(svc, path2)
+    sd2 = create_domain(svc, path2)
+    svc.attach_domain(sd2, sp)
+    svc.activate_domain(sd2, sp)
+    dom = svc.find_domain(sd2)
+    deadline = time.monotonic() + 20
+    while not dom.has_host_id(1):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    svc.deactivate_domain(sd2, sp)
+    while dom.has_host_id(1):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)

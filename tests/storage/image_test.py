@@ -136,3 +136,17 @@ def test_copy_data_bad_input(env):
         svc.images.copy_data(
             new_id(), {"sd_id": sd, "img_id": img, "vol_id": new_id()},
             {"sd_id": sd, "img_id": img2, "vol_id": small})
+
+
+def test_prepare_image_for_virt(env):
+    svc = env.service()
+    sp, sd = make_pool(svc, env.dir())
+    img, vols = chain_of_three(svc, sp, sd)
+    drive = svc.prepare_image(sp, sd, img, vols[-1])
+    assert drive.format == "qcow2" and drive.vol_id == vols[-1]
+    assert [c["vol_id"] for c in drive.chain] == vols
+    with pytest.raises(errors.StorageDomainNotInPool):
+        svc.prepare_image(sp, new_id(), img, vols[-1])
+    with pytest.raises(errors.StoragePoolUnknown):
+        svc.prepare_image(new_id(), sd, img, vols[-1])
+    svc.teardown_image(sp, sd, img, vols[-1])

@@ -24,6 +24,7 @@ from vdsm.storage import errors
 from vdsm.storage import pool as pool_mod
 from vdsm.storage.connection import Connections
 from vdsm.storage.domain import DomainSpec, FileDomain
+from vdsm.storage.image import Drive
 from vdsm.storage.monitor import DomainMonitor
 from vdsm.storage.mount import Mounter
 from vdsm.storage.outofprocess import Registry
@@ -316,6 +317,29 @@ class StorageService:
         pool = self.spm_pool(sp_uuid)
         pool.deactivate(sc.check_uuid(sd_uuid, "sdUUID"))
         self.monitor.stop(sd_uuid)
+        try:
+            self.find_domain(sd_uuid).release_host_id(pool.host_id,
+                                                      wait=False)
+        except VdsmError as e:
+            log.warning("HOST_ID sd=%s error=%s", sd_uuid, e)
+
+    # Disks of VMs (called by virt at VM start and destroy).
+
+    def prepare_image(self, pool_id: str, sd_id: str, img_id: str,
+                      vol_id: str) -> Drive:
+        """Prepare a VM disk; the Drive has path, format and chain.
+
+        pool_id is checked when this host is connected to a pool (the
+        domain must be one of its active domains); a host without a pool
+        may still run VMs from connected domains.
+        """
+        if self.connected_pools():
+            self.pool(pool_id).domain(sc.check_uuid(sd_id, "domainID"))
+        return self.images.prepare(sd_id, img_id, vol_id)
+
+    def teardown_image(self, pool_id: str, sd_id: str, img_id: str,
+                       vol_id: str | None = None) -> None:
+        self.images.teardown(sd_id, img_id, vol_id)
 
     # Monitoring.
 

@@ -16,6 +16,7 @@ import libvirt
 
 from vdsm import hooks
 from vdsm.common.libvirtconnection import Connection
+from vdsm.storage.vmdisks import VmDisks
 from vdsm.virt import domxml
 from vdsm.virt.manager import VmManager
 from vdsm.virt.vm import DOWN, UP
@@ -61,7 +62,8 @@ class VirtComponent:
         self.emulation = Emulation(
             self.conn, config.getboolean("vars", "fake_kvm_support"))
         self.vms = VmManager(self.conn, services.events.publish,
-                             self.hooks_dir, self.emulation)
+                             self.hooks_dir, self.emulation,
+                             VmDisks(services))
         self.sampler = Sampler(
             self.conn, config.getfloat("vars", "vm_sample_interval"))
 

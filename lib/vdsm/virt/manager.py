@@ -32,7 +32,9 @@ Publish = Callable[[str, dict[str, Any]], None]
 
 class VmManager:
     def __init__(self, conn: Connection, publish: Publish, hooks_dir: str,
-                 emulate: Callable[[], bool]) -> None:
+                 emulate: Callable[[], bool], disks: Any = None) -> None:
+        # disks: storage's VmDisks (prepare(root), teardown(root)), or None.
+        self.disks = disks
         self.conn = conn
         self.publish = publish
         self.hooks_dir = hooks_dir
@@ -65,6 +67,8 @@ class VmManager:
                ) -> Vm:
         """Define the domain and start it in the background."""
         root = domxml.parse(xml)
+        if self.disks is not None:
+            self.disks.prepare(root)
         domxml.prepare(root, vm_id, self._emulate())
         if launch_paused:
             md = domxml.vm_metadata(root)
@@ -114,6 +118,8 @@ class VmManager:
     def destroy(self, vm_id: str) -> None:
         vm = self.get(vm_id)
         vm.destroy()
+        if self.disks is not None:
+            self.disks.teardown(vm.root)
         with self._lock:
             if self._vms.get(vm_id) is vm:
                 del self._vms[vm_id]

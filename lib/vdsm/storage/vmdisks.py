@@ -1,0 +1,139 @@
+"""VM disks from storage: prepared at VM start, torn down at destroy.
+
+A disk of a VM names its volume in the VM's metadata, as upstream's
+manager writes it::
+
+    <ovirt-vm:device devtype="disk" name="vda">
+        <ovirt-vm:poolID>..</ovirt-vm:poolID>
+        <ovirt-vm:domainID>..</ovirt-vm:domainID>
+        <ovirt-vm:imageID>..</ovirt-vm:imageID>
+        <ovirt-vm:volumeID>..</ovirt-vm:volumeID>
+    </ovirt-vm:device>
+
+``prepare(root)`` turns each such device once into a ``Drive`` (path,
+format, chain) with ``services.storage.prepare_image``, points the
+matching ``<disk>`` (``<target dev=name>``) at the prepared path and
+format, and records the chain in the device metadata
+(``<ovirt-vm:volumeChain>`` of ``<ovirt-vm:volumeChainNode>``, upstream's
+names). ``teardown(root)`` undoes it. Both are no-ops for disks that do
+not come from storage and on hosts without a storage subsystem.
+"""
+
+from __future__ import annotations
+
+import logging
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from vdsm.storage.image import Drive
+
+log = logging.getLogger("vdsm.storage.vmdisks")
+
+NS = "http://ovirt.org/vm/1.0"
+KEYS = ("poolID", "domainID", "imageID", "volumeID")
+
+
+def _q(name: str) -> str:
+    return f"{{{NS}}}{name}"
+
+
+def storage_disks(root: ET.Element) -> list[tuple[ET.Element, dict]]:
+    """(metadata device, ids) of each disk that names a volume."""
+    out = []
+    for dev in root.findall(f"metadata/{_q('vm')}/{_q('device')}"):
+        if dev.get("devtype") != "disk":
+            continue
+        ids = {k: (dev.findtext(_q(k)) or "").strip() for k in KEYS}
+        if all(ids.values()):
+            out.append((dev, ids))
+    return out
+
+
+class VmDisks:
+    """The hook virt calls; finds ``services.storage`` at call time."""
+
+    def __init__(self, services: Any) -> None:
+        self._services = services
+
+    def _storage(self) -> Any:
+        return getattr(self._services, "storage", None)
+
+    def prepare(self, root: ET.Element) -> list[Drive]:
+        disks = storage_disks(root)
+        if not disks:
+            return []
+        storage = self._storage()
+        if storage is None:
+            from vdsm.common.exception import CannotCreateVM
+            raise CannotCreateVM("disks need storage; none on this host")
+        drives: list[Drive] = []
+        try:
+            for dev, ids in disks:
+                drive = storage.prepare_image(
+                    ids["poolID"], ids["domainID"], ids["imageID"],
+                    ids["volumeID"])
+                drives.append(drive)
+                _point_disk(root, dev.get("name") or "", drive)
+                _record_chain(dev, drive)
+        except Exception:
+            self._teardown(drives)
+            raise
+        return drives
+
+    def teardown(self, root: ET.Element | None) -> None:
+        if root is None:
+            return
+        storage = self._storage()
+        if storage is None:
+            return
+        for _, ids in storage_disks(root):
+            try:
+                storage.teardown_image(ids["poolID"], ids["domainID"],
+                                       ids["imageID"], ids["volumeID"])
+            except Exception as e:
+                log.warning("TEARDOWN img=%s error=%s", ids["imageID"], e)
+
+    def _teardown(self, drives: list[Drive]) -> None:
+        storage = self._storage()
+        for d in drives:
+            try:
+                storage.teardown_image("", d.sd_id, d.img_id, d.vol_id)
+            except Exception as e:
+                log.warning("TEARDOWN img=%s error=%s", d.img_id, e)
+
+
+def _point_disk(root: ET.Element, name: str, drive: Drive) -> None:
+    from vdsm.common.exception import CannotCreateVM
+    for disk in root.findall("devices/disk"):
+        target = disk.find("target")
+        if target is not None and target.get("dev") == name:
+            break
+    else:
+        raise CannotCreateVM(f"no <disk> with target {name} for its "
+                             "storage metadata")
+    disk.set("type", "file")
+    source = disk.find("source")
+    if source is None:
+        source = ET.SubElement(disk, "source")
+    source.attrib.clear()
+    source.set("file", drive.path)
+    driver = disk.find("driver")
+    if driver is None:
+        driver = ET.SubElement(disk, "driver", name="qemu")
+    driver.set("type", drive.format)
+
+
+def _record_chain(dev: ET.Element, drive: Drive) -> None:
+    old = dev.find(_q("volumeChain"))
+    if old is not None:
+        dev.remove(old)
+    chain = ET.SubElement(dev, _q("volumeChain"))
+    for entry in drive.chain:
+        node = ET.SubElement(chain, _q("volumeChainNode"))
+        for key, value in (("domainID", entry["sd_id"]),
+                           ("imageID", entry["img_id"]),
+                           ("volumeID", entry["vol_id"]),
+                           ("path", entry["path"]),
+                           ("leasePath", entry["lease_path"]),
+                           ("leaseOffset", str(entry["lease_offset"]))):
+            ET.SubElement(node, _q(key)).text = value

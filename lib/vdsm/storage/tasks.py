@@ -98,6 +98,9 @@ class Task:
         self._stop = threading.Event()
         self._child: subprocess.Popen | None = None
         self._lock = threading.Lock()
+        # Held while the final record is written, so clear() cannot
+        # remove the file before that write and see it come back.
+        self.finish_lock = threading.Lock()
 
     def record(self) -> dict[str, Any]:
         return asdict(self)
@@ -197,12 +200,13 @@ class TaskManager:
 
     def clear(self, task_id: str) -> None:
         task = self.get(task_id)
-        if task.state != FINISHED:
-            raise errors.TaskNotFinished(task=task_id)
-        with self._lock:
-            self._tasks.pop(task_id, None)
-        if task._store is not None:
-            task._store.remove(task_id)
+        with task.finish_lock:
+            if task.state != FINISHED:
+                raise errors.TaskNotFinished(task=task_id)
+            with self._lock:
+                self._tasks.pop(task_id, None)
+            if task._store is not None:
+                task._store.remove(task_id)
 
     def recover(self, store: TaskStore) -> list[str]:
         """Adopt the records of the master domain; roll back unfinished."""
@@ -259,12 +263,13 @@ class TaskManager:
 
     def _finish(self, task: Task, result: str, code: int,
                 message: str) -> None:
-        task.state = FINISHED
-        task.result = result
-        task.code = code
-        task.message = message
-        try:
-            task.persist()
-        except Exception:
-            log.exception("PERSIST task=%s failed", task.id)
+        with task.finish_lock:
+            task.result = result
+            task.code = code
+            task.message = message
+            task.state = FINISHED
+            try:
+                task.persist()
+            except Exception:
+                log.exception("PERSIST task=%s failed", task.id)
         log.info("END task=%s result=%s code=%s", task.id, result, code)

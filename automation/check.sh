@@ -4,7 +4,7 @@
 #   automation/check.sh STEP...
 #
 # Steps:
-#   lint    ruff over lib/ vdsm/ tests/ (rules: pyproject.toml)
+#   lint    ruff over lib/ vdsm/ vdsm_hooks/ tests/ (pyproject.toml)
 #   mypy    mypy on lib/vdsm (settings: pyproject.toml)
 #   quick   the tests without the slow and stress markers
 #   all     every test, slow and stress included
@@ -40,8 +40,10 @@ entry_points() {
 
 run_lint() {
     step "lint: ruff"
-    local paths=(lib tests)
-    [ -d "$top/vdsm" ] && paths+=(vdsm)
+    local paths=(lib tests) d
+    for d in vdsm vdsm_hooks; do
+        [ -d "$top/$d" ] && paths+=("$d")
+    done
     local scripts
     mapfile -t scripts < <(entry_points)
     (cd "$top" && "$PYTHON" -m ruff check "${paths[@]}" "${scripts[@]}")

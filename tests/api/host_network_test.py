@@ -75,6 +75,33 @@ def test_add_report_remove(cli, netns, supervdsmd):
     assert cli.Host.getNetworkCapabilities()["networks"] == {}
 
 
+def test_gateway_without_default_route(cli, netns, supervdsmd):
+    # Source routing through supervdsmd: the network's own table and
+    # rules, IPv4 and IPv6, reported gateway; all gone on removal.
+    from vdsm.network import sourceroute
+    cli.Host.setupNetworks(networks={"data": {
+        "nic": "eth1", "bridged": False, "ipaddr": "198.51.100.1",
+        "prefix": 24, "gateway": "198.51.100.254",
+        "ipv6addr": "2001:db8::5/64", "ipv6gateway": "2001:db8::fe"}})
+    table = sourceroute.table_for("eth1")
+    for family, subnet in (("-4", "198.51.100.0/24"),
+                           ("-6", "2001:db8::/64")):
+        text = netns.ip(family, "rule")
+        assert f"from {subnet} lookup {table}" in text
+        assert f"to {subnet} lookup {table}" in text
+    assert "via 198.51.100.254 dev eth1" in netns.ip(
+        "route", "get", "203.0.113.5", "from", "198.51.100.1")
+    assert "default" not in netns.ip("route")
+    data = cli.Host.getNetworkCapabilities()["networks"]["data"]
+    assert data["gateway"] == "198.51.100.254"
+    assert data["ipv6gateway"] == "2001:db8::fe"
+    assert data["ipv4defaultroute"] is False
+    cli.Host.setupNetworks(networks={"data": {"remove": True}})
+    for family in ("-4", "-6"):
+        assert str(table) not in netns.ip(family, "rule")
+        assert netns.ip(family, "route", "show", "table", str(table)) == ""
+
+
 def test_kernel_refusal_rolls_back(cli, netns):
     # A gateway outside the network's subnet passes validation; the kernel
     # refuses the route, the last change of the batch: every change before

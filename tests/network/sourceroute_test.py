@@ -291,3 +291,25 @@ def test_ipv6_rules_keep_order_across_batches(netns):
     assert "nosuch0" in str(e.value) and "2 earlier" in str(e.value)
     assert rules(netns) == {f"from 192.0.2.0/24 table {t}"}
     assert rules(netns, "-6") == {f"from 2001:db8::/64 table {t}"}
+
+
+def test_table_collision_is_refused():
+    # Two devices whose names hash to one table: refused, not shared.
+    from vdsm.network import validation
+    from vdsm.network.model import Config, parse_request
+    from vdsm.network.netinfo import Device, Snapshot
+    assert sourceroute.table_for("nic189") == \
+        sourceroute.table_for("nic5122")
+    snap = Snapshot({n: Device(n) for n in ("nic189", "nic5122")})
+    req = parse_request(
+        {"a": gw_net("nic189", "192.0.2.1", "192.0.2.254", False),
+         "b": gw_net("nic5122", "198.51.100.1", "198.51.100.254", False)},
+        {}, {})
+    with pytest.raises(errors.BadParams) as e:
+        validation.validate(req, Config(), snap)
+    assert e.value.code == 21 and "networks.b.gateway" in str(e.value)
+    # Without a gateway on one of them there is nothing to share.
+    req = parse_request(
+        {"a": gw_net("nic189", "192.0.2.1", "192.0.2.254", False),
+         "b": {"nic": "nic5122", "bridged": False}}, {}, {})
+    validation.validate(req, Config(), snap)

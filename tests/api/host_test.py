@@ -58,7 +58,8 @@ def test_get_stats(fast_vdsmd, strict):
         total = sum(float(stats[k]) for k in ("cpuUser", "cpuSys",
                                               "cpuIdle"))
         assert abs(total - 100.0) < 0.05
-        assert stats["vmCount"] == 0
+        # Other VMs of this host (a test or a benchmark) count too.
+        assert stats["vmCount"] == len(cli.Host.getVMList())
         first_elapsed = int(stats["elapsedTime"])
         time.sleep(1.1)
         assert int(cli.Host.getStats()["elapsedTime"]) > first_elapsed

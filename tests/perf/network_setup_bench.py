@@ -12,7 +12,8 @@ MTU 1500. Rows:
 * ``configurator``: the network subsystem in-process (parse, validate,
   snapshot, plan, one privileged ip -batch, persistence with fsync);
 * ``vdsmd`` (with --vdsmd): Host.setupNetworks through a real vdsmd over
-  TLS, the privileged functions in-process ([network] privileged=direct);
+  TLS, its privileged changes through a real supervdsmd (the production
+  path);
 * ``ip-batch``: the baseline, the same links by one ``ip -batch`` (add:
   bridge, MTU, port, address, up; remove: delete bridges, flush NICs).
 
@@ -80,15 +81,19 @@ def bench_configurator(ns: Namespace, n: int, workdir: str
 
 def bench_vdsmd(ns: Namespace, n: int, workdir: str) -> tuple[float, float]:
     from vdsm import pki
+    from fixtures.supervdsm import Supervdsmd
     from fixtures.vdsmd import Vdsmd
     root = tempfile.mkdtemp(dir=workdir)
     paths = pki.Paths(os.path.join(root, "pki"))
     pki.create(paths, hostname="localhost")
+    svdsm = Supervdsmd()
+    svdsm.start()
     daemon = Vdsmd(root, paths, {
-        "network": {"netns": ns.name, "privileged": "direct"},
+        "network": {"netns": ns.name, "privileged": "supervdsm"},
+        "supervdsm": {"socket": svdsm.socket},
         "logging": {"log_level": "INFO"}})
-    daemon.start()
     try:
+        daemon.start()
         daemon.wait_ready()
         with daemon.client(timeout=600) as cli:
             add = timed(lambda: cli.Host.setupNetworks(
@@ -96,7 +101,9 @@ def bench_vdsmd(ns: Namespace, n: int, workdir: str) -> tuple[float, float]:
             remove = timed(lambda: cli.Host.setupNetworks(
                 networks=removals(n)))
     finally:
-        daemon.stop()
+        if daemon.proc is not None:
+            daemon.stop()
+        svdsm.cleanup()
     return add, remove
 
 

@@ -84,7 +84,8 @@ def stats_table(daemon: Vdsmd, counts: list[int]) -> None:
     try:
         with daemon.client(timeout=120) as cli:
             events = StatusEvents(cli.subscribe())
-            print("vms  getAllVmStats_ms  raw_bulk_stats_ms  ratio")
+            print("vms  getAllVmStats_ms  raw_bulk_stats_ms  "
+                  "getAllVmStats/raw")
             for count in counts:
                 add_vms(cli, events, vms, count)
                 time.sleep(2 * SAMPLE_INTERVAL + 0.5)
@@ -94,7 +95,7 @@ def stats_table(daemon: Vdsmd, counts: list[int]) -> None:
                 raw = best_per_call(lambda: conn.getAllDomainStats(
                     sampling.STATS, sampling.FLAGS))
                 print(f"{count:3d}  {rpc * 1000:16.2f}  {raw * 1000:17.2f}"
-                      f"  {rpc / raw:5.2f}")
+                      f"  {rpc / raw:.3g}")
             usage(daemon, len(vms))
     finally:
         conn.close()

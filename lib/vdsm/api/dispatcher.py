@@ -84,6 +84,8 @@ class Dispatcher:
         except SchemaError as e:
             raise exception.InvalidParams(str(e))
         result = handler(ctx, **params)
+        if result is None:
+            result = True  # The wire value of "returns nothing".
         if self.schema.strict:
             try:
                 self.schema.check_result(req.method, result)

@@ -91,6 +91,7 @@ class Connection:
         self._closed = False
         self._reconnecting = False
         self._wakeup = threading.Event()
+        self._stale: list[libvirt.virConnect] = []
         libvirt.registerErrorHandler(_silence, None)
         start_event_loop()
 
@@ -158,12 +159,15 @@ class Connection:
             if self._closed or self._reconnecting:
                 return
             self._reconnecting = True
+            if self._conn is not None:
+                self._stale.append(self._conn)
             self._conn = None
         log.warning("DISCONNECTED uri=%s why=%s", self.uri, why)
         threading.Thread(target=self._reconnect, name="libvirt/reconnect",
                          daemon=True).start()
 
     def _reconnect(self) -> None:
+        self._close_stale()
         try:
             conn = self._open_retrying()
             if conn is None:
@@ -176,6 +180,17 @@ class Connection:
         finally:
             with self._lock:
                 self._reconnecting = False
+
+    def _close_stale(self) -> None:
+        """Release the dead connections (their sockets and callbacks)."""
+        with self._lock:
+            stale, self._stale = self._stale, []
+        for conn in stale:
+            for func in (conn.unregisterCloseCallback, conn.close):
+                try:
+                    func()
+                except libvirt.libvirtError:
+                    pass
 
     def _open_retrying(self) -> libvirt.virConnect | None:
         while not self._closed:

@@ -54,7 +54,7 @@ def prepare(root: ET.Element, vm_id: str, emulate: bool) -> None:
     with emulate, turns kvm into TCG. Raises CannotCreateVM naming the
     problem; changes nothing outside root.
     """
-    _check_uuid(root, vm_id)
+    check_uuid(root, vm_id)
     if root.find("name") is None or not (root.findtext("name") or "").strip():
         ET.SubElement(root, "name").text = f"vm-{vm_id}"
     if root.get("type") not in ("kvm", "qemu"):
@@ -66,7 +66,8 @@ def prepare(root: ET.Element, vm_id: str, emulate: bool) -> None:
     check_devices(root)
 
 
-def _check_uuid(root: ET.Element, vm_id: str) -> None:
+def check_uuid(root: ET.Element, vm_id: str) -> None:
+    """Make <uuid> vm_id (set when missing); refuse a different one."""
     try:
         wanted = str(uuid.UUID(vm_id))
     except (ValueError, TypeError, AttributeError):

@@ -65,40 +65,56 @@ class VmManager:
 
     def create(self, vm_id: str, xml: str, launch_paused: bool = False
                ) -> Vm:
-        """Define the domain and start it in the background."""
+        """Define the domain and start it in the background.
+
+        On any error nothing is left: no domain, no prepared disk, no VM.
+        """
         root = domxml.parse(xml)
-        if self.disks is not None:
-            self.disks.prepare(root)
-        domxml.prepare(root, vm_id, self._emulate())
-        if launch_paused:
-            md = domxml.vm_metadata(root)
-            md.values["launchPaused"] = True
-            metadata.replace(root, md)
+        domxml.check_uuid(root, vm_id)
         vm_id = root.findtext("uuid") or vm_id
         vm = Vm(vm_id, self.conn, self.publish, self.hooks_dir)
         with self._lock:
             if vm_id in self._vms:
                 raise exception.VMExists(f"vmId={vm_id}")
             self._vms[vm_id] = vm
+        prepared = False
         try:
+            self._check_new(vm_id)
+            if self.disks is not None:
+                self.disks.prepare(root)
+                prepared = True
+            domxml.prepare(root, vm_id, self._emulate())
+            if launch_paused:
+                md = domxml.vm_metadata(root)
+                md.values["launchPaused"] = True
+                metadata.replace(root, md)
             self._define(vm, root)
         except BaseException:
             with self._lock:
                 del self._vms[vm_id]
+            if prepared:
+                self.disks.teardown(root)
             raise
         log.info("CREATE vm=%s name=%s", vm_id, vm.name)
         threading.Thread(target=vm.launch, name=f"virt/start/{vm_id}",
                          daemon=True).start()
         return vm
 
-    def _define(self, vm: Vm, root) -> None:
-        conn = self.conn.get()
+    def _check_new(self, vm_id: str) -> None:
+        """Refuse an id libvirt already knows (code 4)."""
         try:
-            conn.lookupByUUIDString(vm.id)
-            raise exception.VMExists(f"vmId={vm.id} exists in libvirt")
+            conn = self.conn.get()
+        except libvirt.libvirtError as e:
+            raise exception.ResourceUnavailable(f"libvirt: {e}")
+        try:
+            conn.lookupByUUIDString(vm_id)
         except libvirt.libvirtError as e:
             if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
                 raise exception.CannotCreateVM(str(e))
+            return
+        raise exception.VMExists(f"vmId={vm_id} exists in libvirt")
+
+    def _define(self, vm: Vm, root) -> None:
         md = domxml.vm_metadata(root)
         md.values.pop("startTime", None)
         for key in ("exitCode", "exitReason", "exitMessage"):
@@ -107,7 +123,7 @@ class VmManager:
         xml = hooks.run(self.hooks_dir, "before_vm_start",
                         domxml.to_string(root), env={"vmId": vm.id})
         try:
-            dom = conn.defineXMLFlags(
+            dom = self.conn.get().defineXMLFlags(
                 xml, libvirt.VIR_DOMAIN_DEFINE_VALIDATE)
         except libvirt.libvirtError as e:
             raise exception.CannotCreateVM(str(e))

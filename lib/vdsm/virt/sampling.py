@@ -2,14 +2,23 @@
 
 Theory of operation
 -------------------
-Every ``vm_sample_interval`` seconds a ``Periodic`` (which never stacks
-runs) calls ``virConnectGetAllDomainStats`` once, for all domains, with
+Every ``vm_sample_interval`` seconds one thread calls
+``virConnectGetAllDomainStats`` once, for all domains, with
 ``VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT``: libvirt then skips the parts
-that need a domain job it cannot get at once, so a VM whose qemu monitor
-hangs comes back with partial stats instead of holding up the call (and,
-with it, every other VM). The last two samples of each VM are kept;
-VM.getStats and Host.getAllVmStats only read them (``vmstats.py`` turns two
-samples into rates), never libvirt.
+that need a domain job it cannot get at once.
+
+A VM whose qemu monitor hangs blocks the first bulk call that queries it
+(that call holds the VM's job while it waits). So a tick that finds the
+previous run still going does not wait for it: it starts another run (up
+to ``MAX_IN_FLIGHT`` at once, then ticks are skipped), and that run,
+thanks to NOWAIT, skips the stuck VM's monitor parts and samples every
+other VM. A sample lacking the monitor parts (``balloon.rss``) marks its VM
+``monitorResponse: -1``. Results are applied newest first; a stuck run
+that returns late cannot overwrite a newer sample.
+
+The last two samples of each VM are kept; VM.getStats and
+Host.getAllVmStats only read them (``vmstats.py`` turns two samples into
+rates), never libvirt.
 """
 
 from __future__ import annotations
@@ -23,7 +32,6 @@ import libvirt
 
 from vdsm.common import clock
 from vdsm.common.libvirtconnection import Connection
-from vdsm.common.periodic import Periodic
 
 log = logging.getLogger("vdsm.virt.sampling")
 
@@ -32,6 +40,7 @@ STATS = (libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
          | libvirt.VIR_DOMAIN_STATS_INTERFACE
          | libvirt.VIR_DOMAIN_STATS_BLOCK)
 FLAGS = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
+MAX_IN_FLIGHT = 3
 
 
 @dataclass
@@ -46,16 +55,38 @@ class Sampler:
         self.interval = interval
         self._lock = threading.Lock()
         self._samples: dict[str, tuple[Sample | None, Sample]] = {}
-        self._periodic = Periodic("vm-sampling", interval, self.sample)
+        self._applied = 0.0
+        self._in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        self._stop = threading.Event()
 
     def start(self) -> None:
-        self._periodic.start()
+        threading.Thread(target=self._loop, name="virt/sampling",
+                         daemon=True).start()
 
     def stop(self) -> None:
-        self._periodic.stop()
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            if self._in_flight.acquire(blocking=False):
+                threading.Thread(target=self._run, daemon=True,
+                                 name="virt/sampling/run").start()
+            else:
+                log.warning("SKIP sample reason=%d runs stuck",
+                            MAX_IN_FLIGHT)
+            self._stop.wait(self.interval)
+
+    def _run(self) -> None:
+        try:
+            self.sample()
+        except Exception:
+            log.exception("FAIL sample")
+        finally:
+            self._in_flight.release()
 
     def sample(self) -> None:
-        """Take one bulk sample of all domains (the periodic operation)."""
+        """Take one bulk sample of all domains."""
+        started = clock.monotonic()
         try:
             records = self.conn.get().getAllDomainStats(STATS, FLAGS)
         except libvirt.libvirtError as e:
@@ -67,10 +98,15 @@ class Sampler:
         fresh = {dom.UUIDString(): Sample(now, stats)
                  for dom, stats in records}
         with self._lock:
+            if started < self._applied:
+                log.info("DROP sample reason=newer sample applied")
+                return
+            self._applied = started
             self._samples = {
                 vm_id: (self._last(vm_id), sample)
                 for vm_id, sample in fresh.items()}
-        log.debug("SAMPLED vms=%d", len(fresh))
+        log.debug("SAMPLED vms=%d seconds=%.3f", len(fresh),
+                  now - started)
 
     def _last(self, vm_id: str) -> Sample | None:
         pair = self._samples.get(vm_id)

@@ -37,7 +37,9 @@ def vm_stats(vm: Vm, prev: Sample | None, last: Sample | None
 
 
 def _responsive(last: Sample | None) -> bool:
-    return last is not None and "cpu.time" in last.stats
+    # balloon.rss needs the qemu monitor: NOWAIT leaves it out when the
+    # VM's job is held by a call stuck on that monitor.
+    return last is not None and "balloon.rss" in last.stats
 
 
 def _delta(prev: Sample | None, last: Sample | None, key: str

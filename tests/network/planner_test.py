@@ -143,3 +143,21 @@ def test_vlan_recreated_with_its_bond():
     assert "link add link bond0 name bond0.3 type vlan id 3" in out
     assert "addr add 192.0.2.1/24 dev bond0.3" in out
     assert "link set dev eth0 master bond0" in out
+
+
+def test_source_routes_follow_devices_and_go_first():
+    # A new bridged network with a gateway: its table routes come after
+    # the link is up (subnet before default), then its rules; removing it
+    # drops the rules and routes before anything else.
+    from vdsm.network.sourceroute import table_for
+    t = table_for("net1")
+    new = config({"net1": {"nic": "eth0", "ipaddr": "192.0.2.1",
+                           "prefix": 24, "gateway": "192.0.2.254"}})
+    out = lines(host("eth0"), new)
+    assert out[-4:] == [
+        f"route replace 192.0.2.0/24 dev net1 table {t}",
+        f"route replace 0.0.0.0/0 via 192.0.2.254 dev net1 table {t}",
+        f"rule add from 192.0.2.0/24 table {t} priority 32000",
+        f"rule add to 192.0.2.0/24 table {t} priority 32000",
+    ]
+    assert out.index("link set dev net1 up") < out.index(out[-4])

@@ -15,6 +15,8 @@ Map of the package::
                      connectivity check, rollback, persist
     persistence.py   running.json and safe.json under
                      <lib_dir>/persistence/netconf
+    sourceroute.py   a gateway without the default route: a routing
+                     table and rules of its own per network
     caps.py stats.py monitor.py component.py   reporting and the daemon
     dhclient-script  applies DHCP leases (bootproto dhcp)
 

@@ -6,7 +6,8 @@ Shapes follow upstream's getCapabilities: ``nics``, ``bridges``,
 has for them now). Every device entry has ``addr``/``netmask`` (the first
 IPv4 address), ``ipv4addrs``, ``ipv6addrs``, ``gateway``, ``ipv6gateway``,
 ``mtu`` (a string, as upstream) and the DHCP flags. The network with the
-default route is the management network (``management: true``).
+default route is the management network (``management: true``); another
+network with a gateway shows the gateway of its source routing table.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import ipaddress
 import os
 from typing import Any
 
+from vdsm.network import sourceroute
 from vdsm.network.model import Config
 from vdsm.network.netinfo import Device, Snapshot
 
@@ -103,6 +105,7 @@ def _networks(snap: Snapshot, running: Config) -> dict[str, Any]:
             "gateway": "", "ipv6gateway": "::", "ipv4defaultroute": False,
             "mtu": str(net.mtu), "dhcpv4": net.dhcpv4,
             "dhcpv6": net.dhcpv6, "ipv6autoconf": net.ipv6autoconf}
+        _add_source_route(entry, iface, snap)
         entry.update(iface=iface, bridged=net.bridged, switch="legacy",
                      southbound=net.top or "", management=net.default_route,
                      nameservers=list(net.nameservers))
@@ -113,6 +116,21 @@ def _networks(snap: Snapshot, running: Config) -> dict[str, Any]:
                          stp="on" if net.stp else "off")
         out[net.name] = entry
     return out
+
+
+def _add_source_route(entry: dict[str, Any], iface: str,
+                      snap: Snapshot) -> None:
+    """A network without the default route shows the gateway of its own
+    routing table (sourceroute.py), as the kernel has it."""
+    for route in sorted(snap.table_routes):
+        if route.dev != iface or route.gateway is None or \
+                route.table != sourceroute.table_for(iface):
+            continue
+        if ":" in route.gateway:
+            if entry["ipv6gateway"] in ("", "::"):
+                entry["ipv6gateway"] = route.gateway
+        elif not entry["gateway"]:
+            entry["gateway"] = route.gateway
 
 
 def read_nameservers(path: str = "/etc/resolv.conf") -> list[str]:

@@ -24,6 +24,18 @@ Kinds::
     {"kind": "del_addr", "dev": "net1", "cidr": "192.0.2.1/24"}
     {"kind": "set_default_route", "gateway": "192.0.2.254", "dev": "net1"}
     {"kind": "del_default_route", "gateway": "192.0.2.254", "dev": "net1"}
+    {"kind": "add_table_route", "table": 1447427072, "dst": "0.0.0.0/0",
+        "dev": "net1", "gateway": "192.0.2.254"}  (gateway optional: an
+        on-link route; the table must be in sourceroute's reserved range)
+    {"kind": "del_table_route", ...the same fields}
+    {"kind": "add_rule", "direction": "from" | "to",
+        "prefix": "192.0.2.0/24", "table": 1447427072}   (a network
+        prefix, no host bits; priority sourceroute.RULE_PRIORITY)
+    {"kind": "del_rule", ...the same fields}
+
+``ip rule`` takes its address family from the command line, not from
+the prefix: ``family()`` says which IPv6 changes must run in an
+``ip -6`` batch of their own.
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ import ipaddress
 import re
 from typing import Any, Callable
 
+from vdsm.network import sourceroute
 from vdsm.network.model import BOND_MODES, BOND_OPTIONS, MAX_MTU, MIN_MTU
 
 _IFNAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.\-]{1,15}$")
@@ -62,6 +75,14 @@ def check_ifname(name: Any) -> str:
 
 def check(change: Any) -> None:
     render(change)
+
+
+def family(change: Change) -> str:
+    """"-6" for a checked change that needs an ``ip -6`` batch, else ""."""
+    if change.get("kind") in ("add_rule", "del_rule") and \
+            sourceroute.version(change["prefix"]) == 6:
+        return "-6"
+    return ""
 
 
 def render(change: Any) -> str:
@@ -197,6 +218,60 @@ def _del_default_route(c: Change) -> str:
     return f"route del {dst} via {gateway} dev {_name(c, 'dev')}"
 
 
+def _table(c: Change) -> int:
+    return _int(c, "table", sourceroute.TABLE_BASE,
+                sourceroute.TABLE_BASE + sourceroute.TABLE_SPAN - 1)
+
+
+def _prefix(c: Change, key: str) -> ipaddress.IPv4Network | \
+        ipaddress.IPv6Network:
+    value = c.get(key)
+    try:
+        if not isinstance(value, str) or "/" not in value:
+            raise ValueError(value)
+        return ipaddress.ip_network(value)
+    except ValueError:
+        raise BadChange(f"{key}: bad network prefix {value!r}")
+
+
+def _table_route(c: Change) -> str:
+    dst = _prefix(c, "dst")
+    words = [f"{dst.with_prefixlen}"]
+    if c.get("gateway") is not None:
+        gateway, _ = _gateway(c)
+        if ipaddress.ip_address(gateway).version != dst.version:
+            raise BadChange("gateway: not of the family of dst")
+        words.append(f"via {gateway}")
+    words.append(f"dev {_name(c, 'dev')} table {_table(c)}")
+    return " ".join(words)
+
+
+def _add_table_route(c: Change) -> str:
+    return "route replace " + _table_route(c)
+
+
+def _del_table_route(c: Change) -> str:
+    return "route del " + _table_route(c)
+
+
+def _rule(c: Change) -> str:
+    direction = c.get("direction")
+    if direction not in ("from", "to"):
+        raise BadChange(f"direction: expected from or to, not "
+                        f"{direction!r}")
+    prefix = _prefix(c, "prefix")
+    return (f"{direction} {prefix.with_prefixlen} table {_table(c)} "
+            f"priority {sourceroute.RULE_PRIORITY}")
+
+
+def _add_rule(c: Change) -> str:
+    return "rule add " + _rule(c)
+
+
+def _del_rule(c: Change) -> str:
+    return "rule del " + _rule(c)
+
+
 _RENDERERS: dict[str, Callable[[Change], str]] = {
     "add_bridge": _add_bridge,
     "add_vlan": _add_vlan,
@@ -210,4 +285,8 @@ _RENDERERS: dict[str, Callable[[Change], str]] = {
     "del_addr": _del_addr,
     "set_default_route": _set_default_route,
     "del_default_route": _del_default_route,
+    "add_table_route": _add_table_route,
+    "del_table_route": _del_table_route,
+    "add_rule": _add_rule,
+    "del_rule": _del_rule,
 }

@@ -2,8 +2,10 @@
 
 One ``ip -j -d addr show`` gives every link with its kind, master, MTU,
 VLAN/bond/bridge data and addresses; two ``ip -j route show default``
-give the default routes. Reading needs no privilege, so vdsmd reads
-directly (a few ms for hundreds of links).
+give the default routes; ``ip -j rule`` and ``ip -j route show table
+all`` (per family) the source routing of ``sourceroute.py``. Reading
+needs no privilege, so vdsmd reads directly (a few ms for hundreds of
+links).
 
 ``netns``: every function takes an optional network namespace name, run
 as ``ip -n NS``. That needs root (setns), so it serves tests and
@@ -17,6 +19,9 @@ import json
 import subprocess
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from vdsm.network import sourceroute
+from vdsm.network.sourceroute import Rule, TableRoute
 
 # Kinds of links we create; anything else is a "nic" to us (physical NICs,
 # veth in tests, tap devices...).
@@ -65,6 +70,10 @@ class Snapshot:
     default_v6: Route | None = None
     # Link groups in use ("default" is group 0).
     groups: set[str] = field(default_factory=set)
+    # Source routing (sourceroute.py): our rules and the routes of our
+    # tables.
+    rules: frozenset[Rule] = frozenset()
+    table_routes: frozenset[TableRoute] = frozenset()
 
     def get(self, name: str) -> Device | None:
         return self.devices.get(name)
@@ -82,7 +91,9 @@ def snapshot(netns: str | None = None) -> Snapshot:
     devices = {d.name: d for d in (parse_link(x) for x in links)}
     groups = {str(x.get("group", "default")) for x in links}
     return Snapshot(devices, _default_route(4, netns),
-                    _default_route(6, netns), groups)
+                    _default_route(6, netns), groups,
+                    frozenset(sourceroute.read_rules(ip_json, netns)),
+                    frozenset(sourceroute.read_routes(ip_json, netns)))
 
 
 def parse_link(raw: dict[str, Any]) -> Device:

@@ -3,7 +3,9 @@
 Pure: (Snapshot, Target) -> list of changes (see ``changes.py``). The
 order is what the kernel needs:
 
-1. default routes through devices that go away are removed;
+1. default routes through devices that go away are removed, and so are
+   source routing rules and table routes that are not wanted, or whose
+   device the plan disturbs (the kernel may flush them on the way);
 2. devices change master only after being detached from the old one;
 3. stale devices are deleted, upper ones first (bridges, VLANs, bonds);
 4. unwanted addresses are removed;
@@ -12,7 +14,8 @@ order is what the kernel needs:
    VLAN or bridge is never above its lower device;
 7. devices are attached to their masters (bond slaves are set down first,
    as the kernel requires), then addresses added, then links set up;
-8. default routes are set.
+8. default routes are set, then table routes (subnet before default)
+   and source routing rules are added (``sourceroute.py``).
 
 A device is never touched when it already is what the target says, so a
 request that repeats the running config plans nothing.
@@ -24,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from vdsm.network.changes import Change
 from vdsm.network.netinfo import Device, Route, Snapshot
+from vdsm.network.sourceroute import Rule, TableRoute
 from vdsm.network.state import Target
 
 # A link group for batch deletion ("VD" << 16); any unused one does.
@@ -43,7 +47,9 @@ class _Pair:
 def plan(current: Snapshot, target: Target) -> list[Change]:
     pairs, recreate = _pairs(current, target)
     out: list[Change] = []
+    fragile = _fragile(pairs)
     out += _drop_routes(current, target)
+    out += _drop_source_routes(current, target, fragile)
     out += _detach(pairs, current, target, recreate)
     out += _delete(current, target, recreate)
     out += _del_addrs(pairs)
@@ -53,6 +59,7 @@ def plan(current: Snapshot, target: Target) -> list[Change]:
     out += _add_addrs(pairs)
     out += _set_up(pairs, target)
     out += _set_routes(current, target)
+    out += _add_source_routes(current, target, fragile)
     return out
 
 
@@ -275,3 +282,47 @@ def _set_routes(current: Snapshot, target: Target) -> list[Change]:
 def _route_change(route: Route) -> Change:
     return {"kind": "set_default_route", "gateway": route.gateway,
             "dev": route.dev}
+
+
+def _fragile(pairs: list[_Pair]) -> set[str]:
+    """Devices whose routes the plan may disturb: new, recreated, deleted,
+    set down, or with different addresses."""
+    return {p.name for p in pairs
+            if p.cur is None or p.want is None or not p.cur.up or
+            not p.want.up or set(p.cur.addrs) != set(p.want.addrs)}
+
+
+def _drop_source_routes(current: Snapshot, target: Target,
+                        fragile: set[str]) -> list[Change]:
+    out = [_rule_change("del_rule", r)
+           for r in sorted(current.rules - target.rules)]
+    # Defaults before the subnet routes their gateway is reached through.
+    doomed = [r for r in current.table_routes
+              if r not in target.table_routes or r.dev in fragile]
+    for r in sorted(doomed, key=lambda r: (r.gateway is None, r)):
+        out.append(_table_route_change("del_table_route", r))
+    return out
+
+
+def _add_source_routes(current: Snapshot, target: Target,
+                       fragile: set[str]) -> list[Change]:
+    wanted = [r for r in target.table_routes
+              if r not in current.table_routes or r.dev in fragile]
+    out = [_table_route_change("add_table_route", r)
+           for r in sorted(wanted, key=lambda r: (r.gateway is not None, r))]
+    out += [_rule_change("add_rule", r)
+            for r in sorted(target.rules - current.rules)]
+    return out
+
+
+def _rule_change(kind: str, rule: Rule) -> Change:
+    return {"kind": kind, "direction": rule.direction,
+            "prefix": rule.prefix, "table": rule.table}
+
+
+def _table_route_change(kind: str, route: TableRoute) -> Change:
+    change: Change = {"kind": kind, "table": route.table, "dst": route.dst,
+                      "dev": route.dev}
+    if route.gateway is not None:
+        change["gateway"] = route.gateway
+    return change

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from vdsm.network import netinfo
+from vdsm.network import netinfo, sourceroute
 from vdsm.network.model import DEFAULT_MTU, Config, Network
 from vdsm.network.netinfo import Device, Route, Snapshot
+from vdsm.network.sourceroute import Rule, TableRoute
 
 
 @dataclass
@@ -34,6 +35,10 @@ class Target:
     default_v6: Route | None = None
     # Devices whose addresses we do not manage (DHCP networks).
     dynamic: set[str] = field(default_factory=set)
+    # Source routing (sourceroute.py): all of it, since vdsm owns its
+    # tables; what is not here is removed.
+    rules: set[Rule] = field(default_factory=set)
+    table_routes: set[TableRoute] = field(default_factory=set)
 
 
 def desired(config: Config, old: Config, current: Snapshot) -> Target:
@@ -55,6 +60,7 @@ def desired(config: Config, old: Config, current: Snapshot) -> Target:
     for name in sorted(_devices_of(old) - set(devs)):
         devs[name] = _released(name, current)
     _set_default_routes(target, config)
+    _set_source_routes(target, config)
     return target
 
 
@@ -66,6 +72,8 @@ def from_snapshot(before: Snapshot, names: set[str]) -> Target:
         target.devices[name] = dev.without_report() if dev else None
     target.default_v4 = before.default_v4
     target.default_v6 = before.default_v6
+    target.rules = set(before.rules)
+    target.table_routes = set(before.table_routes)
     return target
 
 
@@ -135,6 +143,31 @@ def _set_default_routes(target: Target, config: Config) -> None:
             target.default_v4 = Route(net.gateway, net.iface or net.name)
         if net.ipv6gateway:
             target.default_v6 = Route(net.ipv6gateway, net.iface or net.name)
+
+
+def _set_source_routes(target: Target, config: Config) -> None:
+    for net in config.networks.values():
+        rules, routes = source_routes(net)
+        target.rules |= rules
+        target.table_routes |= routes
+
+
+def source_routes(net: Network) -> tuple[set[Rule], set[TableRoute]]:
+    """A network's rules and table routes: for a static gateway (IPv4
+    and/or IPv6) on a network without the default route."""
+    rules: set[Rule] = set()
+    routes: set[TableRoute] = set()
+    dev = net.iface
+    if net.default_route or dev is None:
+        return rules, routes
+    for cidr, gateway in ((net.ipv4, net.gateway),
+                          (net.ipv6[0] if net.ipv6 else None,
+                           net.ipv6gateway)):
+        if cidr and gateway:
+            more_rules, more_routes = sourceroute.items(dev, cidr, gateway)
+            rules |= more_rules
+            routes |= more_routes
+    return rules, routes
 
 
 def _devices_of(config: Config) -> set[str]:

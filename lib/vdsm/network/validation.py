@@ -5,7 +5,8 @@ with the field at fault (``networks.net1.nic``) and a code 21-27. It
 checks what ``model.parse_request`` cannot see alone: that NICs exist and
 are free, that bonds exist, that a NIC carries at most one untagged
 network and distinct VLANs, that names do not clash with devices that are
-not ours, and that at most one network has the default route.
+not ours, that at most one network has the default route, and that no
+two source routed networks hash to the same routing table.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def validate(request: Request, running: Config, host: Snapshot) -> Config:
     _check_bonds(request, new, host, ours)
     _check_networks(request, new, host, ours)
     _check_default_route(new)
+    _check_source_route_tables(new)
     return new
 
 
@@ -129,3 +131,16 @@ def _check_default_route(new: Config) -> None:
         raise errors.BadParams(f"only one network may have the default "
                                f"route, not {', '.join(nets)}",
                                field=f"networks.{nets[1]}.defaultRoute")
+
+
+def _check_source_route_tables(new: Config) -> None:
+    owner: dict[int, str] = {}
+    for net in sorted(new.networks.values(), key=lambda n: n.name):
+        rules, _ = state.source_routes(net)
+        for table in sorted({r.table for r in rules}):
+            if table in owner:
+                raise errors.BadParams(
+                    f"the source routing table of {net.iface} ({table}) is "
+                    f"the one of network {owner[table]}; rename a device "
+                    f"or drop a gateway", field=f"networks.{net.name}.gateway")
+            owner[table] = net.name

@@ -46,12 +46,13 @@ def _ip(netns: str) -> list[str]:
     return ["ip", "-n", ns] if ns else ["ip"]
 
 
-def _run_batch(lines: list[str], netns: str) -> None:
+def _run_batch(lines: list[str], netns: str, family: str = "") -> None:
     if not lines:
         return
     script = "\n".join(lines) + "\n"
-    proc = subprocess.run(_ip(netns) + ["-batch", "-"], input=script,
-                          capture_output=True, text=True, timeout=300)
+    cmd = _ip(netns) + ([family] if family else []) + ["-batch", "-"]
+    proc = subprocess.run(cmd, input=script, capture_output=True,
+                          text=True, timeout=300)
     if proc.returncode != 0:
         match = _FAILED_LINE.search(proc.stderr)
         done = int(match.group(1)) - 1 if match else 0
@@ -64,17 +65,40 @@ def _run_batch(lines: list[str], netns: str) -> None:
             f"{error}")
 
 
+def _run_in_order(rendered: list[tuple[str, str]], netns: str) -> None:
+    """Run (family, line) pairs in order: consecutive lines of one family
+    share a batch (IPv6 rules need ``ip -6``, see changes.family)."""
+    start = 0
+    while start < len(rendered):
+        family = rendered[start][0]
+        end = start
+        while end < len(rendered) and rendered[end][0] == family:
+            end += 1
+        try:
+            _run_batch([line for _, line in rendered[start:end]], netns,
+                       family)
+        except NetworkChangeFailed as e:
+            if start:
+                raise NetworkChangeFailed(
+                    f"{e} (and {start} earlier changes)") from None
+            raise
+        start = end
+
+
 @privileged
 def apply_changes(changes: list[ChangeArg], netns: str = "") -> int:
     """Apply planned changes in order; return how many were applied."""
     try:
-        lines = [vocab.render(c) for c in changes]
+        rendered = []
+        for c in changes:
+            line = vocab.render(c)     # checks c before family() reads it
+            rendered.append((vocab.family(c), line))
     except BadChange as e:
         log.warning("REFUSED error=%s", e)
         raise
-    log.info("APPLY changes=%d netns=%s", len(lines), netns or "-")
-    _run_batch(lines, netns)
-    return len(lines)
+    log.info("APPLY changes=%d netns=%s", len(rendered), netns or "-")
+    _run_in_order(rendered, netns)
+    return len(rendered)
 
 
 @privileged

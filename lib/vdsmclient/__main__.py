@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from typing import Any
 
@@ -104,6 +105,8 @@ def read_file(path: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Output piped into head or less: die quietly when the reader goes.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     schema = Schema()
     args = build_parser(schema).parse_args(argv)
     method = f"{args.namespace}.{args.verb}"

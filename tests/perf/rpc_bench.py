@@ -116,17 +116,18 @@ def echo_caller(port: int, paths: pki.Paths):
 
 def raw_stomp_caller(port: int, paths: pki.Paths):
     """A blocking STOMP peer: the server's cost without our client's."""
-    request = stomp.encode(stomp.Frame(
-        "SEND", {"destination": "jms.topic.vdsm_requests",
-                 "reply-to": "r"},
-        b'{"jsonrpc":"2.0","method":"Host.ping2","params":{},"id":1}'))
-
     def make():
+        # Responses go to every subscriber of reply-to: one each.
+        reply_to = f"r-{threading.get_ident()}"
+        request = stomp.encode(stomp.Frame(
+            "SEND", {"destination": "jms.topic.vdsm_requests",
+                     "reply-to": reply_to},
+            b'{"jsonrpc":"2.0","method":"Host.ping2","params":{},"id":1}'))
         sock = _tls_socket(port, paths)
         sock.sendall(stomp.encode(stomp.Frame(
             "CONNECT", {"accept-version": "1.2"})))
         sock.sendall(stomp.encode(stomp.Frame(
-            "SUBSCRIBE", {"destination": "r", "id": "1"})))
+            "SUBSCRIBE", {"destination": reply_to, "id": "1"})))
         parser = stomp.Parser()
         while not parser.feed(sock.recv(65536)):
             pass

@@ -60,6 +60,18 @@ def test_missing_sample_means_unresponsive_monitor():
     assert stats["network"] == {} and stats["disks"] == {}
 
 
+def test_one_sample_without_monitor_parts_is_not_a_hang():
+    good = sample(1.0, 10, 1, 100, 100, 10, 1)
+    busy = sample(3.0, 20, 2, 200, 200, 20, 2)
+    busy.stats.pop("balloon.rss")
+    stats = vmstats.vm_stats(make_vm(), good, busy)
+    assert stats["monitorResponse"] == "0"
+    stuck = sample(5.0, 20, 2, 200, 200, 20, 2)
+    stuck.stats.pop("balloon.rss")
+    stats = vmstats.vm_stats(make_vm(), busy, stuck)
+    assert stats["monitorResponse"] == "-1"
+
+
 def test_down_vm_reports_exit_info():
     vm = make_vm(DOWN)
     vm.md.values.update(exitCode=0, exitReason=7, exitMessage="bye")

@@ -12,8 +12,9 @@ A VM whose qemu monitor hangs blocks the first bulk call that queries it
 previous run still going does not wait for it: it starts another run (up
 to ``MAX_IN_FLIGHT`` at once, then ticks are skipped), and that run,
 thanks to NOWAIT, skips the stuck VM's monitor parts and samples every
-other VM. A sample lacking the monitor parts (``balloon.rss``) marks its VM
-``monitorResponse: -1``. Results are applied newest first; a stuck run
+other VM. Two samples in a row lacking the monitor parts
+(``balloon.rss``) mark a VM ``monitorResponse: -1``; one such sample may
+be a job busy for a moment. Results are applied newest first; a stuck run
 that returns late cannot overwrite a newer sample.
 
 The last two samples of each VM are kept; VM.getStats and

@@ -28,7 +28,7 @@ def vm_stats(vm: Vm, prev: Sample | None, last: Sample | None
     start = vm.start_time()
     stats["elapsedTime"] = str(int(clock.monotonic() - start)
                                if start is not None else 0)
-    stats["monitorResponse"] = "0" if _responsive(last) else "-1"
+    stats["monitorResponse"] = "0" if _responsive(prev, last) else "-1"
     stats.update(_cpu(prev, last))
     stats["memUsage"] = _mem_usage(last)
     stats["network"] = _network(prev, last)
@@ -36,10 +36,13 @@ def vm_stats(vm: Vm, prev: Sample | None, last: Sample | None
     return stats
 
 
-def _responsive(last: Sample | None) -> bool:
+def _responsive(prev: Sample | None, last: Sample | None) -> bool:
     # balloon.rss needs the qemu monitor: NOWAIT leaves it out when the
-    # VM's job is held by a call stuck on that monitor.
-    return last is not None and "balloon.rss" in last.stats
+    # VM's job is held by a call stuck on that monitor, but also when the
+    # job was busy for a moment. Only two samples in a row without it
+    # mean a hung monitor.
+    return any(s is not None and "balloon.rss" in s.stats
+               for s in (prev, last))
 
 
 def _delta(prev: Sample | None, last: Sample | None, key: str

@@ -13,7 +13,7 @@
 # /opt/vdsm-venv over Debian's /usr/bin/python3 (system site packages)
 # with requirements-dev.txt from pip, and the vdsm user.
 #
-# Dev mode runs without systemd: vdsm-tool configure --force, libvirtd and
+# Dev mode runs without systemd: vdsm-tool configure, libvirtd and
 # virtlogd, sanlock if it can start, then supervdsmd and vdsmd from this
 # tree (PYTHONPATH=<tree>/lib) in the background, as root, their output in
 # /var/log/vdsm/*.out and pid files in /run/vdsm/dev/. vdsm-client and
@@ -137,16 +137,16 @@ install_config() {
 }
 
 configure_host() {
-    have_entry vdsm/vdsm-tool "vdsm-tool configure --force" || return 0
-    # configure --force replaces the PKI: only when something is missing,
-    # so that a second run keeps the certificates clients already trust.
+    have_entry vdsm/vdsm-tool "vdsm-tool configure" || return 0
+    # Plain configure (no --force) configures what is missing and never
+    # replaces the PKI that clients already trust.
     if run_py "$REPO/vdsm/vdsm-tool" is-configured </dev/null >/dev/null 2>&1
     then
         say "host is configured (vdsm-tool is-configured)"
         return
     fi
-    say "vdsm-tool configure --force"
-    run_py "$REPO/vdsm/vdsm-tool" configure --force </dev/null
+    say "vdsm-tool configure"
+    run_py "$REPO/vdsm/vdsm-tool" configure </dev/null
 }
 
 running() {

@@ -12,24 +12,14 @@ import signal
 import threading
 import uuid
 
-import libvirt
 import pytest
 
 from vdsm import client
 
-from fixtures.virt import StatusEvents, wait_for
+from fixtures.virt import StatusEvents, qemu_pid, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 
-
-def qemu_pid(vm_id: str) -> int:
-    conn = libvirt.open("qemu:///system")
-    try:
-        name = conn.lookupByUUIDString(vm_id).name()
-    finally:
-        conn.close()
-    with open(f"/run/libvirt/qemu/{name}.pid") as f:
-        return int(f.read())
 
 
 def monitor(cli, vm_id: str) -> str:

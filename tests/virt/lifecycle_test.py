@@ -15,7 +15,7 @@ import pytest
 
 from vdsm import client
 
-from fixtures.virt import StatusEvents, wait_for
+from fixtures.virt import StatusEvents, is_defined, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 
@@ -32,16 +32,6 @@ def libvirt_dom(vm_id: str) -> libvirt.virDomain:
     finally:
         conn.close()
 
-
-def is_defined(vm_id: str) -> bool:
-    conn = libvirt.open("qemu:///system")
-    try:
-        conn.lookupByUUIDString(vm_id)
-        return True
-    except libvirt.libvirtError:
-        return False
-    finally:
-        conn.close()
 
 
 def create(cli, guests, **kwargs) -> str:

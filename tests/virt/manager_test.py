@@ -14,7 +14,7 @@ from vdsm.common.libvirtconnection import Connection
 from vdsm.virt import exitreason
 from vdsm.virt.manager import VmManager
 
-from fixtures.virt import wait_for
+from fixtures.virt import is_defined, wait_for
 
 
 def open_fds() -> set[str]:
@@ -42,23 +42,13 @@ def manager(virt_libvirtd, tmp_path):
                  "libvirt connection closed", interval=0.05)
 
 
-def defined(vm_id: str) -> bool:
-    conn = libvirt.open("qemu:///system")
-    try:
-        conn.lookupByUUIDString(vm_id)
-        return True
-    except libvirt.libvirtError:
-        return False
-    finally:
-        conn.close()
-
 
 def test_malformed_xml_defines_nothing(manager):
     vm_id = str(uuid.uuid4())
     with pytest.raises(exception.CannotCreateVM) as e:
         manager.create(vm_id, "<domain type='kvm'><name>x</name>")
     assert e.value.code == 9
-    assert not defined(vm_id)
+    assert not is_defined(vm_id)
     assert manager.all() == []
 
 
@@ -68,7 +58,7 @@ def test_invalid_device_refused_by_libvirt(manager, guests):
                                     "<target dev='vdb'/></disk>")
     with pytest.raises(exception.CannotCreateVM):
         manager.create(vm_id, xml)
-    assert not defined(vm_id)
+    assert not is_defined(vm_id)
     assert manager.all() == []
 
 
@@ -79,7 +69,7 @@ def test_missing_disk_image(manager, guests, tmp_path):
         "<target dev='vdb' bus='virtio'/></disk>"))
     with pytest.raises(exception.CannotCreateVM, match="does not exist"):
         manager.create(vm_id, xml)
-    assert not defined(vm_id)
+    assert not is_defined(vm_id)
 
 
 def test_existing_libvirt_domain_is_a_duplicate(manager, guests):
@@ -103,7 +93,7 @@ def test_failing_hook_defines_nothing(manager, guests, tmp_path):
     vm_id = str(uuid.uuid4())
     with pytest.raises(exception.HookError, match="site policy says no"):
         manager.create(vm_id, guests.xml(vm_id))
-    assert not defined(vm_id)
+    assert not is_defined(vm_id)
     assert manager.all() == []
 
 
@@ -116,11 +106,11 @@ def test_start_failure_is_down_with_reason_3(manager, guests):
     assert vm.exit_info["exitCode"] == 1
     # Down stays listed, and defined, until destroy.
     assert manager.get(vm_id) is vm
-    assert defined(vm_id)
+    assert is_defined(vm_id)
     statuses = [p[vm_id]["status"] for m, p in manager.events]
     assert statuses == ["Down"]
     manager.destroy(vm_id)
-    assert not defined(vm_id)
+    assert not is_defined(vm_id)
     with pytest.raises(exception.NoSuchVM):
         manager.get(vm_id)
 

@@ -8,26 +8,16 @@ import subprocess
 import time
 import uuid
 
-import libvirt
 import pytest
 
-from fixtures.virt import StatusEvents, libvirtd_pid, wait_for, \
-    wait_libvirtd
+from fixtures.virt import StatusEvents, libvirtd_pid, qemu_pid, \
+    wait_for, wait_libvirtd
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 
 MD = ("<ovirt-vm:vm xmlns:ovirt-vm='http://ovirt.org/vm/1.0'>"
       "<ovirt-vm:custom>{}</ovirt-vm:custom></ovirt-vm:vm>")
 
-
-def qemu_pid(vm_id: str) -> int:
-    conn = libvirt.open("qemu:///system")
-    try:
-        name = conn.lookupByUUIDString(vm_id).name()
-    finally:
-        conn.close()
-    with open(f"/run/libvirt/qemu/{name}.pid") as f:
-        return int(f.read())
 
 
 def restart(vdsmd) -> None:

@@ -7,6 +7,8 @@ import stat
 
 import pytest
 
+from fixtures.trees import tree_bytes
+
 from vdsm.tool import certificates, main, target as target_mod
 from vdsm.tool.errors import ConfigureError
 
@@ -15,21 +17,6 @@ from vdsm.tool.errors import ConfigureError
 def root(tmp_path):
     return tmp_path
 
-
-def tree_bytes(top):
-    """{relative path: (bytes or None for dirs, mode, uid, gid)}."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(top):
-        for name in dirnames + filenames:
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            data = None
-            if stat.S_ISREG(st.st_mode):
-                with open(path, "rb") as f:
-                    data = f.read()
-            out[os.path.relpath(path, top)] = (
-                data, st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns)
-    return out
 
 
 def test_not_configured_on_empty_root(root):

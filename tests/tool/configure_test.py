@@ -14,6 +14,8 @@ import stat
 
 import pytest
 
+from fixtures.trees import tree_bytes
+
 from vdsm.tool import configurator, files, libvirt, lvm, main, sanlock
 from vdsm.tool import target as target_mod
 from vdsm.tool import vdsm_user
@@ -50,20 +52,6 @@ def pristine(text):
     return files.strip_block(text).replace(files.DISABLED, "")
 
 
-def snapshot(top):
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(top):
-        for name in dirnames + filenames:
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            data = None
-            if stat.S_ISREG(st.st_mode):
-                with open(path, "rb") as f:
-                    data = f.read()
-            out[os.path.relpath(path, top)] = (
-                data, st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns)
-    return out
-
 
 def run(root, *args):
     return main.main(["--root", str(root), *args])
@@ -81,9 +69,9 @@ def test_configure_all_then_is_configured(root, capsys):
 
 def test_configure_twice_is_byte_identical(root, capsys):
     assert run(root, "configure") == 0
-    before = snapshot(root)
+    before = tree_bytes(root)
     assert run(root, "configure") == 0
-    assert snapshot(root) == before
+    assert tree_bytes(root) == before
     out = capsys.readouterr().out
     for name in configurator.names():
         assert f"{name}: already configured" in out
@@ -91,9 +79,9 @@ def test_configure_twice_is_byte_identical(root, capsys):
 
 def test_configure_force_twice_keeps_all_but_pki(root):
     assert run(root, "configure") == 0
-    before = snapshot(root)
+    before = tree_bytes(root)
     assert run(root, "configure", "--force") == 0
-    after = snapshot(root)
+    after = tree_bytes(root)
     changed = {k for k in before if before[k] != after.get(k)}
     assert changed and all(k.startswith("etc/pki/vdsm") for k in changed)
 
@@ -190,6 +178,6 @@ def test_lvm_without_lvm_conf(root, capsys):
     (root / "etc/lvm/lvm.conf").unlink()
     assert run(root, "is-configured", "--module", "lvm") == 0
     assert "lvm2 is not installed" in capsys.readouterr().out
-    before = snapshot(root)
+    before = tree_bytes(root)
     assert run(root, "configure", "--module", "lvm") == 0
-    assert snapshot(root) == before
+    assert tree_bytes(root) == before

@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from fixtures.vdsmd import LIB, Vdsmd  # noqa: E402
-from vdsm import pki  # noqa: E402
+from vdsm import client, pki  # noqa: E402
 from vdsm.rpc import stomp  # noqa: E402
 
 ECHO_SERVER = """
@@ -94,10 +94,7 @@ def vdsm_caller(daemon: Vdsmd):
 
 
 def _tls_socket(port: int, paths: pki.Paths) -> ssl.SSLSocket:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.load_verify_locations(paths.ca_cert)
-    ctx.load_cert_chain(paths.cert, paths.key)
+    ctx = client.client_ssl_context(paths.root)
     return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)))
 
 

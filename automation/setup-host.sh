@@ -14,9 +14,12 @@
 # with requirements-dev.txt from pip, and the vdsm user.
 #
 # Dev mode runs without systemd: vdsm-tool configure, libvirtd and
-# virtlogd, sanlock if it can start, then supervdsmd and vdsmd from this
-# tree (PYTHONPATH=<tree>/lib) in the background, as root, their output in
-# /var/log/vdsm/*.out and pid files in /run/vdsm/dev/. vdsm-client and
+# virtlogd (restarted when configure changed libvirtd.conf after libvirtd
+# started), sanlock if it can start, then supervdsmd (root) and vdsmd from
+# this tree (PYTHONPATH=<tree>/lib) in the background; vdsmd starts as
+# root and drops to vdsm:kvm before serving ([vars] drop_privileges in
+# /run/vdsm/dev/vdsmd.conf), as vdsmd.service runs it. Their output goes to
+# /var/log/vdsm/*.out, pid files to /run/vdsm/dev/. vdsm-client and
 # vdsm-tool wrappers are put in /usr/local/bin.
 #
 # Running it again is safe: what is installed or running is left alone.
@@ -156,10 +159,29 @@ running() {
     kill -0 "$pid" 2>/dev/null
 }
 
+libvirtd_is_stale() {
+    # A running libvirtd started before libvirtd.conf last changed (by
+    # vdsm-tool configure) does not let the vdsm user in yet.
+    local pid started changed
+    pid=$(pgrep -o -x libvirtd) || return 1
+    started=$(stat -c %Y "/proc/$pid")
+    changed=$(stat -c %Y /etc/libvirt/libvirtd.conf 2>/dev/null) || return 1
+    [ "$changed" -gt "$started" ]
+}
+
 start_system_daemons() {
     if ! pgrep -x virtlogd >/dev/null; then
         say "starting virtlogd"
         virtlogd -d
+    fi
+    if libvirtd_is_stale; then
+        # Running guests survive: qemu processes do not depend on libvirtd.
+        say "restarting libvirtd (its configuration changed since it started)"
+        pkill -x libvirtd
+        for _ in $(seq 30); do
+            pgrep -x libvirtd >/dev/null || break
+            sleep 1
+        done
     fi
     if ! pgrep -x libvirtd >/dev/null; then
         say "starting libvirtd"
@@ -189,10 +211,25 @@ start_daemon() {
 }
 
 config_args() {
-    # --config FILE when the entry point takes it.
+    # --config FILE... when the entry point takes it: the host's
+    # vdsm.conf, then vdsmd's dev-mode settings.
     if run_py "$REPO/vdsm/$1" --help 2>/dev/null | grep -q -- --config; then
-        echo "--config $VDSM_CONF"
+        echo -n "--config $VDSM_CONF"
+        [ "$1" != vdsmd ] || echo -n " --config $PID_DIR/vdsmd.conf"
+        echo
     fi
+}
+
+prepare_unprivileged_vdsmd() {
+    # vdsmd starts as root and drops to the vdsm user, as under systemd
+    # (User=vdsm Group=kvm); files a root vdsmd left behind become vdsm's.
+    local f
+    mkdir -p "$PID_DIR"
+    printf '# Written by automation/setup-host.sh (dev mode).\n[vars]\ndrop_privileges = true\n' \
+        >"$PID_DIR/vdsmd.conf"
+    for f in "$LOG_DIR/vdsm.log" /run/vdsm/vdsmd.port; do
+        [ ! -e "$f" ] || chown vdsm:kvm "$f"
+    done
 }
 
 wait_for() {
@@ -230,6 +267,7 @@ start_vdsm() {
         wait_for supervdsmd 30 test -S /run/vdsm/svdsm.sock
     fi
     if have_entry vdsm/vdsmd vdsmd; then
+        prepare_unprivileged_vdsmd
         read -r -a args <<<"$(config_args vdsmd)"
         start_daemon vdsmd "${args[@]}"
         say "waiting for the API on port $PORT"

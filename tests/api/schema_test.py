@@ -20,6 +20,9 @@ types:
         -   name: label
             type: string
             defaultvalue: ""
+        -   name: note
+            type: string
+            defaultvalue: null
     Labels:
         type: map
         key-type: string
@@ -53,6 +56,15 @@ def test_schema(tmp_path):
     path = tmp_path / "api.yml"
     path.write_text(TEST_API)
     return schema.Schema(str(path), str(tmp_path / "none.yml"))
+
+
+def test_nested_defaults_filled_on_a_copy(test_schema):
+    points = [{"x": 1}, {"x": 2, "label": "b", "note": "n"}]
+    params = test_schema.check_params("Test.draw", {"points": points})
+    # A null defaultvalue only marks a nested field optional: not added.
+    assert params["points"] == [{"x": 1, "label": ""},
+                                {"x": 2, "label": "b", "note": "n"}]
+    assert points == [{"x": 1}, {"x": 2, "label": "b", "note": "n"}]
 
 
 def test_defaults_filled(test_schema):

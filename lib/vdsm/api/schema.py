@@ -129,64 +129,78 @@ class Schema:
             return
         self._check_fields(spec, params, "", True)
 
-    def check(self, type_: Any, value: Any, path: str) -> None:
+    def check(self, type_: Any, value: Any, path: str) -> Any:
+        """Check value against type_; return it with nested defaults filled.
+
+        The value given is never changed: objects and lists that get a
+        default are copies.
+        """
         if isinstance(type_, list):
             if not isinstance(value, list):
                 raise SchemaError(path, f"expected list, got {_kind(value)}")
-            for i, item in enumerate(value):
-                self.check(type_[0], item, f"{path}[{i}]")
-        elif type_ in PRIMITIVES:
+            return [self.check(type_[0], item, f"{path}[{i}]")
+                    for i, item in enumerate(value)]
+        if type_ in PRIMITIVES:
             _check_primitive(type_, value, path)
-        elif type_ in self.types:
-            self._check_defined(self.types[type_], value, path)
-        else:
-            raise SchemaError(path, f"unknown type {type_!r} in schema")
+            return value
+        if type_ in self.types:
+            return self._check_defined(self.types[type_], value, path)
+        raise SchemaError(path, f"unknown type {type_!r} in schema")
 
     # Helpers.
 
-    def _check_defined(self, spec: dict, value: Any, path: str) -> None:
+    def _check_defined(self, spec: dict, value: Any, path: str) -> Any:
         kind = spec["type"]
         if kind == "object":
             if not isinstance(value, dict):
                 raise SchemaError(path, f"expected object, got {_kind(value)}")
-            self._check_fields(_params(spec.get("properties")), value,
-                               path + ".", self.strict)
-        elif kind == "enum":
+            return self._check_fields(_params(spec.get("properties")), value,
+                                      path + ".", self.strict, nested=True)
+        if kind == "enum":
             if value not in spec["values"]:
                 allowed = ", ".join(map(str, spec["values"]))
                 raise SchemaError(path, f"{value!r} is not one of {allowed}")
-        elif kind == "map":
+            return value
+        if kind == "map":
             if not isinstance(value, dict):
                 raise SchemaError(path, f"expected map, got {_kind(value)}")
+            out = {}
             for k, v in value.items():
                 self.check(spec["key-type"], k, f"{path}[{k!r}]")
-                self.check(spec["value-type"], v, f"{path}.{k}")
-        elif kind == "union":
+                out[k] = self.check(spec["value-type"], v, f"{path}.{k}")
+            return out
+        if kind == "union":
             errors = []
             for option in spec["values"]:
                 try:
-                    self.check(option, value, path)
-                    return
+                    return self.check(option, value, path)
                 except SchemaError as e:
                     errors.append(e.problem)
             raise SchemaError(path, "matches no type of the union: "
                               + "; ".join(errors))
-        elif kind == "alias":
-            self.check(spec["sourcetype"], value, path)
-        else:
-            raise SchemaError(path, f"unknown schema kind {kind!r}")
+        if kind == "alias":
+            return self.check(spec["sourcetype"], value, path)
+        raise SchemaError(path, f"unknown schema kind {kind!r}")
 
     def _check_fields(self, fields: list[Param], value: dict, prefix: str,
-                      strict: bool) -> dict[str, Any]:
+                      strict: bool, nested: bool = False) -> dict[str, Any]:
+        """Check the fields of an object; return a copy, defaults filled.
+
+        A verb's own params are all present in the result (None when
+        omitted without a default). In nested objects a defaultvalue of
+        None only marks the field optional: it is left out, so handlers
+        can tell "not sent" from "sent".
+        """
         out = dict(value)
         for field in fields:
             path = prefix + field.name
             if field.name not in value or value[field.name] is None:
                 if not field.optional:
                     raise SchemaError(path, "missing required field")
-                out[field.name] = field.default
+                if not nested or field.default is not None:
+                    out[field.name] = field.default
                 continue
-            self.check(field.type, value[field.name], path)
+            out[field.name] = self.check(field.type, value[field.name], path)
         if strict:
             known = {f.name for f in fields}
             unknown = sorted(set(value) - known)

@@ -189,9 +189,20 @@ start_system_daemons() {
     fi
     if command -v sanlock >/dev/null && ! pgrep -x sanlock >/dev/null; then
         say "starting sanlock"
-        # Fails in containers without CAP_SYS_RESOURCE (setrlimit).
-        sanlock daemon -w 0 ||
-            say "WARNING: sanlock did not start; storage leases unavailable"
+        # As its packaged service runs it: user and socket group sanlock
+        # (vdsm is in that group). Fails in containers without
+        # CAP_SYS_RESOURCE (setrlimit).
+        local ids=()
+        ! getent passwd sanlock >/dev/null || ids=(-U sanlock -G sanlock)
+        sanlock daemon -w 0 "${ids[@]}" || true
+        # The daemon forks before it may fail: ask it.
+        for _ in 1 2 3 4 5; do
+            sleep 1
+            sanlock client status >/dev/null 2>&1 && return 0
+        done
+        say "WARNING: sanlock did not start (see /var/log/sanlock.log;" \
+            "without CAP_SYS_RESOURCE its setrlimit fails): storage" \
+            "domains cannot get leases, the rest of Vdsm works"
     fi
 }
 

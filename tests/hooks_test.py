@@ -4,18 +4,9 @@ import os
 
 import pytest
 
+from fixtures.hookscripts import py_script, script
 from vdsm import hooks
 from vdsm.common import exception
-
-
-def script(hooks_dir, point: str, name: str, body: str,
-           mode: int = 0o755) -> str:
-    directory = hooks_dir / point
-    directory.mkdir(exist_ok=True)
-    path = directory / name
-    path.write_text("#!/bin/sh\n" + body)
-    path.chmod(mode)
-    return str(path)
 
 
 def test_no_hooks_returns_xml_unchanged(tmp_path):
@@ -77,3 +68,49 @@ def test_installed_lists_hooks_with_checksum(tmp_path):
     found = hooks.installed(str(tmp_path))
     assert list(found) == ["before_vm_start"]
     assert len(found["before_vm_start"]["50_faqemu"]["checksum"]) == 64
+
+
+# JSON hook points (capabilities, stats, network setup).
+
+def test_json_hooks_rewrite_in_order(tmp_path):
+    py_script(tmp_path, "after_get_caps", "20_b", 'data["seen"].append("b")')
+    py_script(tmp_path, "after_get_caps", "10_a", 'data["seen"] = ["a"]')
+    given = {"cpuModel": "x"}
+    assert hooks.run_json(str(tmp_path), "after_get_caps", given) == \
+        {"cpuModel": "x", "seen": ["a", "b"]}
+    assert given == {"cpuModel": "x"}
+
+
+def test_json_hook_leaving_garbage_fails(tmp_path):
+    script(tmp_path, "before_network_setup", "10",
+           'echo "{not json" > "$_hook_json"\n')
+    with pytest.raises(exception.HookError, match="invalid JSON"):
+        hooks.run_json(str(tmp_path), "before_network_setup", {})
+
+
+def test_reporting_hook_failure_returns_data_as_is(tmp_path):
+    script(tmp_path, "after_get_stats", "10", "echo broken >&2\nexit 1\n")
+    assert hooks.filter_json(str(tmp_path), "after_get_stats",
+                             {"cpuIdle": "99"}) == {"cpuIdle": "99"}
+
+
+def test_reporting_runs_before_then_after(tmp_path):
+    order = tmp_path / "order"
+    script(tmp_path, "before_get_vm_stats", "10", f"echo before >> {order}\n")
+    py_script(tmp_path, "after_get_vm_stats", "10",
+              f'open("{order}", "a").write("after\\n")\n'
+              'data[0]["status"] = "Up"')
+    out = hooks.reporting(str(tmp_path), "get_vm_stats",
+                          lambda: [{"status": "Down"}])
+    assert out == [{"status": "Up"}]
+    assert order.read_text() == "before\nafter\n"
+
+
+def test_root_only_refuses_scripts_others_may_write(tmp_path):
+    marker = tmp_path / "ran"
+    script(tmp_path, "before_network_setup", "10", f"touch {marker}\n",
+           mode=0o775)
+    with pytest.raises(exception.HookError, match="refused"):
+        hooks.run_json(str(tmp_path), "before_network_setup", {},
+                       root_only=True)
+    assert not marker.exists()

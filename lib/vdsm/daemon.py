@@ -19,7 +19,7 @@ import threading
 from typing import Any
 
 import vdsm
-from vdsm import components, pki
+from vdsm import components, hooks, pki
 from vdsm.api import registry
 from vdsm.api.dispatcher import Dispatcher
 from vdsm.api.schema import Schema
@@ -56,6 +56,9 @@ class Daemon:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(rpc_server.handle_loop_exception)
+        hooks_dir = self.config.get("vars", "hooks_dir")
+        await loop.run_in_executor(None, hooks.notify, hooks_dir,
+                                   "before_vdsm_start")
         schema = Schema(strict=self.config.getboolean("vars",
                                                       "strict_schema"))
         broker = Broker()
@@ -80,6 +83,8 @@ class Daemon:
         await server.stop()
         await loop.run_in_executor(None, self._stop_components)
         executor.stop()
+        await loop.run_in_executor(None, hooks.notify, hooks_dir,
+                                   "after_vdsm_stop")
         log.info("Stopped")
 
     def _ssl_context(self) -> Any:

@@ -10,15 +10,27 @@ the result. Extra variables (``vmId`` ...) are passed in the environment.
 A script that exits non-zero (or runs past the timeout) fails the hook
 point: later scripts do not run and ``HookError`` (code 78) carries the
 script's name and stderr, so the verb fails with it.
+
+JSON hook points (capabilities, stats, network setup) hand over a JSON
+document instead, named by ``_hook_json``; ``run_json`` returns what the
+scripts leave there. Reporting hooks (``after_get_caps`` ...) go through
+``filter_json``: as upstream, a failing one is logged and the data is
+returned as it was, so a broken site script cannot break monitoring.
+Hooks run by supervdsmd as root (network setup) pass ``root_only``:
+a script that is not owned by root, or that others may write, is
+refused before anything runs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+import stat
 import subprocess
 import tempfile
+from typing import Any, Callable, TypeVar
 
 from vdsm.common import exception
 
@@ -41,8 +53,15 @@ HOOK_POINTS = (
     "before_nic_hotunplug", "after_nic_hotunplug",
     "before_update_device", "after_update_device",
     "before_get_caps", "after_get_caps",
+    "before_get_stats", "after_get_stats",
+    "before_get_vm_stats", "after_get_vm_stats",
+    "before_get_all_vm_stats", "after_get_all_vm_stats",
+    "before_network_setup", "after_network_setup",
+    "after_network_setup_fail",
     "before_vdsm_start", "after_vdsm_stop",
 )
+NETWORK_HOOK_POINTS = ("before_network_setup", "after_network_setup",
+                       "after_network_setup_fail")
 
 
 def scripts(hooks_dir: str, point: str) -> list[str]:
@@ -63,13 +82,79 @@ def run(hooks_dir: str, point: str, xml: str,
     found = scripts(hooks_dir, point)
     if not found:
         return xml
-    fd, path = tempfile.mkstemp(prefix=f"vdsm-{point}-", suffix=".xml")
+    return _run_scripts(found, point, xml, "_hook_domxml", env, timeout)
+
+
+def run_json(hooks_dir: str, point: str, data: Any,
+             env: dict[str, str] | None = None, timeout: float = TIMEOUT,
+             root_only: bool = False) -> Any:
+    """Run a JSON hook point's scripts on data; return the data they leave.
+
+    Raises HookError when a script fails or leaves something that is not
+    JSON.
+    """
+    found = scripts(hooks_dir, point)
+    if not found:
+        return data
+    if root_only:
+        for script in found:
+            _check_root_only(script, point)
+    text = _run_scripts(found, point, json.dumps(data), "_hook_json", env,
+                        timeout)
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise exception.HookError(f"{point}: hooks left invalid JSON: {e}")
+
+
+def filter_json(hooks_dir: str, point: str, data: Any) -> Any:
+    """run_json for reporting points: on failure log, return data as is."""
+    try:
+        return run_json(hooks_dir, point, data)
+    except exception.HookError as e:
+        log.warning("FAIL hook=%s ignored error=%s", point, e)
+        return data
+
+
+def notify(hooks_dir: str, point: str) -> None:
+    """Run a hook point that carries no data (before_get_caps ...).
+
+    Failures are logged and ignored, as upstream.
+    """
+    filter_json(hooks_dir, point, {})
+
+
+T = TypeVar("T")
+
+
+def reporting(hooks_dir: str, name: str, produce: Callable[[], T]) -> T:
+    """Run before_<name>, produce the data, pass it through after_<name>.
+
+    For the reporting verbs (get_caps, get_stats, get_vm_stats,
+    get_all_vm_stats); when no script is installed this costs two
+    directory listings.
+    """
+    notify(hooks_dir, f"before_{name}")
+    return filter_json(hooks_dir, f"after_{name}", produce())
+
+
+def _check_root_only(script: str, point: str) -> None:
+    st = os.stat(script)
+    if st.st_uid != 0 or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise exception.HookError(
+            f"{point}/{os.path.basename(script)}: refused, a hook run as "
+            "root must be owned by root and writable by root only")
+
+
+def _run_scripts(found: list[str], point: str, payload: str, env_var: str,
+                 env: dict[str, str] | None, timeout: float) -> str:
+    fd, path = tempfile.mkstemp(prefix=f"vdsm-{point}-")
     try:
         with os.fdopen(fd, "w") as f:
-            f.write(xml)
+            f.write(payload)
         full_env = dict(os.environ)
         full_env.update(env or {})
-        full_env["_hook_domxml"] = path
+        full_env[env_var] = path
         for script in found:
             _run_one(script, point, full_env, timeout)
         with open(path) as f:

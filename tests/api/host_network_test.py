@@ -11,11 +11,14 @@ timeouts or events are ``slow``.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 
 import pytest
 
+from fixtures.hookscripts import py_script, script
 from vdsm import client
 
 pytestmark = pytest.mark.root
@@ -204,3 +207,72 @@ def test_no_event_for_setup_networks(cli, netns):
             method, _ = sub.get(timeout=1.5)
             if method == "|net|host_conn|no_id":
                 break
+
+
+@pytest.fixture
+def hooked(netns, make_supervdsmd, vdsmd_factory, tmp_path):
+    """vdsmd and supervdsmd sharing a hooks dir (as on a host)."""
+    hooks_dir = tmp_path / "hooks"
+    hooks_dir.mkdir()
+    svdsm = make_supervdsmd({"vars": {"hooks_dir": str(hooks_dir)}})
+    daemon = vdsmd_factory({
+        "vars": {"hooks_dir": str(hooks_dir)},
+        "network": {"netns": netns.name, "privileged": "supervdsm",
+                    "stats_interval": "0.5", "monitor_settle": "0.3"},
+        "supervdsm": {"socket": svdsm.socket}})
+    with daemon.client() as c:
+        yield c, hooks_dir
+
+
+def test_network_hooks_rewrite_and_follow(hooked, netns, tmp_path):
+    cli, hooks_dir = hooked
+    seen = tmp_path / "seen.json"
+    # Run as root by supervdsmd: the request can be rewritten.
+    py_script(hooks_dir, "before_network_setup", "10_mtu",
+              'data["request"]["networks"]["n1"]["mtu"] = 1300')
+    py_script(hooks_dir, "after_network_setup", "10_record",
+              f'json.dump([os.getuid(), os.environ["VDSM_NETNS"], data], '
+              f'open("{seen}", "w"))')
+    cli.Host.setupNetworks(networks={"n1": {"nic": "eth0", **STATIC}})
+    assert netns.link("n1")["mtu"] == 1300
+    uid, ns, data = json.loads(seen.read_text())
+    assert (uid, ns) == (0, netns.name)
+    assert data["request"]["networks"]["n1"]["mtu"] == 1300
+
+
+def test_failing_before_hook_changes_nothing(hooked, netns, tmp_path):
+    cli, hooks_dir = hooked
+    failed = tmp_path / "failed"
+    script(hooks_dir, "before_network_setup", "10", "echo nope >&2\nexit 1\n")
+    script(hooks_dir, "after_network_setup_fail", "10", f"touch {failed}\n")
+    before = netns.state_text()
+    with pytest.raises(client.ServerError) as e:
+        cli.Host.setupNetworks(networks={"n1": {"nic": "eth0", **STATIC}})
+    assert e.value.code == 78 and "nope" in str(e.value)
+    assert netns.state_text() == before
+    assert not failed.exists()
+
+
+def test_failed_setup_runs_fail_hook(hooked, netns, tmp_path):
+    cli, hooks_dir = hooked
+    failed = tmp_path / "failed"
+    script(hooks_dir, "after_network_setup_fail", "10", f"touch {failed}\n")
+    with pytest.raises(client.ServerError) as e:
+        cli.Host.setupNetworks(networks={"n1": {
+            "nic": "eth1", "ipaddr": "203.0.113.1", "prefix": 24,
+            "gateway": "10.20.30.40", "defaultRoute": True}})
+    assert e.value.code == 29
+    assert failed.exists()
+
+
+def test_hook_others_may_write_is_refused(hooked, netns, tmp_path):
+    cli, hooks_dir = hooked
+    ran = tmp_path / "ran"
+    path = script(hooks_dir, "before_network_setup", "10", f"touch {ran}\n")
+    os.chown(path, 65534, 65534)  # nobody: supervdsmd must not run it
+    before = netns.state_text()
+    with pytest.raises(client.ServerError) as e:
+        cli.Host.setupNetworks(networks={"n1": {"nic": "eth0", **STATIC}})
+    assert e.value.code == 78 and "refused" in str(e.value)
+    assert not ran.exists()
+    assert netns.state_text() == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vdsm import hooks
 from vdsm.api.registry import CallContext, verb
 
 
@@ -25,12 +26,15 @@ def confirm_connectivity(ctx: CallContext) -> bool:
 
 @verb("Host.getCapabilities")
 def get_capabilities(ctx: CallContext) -> dict:
-    return ctx.services.host.capabilities(local=ctx.local)
+    return hooks.reporting(
+        ctx.services.config.get("vars", "hooks_dir"), "get_caps",
+        lambda: ctx.services.host.capabilities(local=ctx.local))
 
 
 @verb("Host.getStats")
 def get_stats(ctx: CallContext) -> dict:
-    return ctx.services.host.stats()
+    return hooks.reporting(ctx.services.config.get("vars", "hooks_dir"),
+                           "get_stats", ctx.services.host.stats)
 
 
 @verb("Host.getHardwareInfo")

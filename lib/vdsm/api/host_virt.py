@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vdsm import hooks
 from vdsm.api import vm as api_vm
 from vdsm.api.registry import CallContext, verb
 from vdsm.common import exception
@@ -40,7 +41,9 @@ def get_vm_full_list(ctx: CallContext, vmList: list[str]) -> list:
 
 @verb("Host.getAllVmStats")
 def get_all_vm_stats(ctx: CallContext) -> list:
-    return [api_vm.vm_stats(ctx, vm) for vm in ctx.services.vms.all()]
+    return hooks.reporting(
+        ctx.services.config.get("vars", "hooks_dir"), "get_all_vm_stats",
+        lambda: [api_vm.vm_stats(ctx, vm) for vm in ctx.services.vms.all()])
 
 
 @verb("Host.dumpxmls")

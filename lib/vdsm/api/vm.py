@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vdsm import hooks
 from vdsm.api.registry import CallContext, verb
 from vdsm.common import exception
 from vdsm.virt import devices, vmstats
@@ -78,7 +79,9 @@ def cont(ctx: CallContext, vmID: str) -> dict:
 
 @verb("VM.getStats")
 def get_stats(ctx: CallContext, vmID: str) -> list:
-    return [vm_stats(ctx, _vm(ctx, vmID))]
+    vm = _vm(ctx, vmID)
+    return hooks.reporting(ctx.services.config.get("vars", "hooks_dir"),
+                           "get_vm_stats", lambda: [vm_stats(ctx, vm)])
 
 
 @verb("VM.getInfo")

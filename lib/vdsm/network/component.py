@@ -31,7 +31,7 @@ def create(services: Any) -> NetworkService:
 
 def _helper(config: Any) -> Helper:
     if config.get("network", "privileged") == "direct":
-        return DirectHelper()
+        return DirectHelper(config.get("vars", "hooks_dir"))
     return SupervdsmHelper(config)
 
 
@@ -42,7 +42,8 @@ class NetworkService:
         self.netns = config.get("network", "netns")
         store = persistence.Store(
             persistence.netconf_dir(config.get("vars", "lib_dir")))
-        self.configurator = Configurator(store, _helper(config), self.netns)
+        self.configurator = Configurator(store, _helper(config), self.netns,
+                                         config.get("vars", "hooks_dir"))
         self.sampler = Sampler(self.netns or None)
         self._periodic = Periodic("net/stats",
                                   config.getfloat("network",

@@ -33,7 +33,8 @@ import logging
 import threading
 from typing import Any
 
-from vdsm.common import clock
+from vdsm import hooks
+from vdsm.common import clock, exception
 from vdsm.network import errors, netinfo, planner, state, validation
 from vdsm.network.model import Config, Request, parse_request
 from vdsm.network.netinfo import Snapshot
@@ -44,10 +45,12 @@ log = logging.getLogger("vdsm.network")
 
 
 class Configurator:
-    def __init__(self, store: Store, helper: Helper, netns: str = "") -> None:
+    def __init__(self, store: Store, helper: Helper, netns: str = "",
+                 hooks_dir: str = "") -> None:
         self.store = store
         self.helper = helper
         self.netns = netns
+        self.hooks_dir = hooks_dir
         self._lock = threading.Lock()
         self._confirmed = threading.Event()
         self._quiet_until = 0.0
@@ -56,11 +59,33 @@ class Configurator:
 
     def setup_networks(self, networks: Any, bondings: Any,
                        options: Any) -> None:
-        request = parse_request(networks, bondings, options)
+        """Apply a request, with the network hooks around it.
+
+        As upstream: ``before_network_setup`` sees the request first and
+        may rewrite it (a failing one fails the call, nothing changed);
+        ``after_network_setup`` or ``after_network_setup_fail`` follow,
+        their failures only logged. Hooks run as root in supervdsmd.
+        """
+        hook_data = {"request": {"networks": networks, "bondings": bondings,
+                                 "options": options}}
         if not self._lock.acquire(blocking=False):
             raise errors.SetupInProgress()
         try:
-            self._setup(request)
+            hook_data = self._hook("before_network_setup", hook_data)
+            try:
+                given = hook_data["request"]
+                request = parse_request(given["networks"],
+                                        given["bondings"], given["options"])
+            except (KeyError, TypeError):
+                raise exception.HookError(
+                    "before_network_setup left no request with networks, "
+                    "bondings and options")
+            try:
+                self._setup(request)
+            except Exception:
+                self._after_hook("after_network_setup_fail", hook_data)
+                raise
+            self._after_hook("after_network_setup", hook_data)
         finally:
             self._quiet_until = clock.monotonic() + 2.0
             self._lock.release()
@@ -83,6 +108,19 @@ class Configurator:
         """True while our own changes may still show up as netlink events."""
         return self._lock.locked() or \
             clock.monotonic() < self._quiet_until
+
+    def _hook(self, point: str, data: dict) -> dict:
+        # Installed scripts are listed here (the hooks dir is readable by
+        # vdsm), so a host without network hooks makes no extra call.
+        if not self.hooks_dir or not hooks.scripts(self.hooks_dir, point):
+            return data
+        return self.helper.run_hook(point, data, self.netns)
+
+    def _after_hook(self, point: str, data: dict) -> None:
+        try:
+            self._hook(point, data)
+        except Exception as e:
+            log.warning("FAIL hook=%s ignored error=%s", point, e)
 
     def restore(self, safe: Config) -> None:
         """Bring ``safe`` back, dropping networks added after it."""

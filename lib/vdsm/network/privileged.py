@@ -23,9 +23,18 @@ class Helper(Protocol):
 
     def stop_dhcp(self, dev: str, netns: str) -> None: ...
 
+    def run_hook(self, point: str, data: dict, netns: str) -> dict: ...
+
 
 class DirectHelper:
-    """In-process calls; the caller must be root."""
+    """In-process calls; the caller must be root.
+
+    Network hooks run from ``hooks_dir`` ("" for none: vdsm-tool
+    restore-nets runs no hooks).
+    """
+
+    def __init__(self, hooks_dir: str = "") -> None:
+        self.hooks_dir = hooks_dir
 
     def apply_changes(self, changes: list[Change], netns: str) -> int:
         from vdsm.supervdsm.api import network
@@ -42,6 +51,10 @@ class DirectHelper:
     def stop_dhcp(self, dev: str, netns: str) -> None:
         from vdsm.supervdsm.api import network
         network.stop_dhcp(dev, netns)
+
+    def run_hook(self, point: str, data: dict, netns: str) -> dict:
+        from vdsm.supervdsm.api import network
+        return network.network_hook(self.hooks_dir, point, data, netns)
 
 
 class SupervdsmHelper:
@@ -72,3 +85,6 @@ class SupervdsmHelper:
 
     def stop_dhcp(self, dev: str, netns: str) -> None:
         self._call("network.stop_dhcp", dev, netns)
+
+    def run_hook(self, point: str, data: dict, netns: str) -> dict:
+        return self._call("network.run_hook", point, data, netns)

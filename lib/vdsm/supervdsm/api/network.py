@@ -21,8 +21,11 @@ import signal
 import subprocess
 import time
 
+from vdsm import hooks
+from vdsm.common import exception
 from vdsm.network import changes as vocab
 from vdsm.network.changes import BadChange
+from vdsm.supervdsm import runtime
 from vdsm.supervdsm.allowlist import privileged
 
 log = logging.getLogger("supervdsm.network")
@@ -199,3 +202,34 @@ def _dhclient_pid(pidfile: str) -> int | None:
             pidfile.encode() in cmdline:
         return pid
     return None
+
+
+
+@privileged
+def run_hook(point: str, data: dict, netns: str = "") -> dict:
+    """Run a network hook point (before_network_setup ...) as root.
+
+    Only scripts under supervdsmd's own ``[vars] hooks_dir``: the caller
+    cannot name another directory. ``data`` is handed to root's own
+    scripts as it is (``_hook_json``), so it needs no vocabulary.
+    """
+    return network_hook(runtime.config().get("vars", "hooks_dir"), point,
+                        data, netns)
+
+
+def network_hook(hooks_dir: str, point: str, data: dict,
+                 netns: str) -> dict:
+    """The network hook points, run as root (not itself allowlisted).
+
+    Only the network points; only scripts owned by root and writable by
+    root alone; the scripts' result must be a JSON object. The managed
+    namespace, if any, is in ``VDSM_NETNS``.
+    """
+    if point not in hooks.NETWORK_HOOK_POINTS:
+        raise ValueError(f"not a network hook point: {point!r}")
+    env = {"VDSM_NETNS": vocab.check_netns(netns) or ""}
+    result = hooks.run_json(hooks_dir, point, data, env=env, root_only=True)
+    if not isinstance(result, dict):
+        raise exception.HookError(
+            f"{point}: hooks left {type(result).__name__}, not an object")
+    return result

@@ -36,10 +36,10 @@ def get_storage_repo_stats(ctx: CallContext,
 @verb("Host.getAllTasksStatuses")
 def get_all_tasks_statuses(ctx: CallContext) -> dict[str, Any]:
     return {t.id: task_status(t.status())
-            for t in storage(ctx).tasks.all()}
+            for t in storage(ctx).tasks.all() if not t.job_type}
 
 
 @verb("Host.getAllTasksInfo")
 def get_all_tasks_info(ctx: CallContext) -> dict[str, Any]:
     return {t.id: {"id": t.id, "verb": t.verb}
-            for t in storage(ctx).tasks.all()}
+            for t in storage(ctx).tasks.all() if not t.job_type}

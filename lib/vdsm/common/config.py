@@ -140,6 +140,12 @@ DEFAULTS: dict[str, list[Option]] = {
                "out-of-process helper before the caller gets code 379 and "
                "the helper is replaced."),
     ],
+    "jobs": [
+        Option("autodelete_delay", "3600",
+               "Seconds an ended host job (SDM.copy_data ...) stays "
+               "listed by Host.getJobs before it is deleted; negative "
+               "keeps it until Jobs.delete."),
+    ],
     "sanlock": [
         Option("io_timeout", "10",
                "sanlock I/O timeout, in seconds, written into new domains' "

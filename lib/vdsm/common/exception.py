@@ -163,6 +163,21 @@ class MigrationInProgress(VdsmError):
     message = "Command not supported during migration"
 
 
+class NoSuchJob(VdsmError):
+    code = 66
+    message = "Job Id does not exist"
+
+
+class JobNotDone(VdsmError):
+    code = 68
+    message = "Job status is not done"
+
+
+class JobExists(VdsmError):
+    code = 69
+    message = "Job id already exists"
+
+
 class HookError(VdsmError):
     code = 78
     message = "Hook error"
@@ -171,6 +186,11 @@ class HookError(VdsmError):
 class InvalidParameter(VdsmError):
     code = 91
     message = "Invalid parameter"
+
+
+class JobNotActive(VdsmError):
+    code = 84
+    message = "Job is not active"
 
 
 class Recovering(VdsmError):

@@ -2,7 +2,8 @@
 
 ``start()`` restores the saved storage server connections. The component
 adds a contributor to ``services.stats_contributors`` so that
-``Host.getStats`` carries ``storageDomains``.
+``Host.getStats`` carries ``storageDomains``, and sends the
+``|jobs|status|<id>`` event of every SDM job change.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm.host import contributors
+from vdsm.storage import jobs
 from vdsm.storage.service import StorageService
+from vdsm.storage.tasks import Task
 
 
 class StorageComponent:
@@ -18,6 +21,11 @@ class StorageComponent:
         self.service = StorageService(services.config)
         services.storage = self.service
         contributors.add_stats(services, self.service.host_stats)
+        events = getattr(services, "events", None)
+        if events is not None:
+            def publish(task: Task) -> None:
+                events.publish(f"|jobs|status|{task.id}", jobs.info(task))
+            self.service.tasks.on_job_change = publish
 
     def start(self) -> None:
         self.service.start()

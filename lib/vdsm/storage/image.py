@@ -107,7 +107,8 @@ def delete(dom: FileDomain, img_uuid: str) -> None:
 
 
 def copy_volume(src: Volume, dst: Volume,
-                on_start: OnStart | None = None) -> None:
+                on_start: OnStart | None = None,
+                on_progress: qemuimg.OnProgress | None = None) -> None:
     """Copy src's data into the existing volume dst (one layer).
 
     dst is illegal while data moves and legal only after qemu-img is done.
@@ -127,7 +128,7 @@ def copy_volume(src: Volume, dst: Volume,
     qemuimg.convert(src.path, dst.path, src.qemu_format(),
                     dst.qemu_format(), backing=backing,
                     backing_fmt=backing_fmt, create=False,
-                    on_start=on_start)
+                    on_start=on_start, on_progress=on_progress)
     dmd["LEGALITY"] = sc.LEGAL
     dmd["GEN"] = str(int(dmd.get("GEN", "0")) + 1)
     dst.write_metadata(dmd)

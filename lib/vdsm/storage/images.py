@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
 from vdsm.storage import image as img_mod
+from vdsm.storage import jobs
 from vdsm.storage import volume as vol_mod
 from vdsm.storage.image import Drive
 from vdsm.storage.tasks import Task
@@ -177,11 +178,15 @@ class ImageService:
         if int(dst.metadata()["CAP"]) < int(src.metadata()["CAP"]):
             raise errors.InvalidParameter(
                 "destination is smaller than source")
+        def run(task: Task) -> None:
+            def progress(value: float) -> None:
+                task.progress = value
+            img_mod.copy_volume(src, dst, on_start=task.on_child,
+                                on_progress=progress)
+
         return self._svc.tasks.start(
-            "SDM.copy_data",
-            lambda task: img_mod.copy_volume(src, dst,
-                                             on_start=task.on_child),
-            task_id=job_id)
+            "SDM.copy_data", run, task_id=job_id, job_type=jobs.STORAGE,
+            description="copy_data")
 
     # Rollbacks (run from tasks, also after a restart).
 

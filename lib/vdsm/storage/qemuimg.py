@@ -2,14 +2,18 @@
 
 Each call is a child process with a timeout; a caller may pass an
 ``on_start`` callback that gets the Popen, so a task can kill it when
-stopped.
+stopped. ``convert`` also takes ``on_progress``, called with the percent
+done that ``qemu-img convert -p`` prints (``    (12.50/100%)\r``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import selectors
 import subprocess
+import time
 from typing import Any, Callable
 
 from vdsm.storage import errors
@@ -21,6 +25,9 @@ FORMATS = ("raw", "qcow2")
 DEFAULT_TIMEOUT = 3600
 
 OnStart = Callable[[subprocess.Popen], None]
+OnProgress = Callable[[float], None]
+
+_PROGRESS = re.compile(rb"\((\d+(?:\.\d+)?)/100%\)")
 
 
 class QemuImgError(errors.StorageError):
@@ -28,16 +35,16 @@ class QemuImgError(errors.StorageError):
 
 
 def _run(args: list[str], timeout: float = DEFAULT_TIMEOUT,
-         on_start: OnStart | None = None) -> str:
+         on_start: OnStart | None = None,
+         on_progress: OnProgress | None = None) -> str:
     cmd = [QEMU_IMG] + args
     log.debug("RUN cmd=%s", cmd)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            close_fds=True)
+                            stderr=subprocess.PIPE, close_fds=True)
     if on_start is not None:
         on_start(proc)
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = _communicate(proc, timeout, on_progress)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
@@ -46,6 +53,37 @@ def _run(args: list[str], timeout: float = DEFAULT_TIMEOUT,
         raise QemuImgError(err.strip() or f"rc={proc.returncode}",
                            cmd=args[0])
     return out
+
+
+def _communicate(proc: subprocess.Popen, timeout: float,
+                 on_progress: OnProgress | None) -> tuple[str, str]:
+    """Read both pipes to the end, reporting progress as it comes."""
+    if on_progress is None:
+        out, err = proc.communicate(timeout=timeout)
+        return out.decode(), err.decode()
+    assert proc.stdout is not None and proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    chunks: dict[Any, list[bytes]] = {proc.stdout: [], proc.stderr: []}
+    with selectors.DefaultSelector() as sel:
+        for pipe in chunks:
+            sel.register(pipe, selectors.EVENT_READ)
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(proc.args, timeout)
+            for key, _ in sel.select(left):
+                data = key.fileobj.read1(65536)  # type: ignore[union-attr]
+                if not data:
+                    sel.unregister(key.fileobj)
+                    continue
+                chunks[key.fileobj].append(data)
+                if key.fileobj is proc.stdout:
+                    found = _PROGRESS.findall(data)
+                    if found:
+                        on_progress(float(found[-1]))
+    proc.wait(max(0.1, deadline - time.monotonic()))
+    return (b"".join(chunks[proc.stdout]).decode(),
+            b"".join(chunks[proc.stderr]).decode())
 
 
 def create(path: str, size: int, fmt: str, preallocation: str | None = None,
@@ -79,7 +117,8 @@ def info(path: str, fmt: str | None = None, backing_chain: bool = False,
 def convert(src: str, dst: str, src_fmt: str, dst_fmt: str,
             backing: str | None = None, backing_fmt: str | None = None,
             create: bool = True, timeout: float = DEFAULT_TIMEOUT,
-            on_start: OnStart | None = None) -> None:
+            on_start: OnStart | None = None,
+            on_progress: OnProgress | None = None) -> None:
     args = ["convert", "-p", "-t", "writeback", "-f", src_fmt,
             "-O", dst_fmt]
     if not create:
@@ -88,7 +127,7 @@ def convert(src: str, dst: str, src_fmt: str, dst_fmt: str,
         args += ["-o", "compat=1.1"]
     if backing:
         args += ["-B", backing, "-F", backing_fmt or "qcow2"]
-    _run(args + [src, dst], timeout, on_start)
+    _run(args + [src, dst], timeout, on_start, on_progress)
 
 
 def resize(path: str, size: int, fmt: str,

@@ -29,6 +29,7 @@ from vdsm.storage.monitor import DomainMonitor
 from vdsm.storage.mount import Mounter
 from vdsm.storage.outofprocess import Registry
 from vdsm.storage.pool import Pool
+from vdsm.storage.jobs import Jobs
 from vdsm.storage.tasks import TaskManager
 from vdsm.supervdsm import client as supervdsm_client
 
@@ -47,6 +48,8 @@ class StorageService:
         self.sanlock_io_timeout = config.getint("sanlock", "io_timeout")
         self.rollbacks: dict[str, Any] = {}
         self.tasks = TaskManager(self.rollbacks)
+        self.jobs = Jobs(self.tasks,
+                         config.getfloat("jobs", "autodelete_delay"))
         self.monitor = DomainMonitor(
             self.find_domain, config.getfloat("irs", "sd_health_check_delay"))
         self._lock = threading.RLock()

@@ -27,11 +27,12 @@ import json
 import logging
 import subprocess
 import threading
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from vdsm.common.exception import VdsmError
+from vdsm.common.exception import JobExists, VdsmError
 from vdsm.storage import errors
 
 log = logging.getLogger("vdsm.storage.tasks")
@@ -45,6 +46,8 @@ SUCCESS = "success"
 FAILURE = "failure"
 CLEAN_SUCCESS = "cleanSuccess"
 CLEAN_FAILURE = "cleanFailure"
+
+INTERRUPTED = "task was interrupted and rolled back"
 
 Rollback = Callable[..., None]
 ROLLBACKS: dict[str, Rollback] = {}
@@ -91,8 +94,15 @@ class Task:
     message: str = ""
     rollbacks: list[dict[str, Any]] = field(default_factory=list)
     result_value: Any = None
+    # Set for SDM jobs (see vdsm.storage.jobs); "" for SPM tasks.
+    job_type: str = ""
+    description: str = ""
 
     def __post_init__(self) -> None:
+        # Not persisted: live progress (0-100) of a job's qemu-img, and
+        # when the task finished (monotonic), for jobs' autodelete.
+        self.progress: float | None = None
+        self.finished_at: float | None = None
         self._store: TaskStore | None = None
         self._rollbacks: dict[str, Rollback] = ROLLBACKS
         self._stop = threading.Event()
@@ -160,18 +170,25 @@ class TaskManager:
         self._lock = threading.Lock()
         self._tasks: dict[str, Task] = {}
         self.store: TaskStore | None = None
+        # Called with a job's task when it starts, is stopped, finishes.
+        self.on_job_change: Callable[[Task], None] | None = None
 
     def start(self, verb: str, func: Callable[[Task], Any],
-              task_id: str | None = None) -> str:
-        task = Task(task_id or str(uuid.uuid4()), verb)
+              task_id: str | None = None, job_type: str = "",
+              description: str = "") -> str:
+        task = Task(task_id or str(uuid.uuid4()), verb, job_type=job_type,
+                    description=description)
         task._store = self.store
         task._rollbacks = self.rollbacks
         with self._lock:
             if task.id in self._tasks:
+                if job_type:
+                    raise JobExists(job=task.id)
                 raise errors.InvalidParameter("task id in use", id=task.id)
             self._tasks[task.id] = task
         task.persist()
         log.info("START task=%s verb=%s", task.id, verb)
+        self._changed(task)
         threading.Thread(target=self._run, args=(task, func),
                          name=f"task/{task.id[:8]}", daemon=True).start()
         return task.id
@@ -197,6 +214,7 @@ class TaskManager:
                                          task=task_id)
         task.state = ABORTING
         task.stop()
+        self._changed(task)
 
     def clear(self, task_id: str) -> None:
         task = self.get(task_id)
@@ -215,7 +233,8 @@ class TaskManager:
         for rec in store.load():
             task = Task(rec["id"], rec["verb"], rec["state"], rec["result"],
                         rec["code"], rec["message"], rec["rollbacks"],
-                        rec.get("result_value"))
+                        rec.get("result_value"), rec.get("job_type", ""),
+                        rec.get("description", ""))
             task._store = store
             task._rollbacks = self.rollbacks
             with self._lock:
@@ -226,8 +245,7 @@ class TaskManager:
                 task.state = RECOVERING
                 ok = task.run_rollbacks()
                 self._finish(task, CLEAN_SUCCESS if ok else CLEAN_FAILURE,
-                             errors.TaskAborted.code,
-                             "task was interrupted and rolled back")
+                             errors.TaskAborted.code, INTERRUPTED)
                 recovered.append(task.id)
         log.info("RECOVER tasks=%s", recovered)
         return recovered
@@ -268,8 +286,17 @@ class TaskManager:
             task.code = code
             task.message = message
             task.state = FINISHED
+            task.finished_at = time.monotonic()
             try:
                 task.persist()
             except Exception:
                 log.exception("PERSIST task=%s failed", task.id)
         log.info("END task=%s result=%s code=%s", task.id, result, code)
+        self._changed(task)
+
+    def _changed(self, task: Task) -> None:
+        if task.job_type and self.on_job_change is not None:
+            try:
+                self.on_job_change(task)
+            except Exception:
+                log.exception("NOTIFY job=%s failed", task.id)

@@ -1,0 +1,25 @@
+"""Host jobs: Host.getJobs and the Jobs namespace (SDM jobs, see
+``vdsm.storage.jobs``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vdsm.api.registry import CallContext, verb
+from vdsm.api.storagewire import storage
+
+
+@verb("Host.getJobs")
+def get_jobs(ctx: CallContext, job_type: str | None,
+             job_ids: list[str]) -> dict[str, Any]:
+    return storage(ctx).jobs.info(job_type, job_ids)
+
+
+@verb("Jobs.abort")
+def abort(ctx: CallContext, job_id: str) -> None:
+    storage(ctx).jobs.abort(job_id)
+
+
+@verb("Jobs.delete")
+def delete(ctx: CallContext, job_id: str) -> None:
+    storage(ctx).jobs.delete(job_id)

@@ -42,8 +42,12 @@ def init_lockspace(sd_uuid: str, ids_path: str, block_size: int,
 
 def init_resource(sd_uuid: str, name: str, path: str, offset: int,
                   block_size: int) -> None:
-    sanlock.write_resource(_b(sd_uuid), _b(name), [(path, offset)],
-                           align=sc.ALIGNMENT, sector=block_size)
+    try:
+        sanlock.write_resource(_b(sd_uuid), _b(name), [(path, offset)],
+                               align=sc.ALIGNMENT, sector=block_size)
+    except sanlock.SanlockException as e:
+        raise errors.ClusterLockInitError(str(e), sd=sd_uuid, lease=name,
+                                          path=path) from None
 
 
 def add_lockspace(sd_uuid: str, host_id: int, ids_path: str,

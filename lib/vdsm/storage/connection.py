@@ -140,6 +140,13 @@ class Connections:
         except errors.StorageError:
             _rmdir(target)
             raise
+        try:
+            self._check_access(target)
+        except errors.StorageError:
+            self._mounter.umount(target, lazy=True)
+            self._oop.get(target).close()
+            _rmdir(target)
+            raise
 
     def _link(self, conn: Connection, target: str) -> None:
         try:
@@ -150,11 +157,18 @@ class Connections:
         if not st["is_dir"]:
             raise errors.StorageServerConnectionError(
                 "not a directory", path=conn.spec)
+        self._check_access(conn.spec)
         if os.path.islink(target):
             if os.readlink(target) == conn.spec:
                 return
             os.unlink(target)
         os.symlink(conn.spec, target)
+
+    def _check_access(self, path: str) -> None:
+        """vdsmd runs as vdsm:kvm: the storage must be usable by it, as
+        upstream checks (469), before anything is created there."""
+        if not self._oop.get(path).call("access", path=path):
+            raise errors.StorageServerAccessPermissionError(path=path)
 
     def _disconnect(self, conn: Connection) -> None:
         target = self.local_path(conn)

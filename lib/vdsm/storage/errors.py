@@ -128,6 +128,14 @@ class StorageServerConnectionError(StorageError):
     message = "Error storage server connection"
 
 
+class StorageServerAccessPermissionError(StorageError):
+    """vdsmd (user vdsm, group kvm) may not read, write or enter the
+    connected directory: give it to vdsm:kvm (0755) and connect again."""
+    code = 469
+    message = ("Permission settings on the specified path do not allow "
+               "access to the storage")
+
+
 class MountError(StorageError):
     code = 477
     message = "Problem while trying to mount target"
@@ -157,6 +165,13 @@ class IsSPM(StorageError):
 class AcquireHostIdFailure(StorageError):
     code = 661
     message = "Cannot acquire host id"
+
+
+class ClusterLockInitError(StorageError):
+    """sanlock could not write a lockspace or lease: often it may not open
+    the file (it reaches vdsm's files through group kvm, mode 0660)."""
+    code = 701
+    message = "Could not initialize cluster lock"
 
 
 class StorageTimeout(StorageDomainAccessError):

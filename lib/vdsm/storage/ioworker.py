@@ -8,6 +8,10 @@ a dead mount stalls only its own thread; the parent gives up on it after its
 timeout and may kill this whole process.
 
 Every operation is a small named function below: nothing else can run here.
+
+Files and directories are created with explicit modes, whatever the
+umask: files 0660 (``FILE_MODE``: qemu and sanlock open them through group
+kvm), directories 0755 (``DIR_MODE``), as upstream Vdsm lays out domains.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ import time
 from typing import Any, Callable
 
 OPS: dict[str, Callable[..., Any]] = {}
+
+FILE_MODE = 0o660
+DIR_MODE = 0o755
 
 
 def op(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,7 +53,9 @@ def read_text(path: str) -> str:
 def write_text(path: str, text: str) -> None:
     """Replace path atomically: readers see the old or the new content."""
     tmp = f"{path}.tmp.{os.getpid()}.{threading.get_ident()}"
-    with open(tmp, "w", encoding="utf-8") as f:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
+    with open(fd, "w", encoding="utf-8") as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
@@ -78,6 +87,12 @@ def stat(path: str) -> dict[str, Any]:
 
 
 @op
+def access(path: str) -> bool:
+    """Whether this process may list, create in and enter directory path."""
+    return os.access(path, os.R_OK | os.W_OK | os.X_OK)
+
+
+@op
 def statvfs(path: str) -> dict[str, int]:
     st = os.statvfs(path)
     return {"total": st.f_blocks * st.f_frsize,
@@ -86,8 +101,25 @@ def statvfs(path: str) -> dict[str, int]:
 
 
 @op
-def makedirs(path: str, mode: int = 0o755) -> None:
-    os.makedirs(path, mode=mode, exist_ok=True)
+def makedirs(path: str, mode: int = DIR_MODE) -> None:
+    """Make path and missing parents, each created one with mode."""
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path)
+    if parent and parent != path:
+        makedirs(parent, mode)
+    try:
+        os.mkdir(path, mode)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+        return
+    os.chmod(path, mode)
+
+
+@op
+def chmod(path: str, mode: int = FILE_MODE) -> None:
+    os.chmod(path, mode)
 
 
 @op
@@ -113,11 +145,13 @@ def rename(src: str, dst: str) -> None:
 @op
 def truncate(path: str, size: int, create: bool = True,
              exclusive: bool = False) -> None:
-    """Make path a sparse file of size bytes."""
-    flags = os.O_WRONLY | (os.O_CREAT if create else 0)
-    if exclusive:
-        flags |= os.O_EXCL
-    fd = os.open(path, flags, 0o660)
+    """Make path a sparse file of size bytes (mode FILE_MODE if new)."""
+    fd = _open_new(path) if create else None
+    if fd is None:
+        if create and exclusive:
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST),
+                                  path)
+        fd = os.open(path, os.O_WRONLY)
     try:
         os.ftruncate(fd, size)
         os.fsync(fd)
@@ -166,6 +200,16 @@ def direct_read(path: str, size: int = 4096) -> dict[str, float]:
 def sleep(seconds: float) -> None:
     """For tests of the timeout machinery."""
     time.sleep(seconds)
+
+
+def _open_new(path: str) -> int | None:
+    """An fd of path created now, mode FILE_MODE; None if it existed."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return None
+    os.fchmod(fd, FILE_MODE)
+    return fd
 
 
 def _fsync_dir(path: str) -> None:

@@ -149,6 +149,9 @@ def create(dom: FileDomain, spec: VolumeSpec,
     clusterlock.init_resource(dom.sd_uuid, vol.vol_uuid, vol.lease_path, 0,
                               dom.block_size)
     _create_data(vol, spec, on_start)
+    # qemu-img creates 0644 minus the umask: qemu and sanlock (group kvm)
+    # need 0660, as for every file of a domain.
+    dom.io.call("chmod", path=vol.path)
     if spec.parent_uuid != sc.BLANK_UUID:
         Volume(dom, spec.img_uuid, spec.parent_uuid).update(
             VOLTYPE=sc.INTERNAL)

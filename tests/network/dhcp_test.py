@@ -11,7 +11,7 @@ import time
 import pytest
 
 from fixtures.network import Namespace
-from vdsm.network import caps, netinfo
+from vdsm.network import caps, errors, netinfo
 from vdsm.supervdsm.api import network as privileged
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -81,3 +81,30 @@ def test_dhcp_network(configurator, netns, dhcp_server):
     configurator.setup_networks({"net1": {"remove": True}}, {}, {})
     assert not os.path.exists(f"/proc/{pid}")
     assert netns.link("net1") is None
+
+
+def test_blockingdhcp_returns_with_the_lease(configurator, netns,
+                                             dhcp_server):
+    configurator.setup_networks(
+        {"net1": {"nic": "eth0", "bootproto": "dhcp",
+                  "blockingdhcp": True}}, {}, {})
+    # No waiting here: the call itself waited for the lease.
+    dev = netinfo.snapshot(netns.name).get("net1")
+    assert any(a.startswith("192.0.2.") for a in dev.dynamic_addrs)
+    configurator.setup_networks({"net1": {"remove": True}}, {}, {})
+
+
+def test_blockingdhcp_without_lease_rolls_back(configurator, netns):
+    if not shutil.which("dhclient"):
+        pytest.skip("no dhclient (isc-dhcp-client) on this machine")
+    configurator.dhcp_timeout = 2
+    before = netns.state_text()
+    # Nobody answers DHCP at the other end of eth1.
+    with pytest.raises(errors.IfupFailed, match="no DHCP lease on net2"):
+        configurator.setup_networks(
+            {"net2": {"nic": "eth1", "bootproto": "dhcp",
+                      "blockingdhcp": "true"}}, {}, {})
+    assert netns.state_text() == before
+    pidfile, _ = privileged._dhcp_files("net2", netns.name)
+    assert privileged._dhclient_pid(pidfile) is None
+    assert "net2" not in configurator.running_config().networks

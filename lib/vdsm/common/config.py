@@ -126,6 +126,10 @@ DEFAULTS: dict[str, list[Option]] = {
         Option("stats_interval", "5",
                "Seconds between two samples of the interface counters "
                "behind Host.getNetworkStatistics rates."),
+        Option("dhcp_timeout", "30",
+               "Seconds Host.setupNetworks waits for the DHCP lease of a "
+               "network sent with blockingdhcp before it fails (29) and "
+               "rolls back."),
         Option("monitor_settle", "1.0",
                "Seconds of netlink silence that end a burst of changes "
                "before |net|host_conn|no_id is sent."),

@@ -42,8 +42,10 @@ class NetworkService:
         self.netns = config.get("network", "netns")
         store = persistence.Store(
             persistence.netconf_dir(config.get("vars", "lib_dir")))
-        self.configurator = Configurator(store, _helper(config), self.netns,
-                                         config.get("vars", "hooks_dir"))
+        self.configurator = Configurator(
+            store, _helper(config), self.netns,
+            config.get("vars", "hooks_dir"),
+            config.getfloat("network", "dhcp_timeout"))
         self.sampler = Sampler(self.netns or None)
         self._periodic = Periodic("net/stats",
                                   config.getfloat("network",

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from vdsm import hooks
@@ -46,11 +47,13 @@ log = logging.getLogger("vdsm.network")
 
 class Configurator:
     def __init__(self, store: Store, helper: Helper, netns: str = "",
-                 hooks_dir: str = "") -> None:
+                 hooks_dir: str = "", dhcp_timeout: float = 30.0) -> None:
         self.store = store
         self.helper = helper
         self.netns = netns
         self.hooks_dir = hooks_dir
+        # How long a blockingdhcp network may wait for its lease.
+        self.dhcp_timeout = dhcp_timeout
         self._lock = threading.Lock()
         self._confirmed = threading.Event()
         self._quiet_until = 0.0
@@ -177,6 +180,8 @@ class Configurator:
             self.helper.apply_changes(changes, self.netns)
         self._start_dhcp(dhcp.start)
         self._set_nameservers(running, new)
+        self._wait_leases([new.networks[n].iface
+                           for n in sorted(request.blocking_dhcp)])
         options = request.options
         if options.connectivity_check:
             self._confirmed.clear()
@@ -202,6 +207,27 @@ class Configurator:
         except Exception:
             log.exception("ROLLBACK FAILED: the host may be left half "
                           "configured; vdsm-tool restore-nets fixes it")
+
+    def _wait_leases(self, ifaces: list[str | None]) -> None:
+        """blockingdhcp: until every iface has a DHCP address, or fail
+        (the caller rolls back, as upstream when dhclient gets no lease)."""
+        deadline = clock.monotonic() + self.dhcp_timeout
+        for iface in ifaces:
+            if iface is None:
+                continue
+            log.info("WAIT dhcp dev=%s timeout=%.0f", iface,
+                     self.dhcp_timeout)
+            while True:
+                dev = netinfo.snapshot(self.netns or None).get(iface)
+                if dev is not None and dev.dynamic_addrs:
+                    log.info("LEASED dev=%s addrs=%s", iface,
+                             ",".join(dev.dynamic_addrs))
+                    break
+                if clock.monotonic() > deadline:
+                    raise errors.IfupFailed(
+                        f"no DHCP lease on {iface} in {self.dhcp_timeout:.0f}"
+                        " s (blockingdhcp)")
+                time.sleep(0.2)
 
     def _start_dhcp(self, ifaces: dict[str, bool]) -> None:
         for iface, default_route in sorted(ifaces.items()):

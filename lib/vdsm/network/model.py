@@ -44,12 +44,12 @@ _BOND_NAME = re.compile(r"^bond[A-Za-z0-9_]{1,11}$")
 
 # Attributes upstream clients send that have no effect here; accepted so
 # existing managers keep working, and dropped.
-_IGNORED_NET_ATTRS = {"custom", "hostQos", "blockingdhcp", "qos"}
+_IGNORED_NET_ATTRS = {"custom", "hostQos", "qos"}
 _NET_ATTRS = {
     "nic", "bonding", "vlan", "bridged", "mtu", "bootproto", "ipaddr",
     "netmask", "prefix", "gateway", "defaultRoute", "nameservers",
     "ipv6addr", "ipv6gateway", "ipv6autoconf", "dhcpv6", "STP", "switch",
-    "remove",
+    "remove", "blockingdhcp",
 } | _IGNORED_NET_ATTRS
 _BOND_ATTRS = {"nics", "options", "switch", "remove", "hwaddr"}
 _OPTIONS = {"connectivityCheck", "connectivityTimeout", "commitOnSuccess"}
@@ -168,6 +168,9 @@ class Request:
     remove_networks: frozenset[str] = frozenset()
     remove_bonds: frozenset[str] = frozenset()
     options: Options = Options()
+    # DHCP networks whose lease the call waits for (blockingdhcp); a
+    # property of this call, not of the network's config.
+    blocking_dhcp: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,7 @@ def parse_request(networks: Any, bondings: Any, options: Any) -> Request:
     _expect_map(options, "options")
     nets: dict[str, Network] = {}
     remove_nets: set[str] = set()
+    blocking: set[str] = set()
     for name, attrs in networks.items():
         path = f"networks.{name}"
         _check_name(name, path, errors.BadBridge)
@@ -216,6 +220,8 @@ def parse_request(networks: Any, bondings: Any, options: Any) -> Request:
             remove_nets.add(name)
         else:
             nets[name] = parse_network(name, attrs, path)
+            if _flag(attrs, "blockingdhcp", path) and nets[name].dhcpv4:
+                blocking.add(name)
     bonds: dict[str, Bond] = {}
     remove_bonds: set[str] = set()
     for name, attrs in bondings.items():
@@ -229,7 +235,8 @@ def parse_request(networks: Any, bondings: Any, options: Any) -> Request:
         else:
             bonds[name] = parse_bond(name, attrs, path)
     return Request(nets, bonds, frozenset(remove_nets),
-                   frozenset(remove_bonds), parse_options(options))
+                   frozenset(remove_bonds), parse_options(options),
+                   frozenset(blocking))
 
 
 def parse_network(name: str, attrs: dict[str, Any], path: str) -> Network:

@@ -102,3 +102,10 @@ def test_handler_missing_from_schema_is_a_bug(env):
         Dispatcher(services, dispatcher.schema,
                    dict(dispatcher.verbs, **{"Test.extra": lambda c: 1}),
                    dispatcher.executor)
+
+
+def test_lenient_result_check_logs_and_answers(env, caplog):
+    dispatcher, _ = env
+    dispatcher.schema.strict = False
+    assert call(dispatcher, "Test.wrong")["result"] == "not an int"
+    assert "BAD_RESULT method=Test.wrong" in caplog.text

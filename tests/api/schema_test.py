@@ -85,6 +85,8 @@ def test_positional_params(test_schema):
     ({"points": [{}]}, "points[0].x"),
     ({"points": {}}, "points"),
     ({"points": [], "color": "green"}, "color"),
+    ({"points": [], "color": ["red"]}, "color"),
+    ({"points": [], "color": {"red": 1}}, "color"),
     ({"points": [], "labels": {"a": -1}}, "labels.a"),
     ({"points": [], "extra": 1.5}, "extra"),
 ])
@@ -111,6 +113,27 @@ def test_result_checked(test_schema):
     test_schema.check_result("Test.draw", "id-1")
     with pytest.raises(schema.SchemaError):
         test_schema.check_result("Test.draw", 5)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize("type_,value", [
+    ("Point", {"x": 1}), ("Point", {"x": 1, "label": None}),
+    ("Point", {"x": 1, "y": 2}), ("Point", {}), ("Point", {"x": None}),
+    ("Point", {"x": True}), ("Point", [1]), (["Point"], [{"x": 1}, {}]),
+    ("Color", "red"), ("Color", "green"), ("Labels", {"a": 1}),
+    ("Labels", {"a": -1}), ("Labels", {1: 1}), ("IntOrText", "t"),
+    ("IntOrText", 1.5), ("Id", "x"), ("Id", 1), ("uint", 0), ("uint", -1),
+    ("float", 1), ("float", True), ("any", None), ("dict", []),
+])
+def test_quick_result_check_agrees_with_full_check(test_schema, strict,
+                                                   type_, value):
+    test_schema.strict = strict
+    try:
+        test_schema.check(type_, value, "v")
+        valid = True
+    except schema.SchemaError:
+        valid = False
+    assert test_schema._conforms(type_, value) is valid
 
 
 def test_real_schema_types_resolve():
@@ -150,3 +173,11 @@ def test_every_verb_registered_is_in_schema():
 def test_verb_docs():
     for verb in schema.Schema().verbs.values():
         assert verb.description, verb.name
+
+
+@pytest.mark.parametrize("value", [True, 1.0, "1", [1], {"1": 1}])
+def test_enum_refuses_other_types(value):
+    """1 is a StorageDomainClass; True, 1.0, "1" and [1] are not."""
+    with pytest.raises(schema.SchemaError) as e:
+        schema.Schema().check("StorageDomainClass", value, "domainClass")
+    assert e.value.path == "domainClass"

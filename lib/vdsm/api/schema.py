@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -82,6 +82,8 @@ class Schema:
         with open(api_file) as f:
             raw = yaml.safe_load(f)
         self.types: dict[str, dict] = raw.pop("types", None) or {}
+        # id(type spec) -> its Params; the specs live as long as self.
+        self._field_cache: dict[int, list[Param]] = {}
         self.verbs: dict[str, Verb] = {}
         for name, spec in raw.items():
             ret = spec.get("return") or {}
@@ -113,7 +115,9 @@ class Schema:
 
     def check_result(self, method: str, result: Any) -> None:
         ret = self.verbs[method].ret
-        if ret is not None:
+        # Every result is checked: a quick pass first, the full check
+        # only to name the path of what is wrong.
+        if ret is not None and not self._conforms(ret, result):
             self.check(ret, result, "result")
 
     def check_event(self, method: str, params: dict[str, Any]) -> None:
@@ -149,15 +153,64 @@ class Schema:
 
     # Helpers.
 
+    def _conforms(self, type_: Any, value: Any) -> bool:
+        """Whether check() would accept value: no copies, no paths."""
+        if isinstance(type_, list):
+            return isinstance(value, list) and all(
+                self._conforms(type_[0], v) for v in value)
+        quick = _QUICK.get(type_)
+        if quick is not None:
+            return quick(value)
+        spec = self.types.get(type_)
+        if spec is None:
+            return False
+        kind = spec["type"]
+        if kind == "object":
+            if not isinstance(value, dict):
+                return False
+            fields = self._fields(spec)
+            for field in fields:
+                v = value.get(field.name)
+                if v is None:
+                    if not field.optional:
+                        return False
+                elif not self._conforms(field.type, v):
+                    return False
+            return not self.strict or len(value) <= len(fields) and \
+                all(k in {f.name for f in fields} for k in value)
+        if kind == "enum":
+            return value in spec["values"]
+        if kind == "map":
+            return isinstance(value, dict) and all(
+                self._conforms(spec["key-type"], k)
+                and self._conforms(spec["value-type"], v)
+                for k, v in value.items())
+        if kind == "union":
+            return any(self._conforms(o, value) for o in spec["values"])
+        if kind == "alias":
+            return self._conforms(spec["sourcetype"], value)
+        return False
+
+    def _fields(self, spec: dict) -> list[Param]:
+        """An object type's properties as Params, parsed once."""
+        fields = self._field_cache.get(id(spec))
+        if fields is None:
+            fields = _params(spec.get("properties"))
+            self._field_cache[id(spec)] = fields
+        return fields
+
     def _check_defined(self, spec: dict, value: Any, path: str) -> Any:
         kind = spec["type"]
         if kind == "object":
             if not isinstance(value, dict):
                 raise SchemaError(path, f"expected object, got {_kind(value)}")
-            return self._check_fields(_params(spec.get("properties")), value,
+            return self._check_fields(self._fields(spec), value,
                                       path + ".", self.strict, nested=True)
         if kind == "enum":
-            if value not in spec["values"]:
+            # Same type, not just equal: True == 1 and 1.0 == 1, and a
+            # list or object is not hashable.
+            if not any(type(value) is type(v) and value == v
+                       for v in spec["values"]):
                 allowed = ", ".join(map(str, spec["values"]))
                 raise SchemaError(path, f"{value!r} is not one of {allowed}")
             return value
@@ -213,6 +266,24 @@ def _kind(value: Any) -> str:
     return {dict: "object", list: "list", str: "string", bool: "boolean",
             int: "int", float: "float", type(None): "null"}.get(
                 type(value), type(value).__name__)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# Primitive checks agreeing with _check_primitive, without paths.
+_QUICK: dict[str, Callable[[Any], bool]] = {
+    "any": lambda v: True,
+    "dict": lambda v: isinstance(v, dict),
+    "boolean": lambda v: isinstance(v, bool),
+    "string": lambda v: isinstance(v, str),
+    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "int": _is_int,
+    "long": _is_int,
+    "uint": lambda v: _is_int(v) and v >= 0,
+    "ulong": lambda v: _is_int(v) and v >= 0,
+}
 
 
 def _check_primitive(type_: str, value: Any, path: str) -> None:

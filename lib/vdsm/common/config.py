@@ -53,8 +53,10 @@ DEFAULTS: dict[str, list[Option]] = {
                "Seconds a new connection may stay silent before it is "
                "closed (TLS handshake, then the first frame)."),
         Option("strict_schema", "false",
-               "Also check results and event params against the schema "
-               "(on in tests)."),
+               "Results and event params are always checked against the "
+               "schema, a mismatch logged as BAD_RESULT/BAD_EVENT; strict "
+               "mode (on in tests) also fails the call (or refuses the "
+               "event) and refuses unknown fields."),
         Option("host_sample_interval", "2",
                "Seconds between two host samples (/proc/stat, meminfo, "
                "NIC counters). Host.getStats computes cpu usage and NIC "

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.root
 
 BLANK = "00000000-0000-0000-0000-000000000000"
 LOCALFS = 4
+POSIXFS = 6
 
 
 def overrides(env):

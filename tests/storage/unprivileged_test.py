@@ -26,7 +26,7 @@ import pytest
 
 from fixtures.vdsmd import Vdsmd
 from storage import sanlockd
-from storage.api_test import (BLANK, LOCALFS, create_volume, ok,
+from storage.api_test import (BLANK, LOCALFS, POSIXFS, create_volume, ok,
                               teardown_pool, vol_args)
 from storage.storagefixtures import MIB, new_id
 from vdsm import pki
@@ -183,6 +183,19 @@ def test_localfs_flow_as_vdsm(host: Host, storage_dir: str) -> None:
             connectionParams=[{"id": "r", "connection": root_dir}]) == \
             [{"id": "r", "status": 469}]
         os.rmdir(root_dir)
+
+        # A repository configure did not prepare: a clear 451, no mount.
+        mnt = os.path.join(host.repository, "mnt")
+        os.chown(mnt, 0, 0)
+        try:
+            assert cli.StoragePool.connectStorageServer(
+                storagepoolID=BLANK, domainType=POSIXFS,
+                connectionParams=[{"id": "p", "connection": "/dev/null",
+                                   "vfs_type": "ext4"}]) == \
+                [{"id": "p", "status": 451}]
+        finally:
+            os.chown(mnt, host.uid, host.gid)
+        assert os.listdir(mnt) == []
 
         conn = [{"id": "c1", "connection": storage_dir}]
         assert cli.StoragePool.connectStorageServer(

@@ -126,13 +126,13 @@ class Connections:
 
     def _connect(self, conn: Connection) -> None:
         target = self.local_path(conn)
-        os.makedirs(self.mnt_dir, exist_ok=True)
+        _makedirs(self.mnt_dir)
         if conn.dom_type == sc.LOCALFS:
             self._link(conn, target)
             return
         if mount.is_mounted(target):
             return
-        os.makedirs(target, exist_ok=True)
+        _makedirs(target)
         try:
             self._mounter.mount(conn.spec, target, conn.vfs_type or
                                 ("nfs" if conn.dom_type == sc.NFS else ""),
@@ -203,3 +203,13 @@ def _rmdir(path: str) -> None:
         os.rmdir(path)
     except OSError:
         pass
+
+
+def _makedirs(path: str) -> None:
+    """A dir of the repository (made by vdsm-tool configure for vdsm)."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except PermissionError:
+        raise errors.StorageServerConnectionError(
+            "vdsm cannot create the mount point (is the repository owned by "
+            "vdsm? see vdsm-tool configure)", path=path) from None

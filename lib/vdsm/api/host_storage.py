@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm.api.registry import CallContext, verb
-from vdsm.api.storagewire import storage, task_status
+from vdsm.api.storagewire import storage, task_status, to_int
 
 
 @verb("Host.getStorageDomains")
 def get_storage_domains(ctx: CallContext, storagepoolID: str | None = None,
                         domainClass: Any = None, storageType: Any = None,
                         remotePath: str | None = None) -> list[str]:
+    # Both travel as ints or strings of ints ("any" in the schema).
     return storage(ctx).list_domains(
         sp_uuid=storagepoolID,
-        dom_class=int(domainClass) if domainClass else None,
-        dom_type=int(storageType) if storageType else None)
+        dom_class=to_int(domainClass, "domainClass") if domainClass
+        else None,
+        dom_type=to_int(storageType, "storageType") if storageType
+        else None)
 
 
 @verb("Host.getConnectedStoragePools")

@@ -66,3 +66,13 @@ def test_unknown_pool(make_service):
     with pytest.raises(errors.StoragePoolUnknown) as e:
         svc.spm_status(new_id())
     assert e.value.code == 309
+
+
+@pytest.mark.parametrize("name,version", [
+    ("x" * 51, 1), ("", 1), ("a\0b", 1), ("a,b", 1), ("ok", -1)])
+def test_create_bad_name_or_version(make_service, name, version):
+    """Refused before any domain is looked at (or written)."""
+    svc = make_service()
+    sd = new_id()
+    with pytest.raises(errors.InvalidParameter):
+        svc.create_pool(new_id(), name, sd, version, [sd])

@@ -146,10 +146,11 @@ class StorageService:
                                           value=spec.version)
         if not spec.name or "\n" in spec.name or len(spec.name) > 50:
             raise errors.InvalidParameter("bad domain name")
-        mount_path = os.path.join(
-            self.connections.mnt_dir,
-            spec.remote_path.replace("_", "__").replace("/", "_"))
-        if not os.path.exists(mount_path) or "\0" in spec.remote_path:
+        name = spec.remote_path.replace("_", "__").replace("/", "_")
+        mount_path = os.path.join(self.connections.mnt_dir, name)
+        # "", "." and ".." name no mount but mnt/ itself or its parent.
+        if name in ("", ".", "..") or "\0" in name \
+                or not os.path.exists(mount_path):
             raise errors.StorageDomainFSNotMounted(path=spec.remote_path)
         if self.domain_exists(spec.sd_uuid):
             raise errors.StorageDomainAlreadyExists(sd=spec.sd_uuid)
@@ -221,8 +222,13 @@ class StorageService:
         sc.check_uuid(sp_uuid, "spUUID")
         for sd in domains + [master_uuid]:
             sc.check_uuid(sd, "sdUUID")
-        if "\n" in name or "," in name:
-            raise errors.InvalidParameter("bad pool name")
+        # Upstream's limit: the name goes into every domain's metadata.
+        if not name or len(name) > 50 or any(c in name for c in "\n,\0"):
+            raise errors.InvalidParameter("bad pool name: 1-50 chars, no "
+                                          "newline, comma or NUL")
+        if master_version < 0:
+            raise errors.InvalidParameter("negative masterVersion",
+                                          value=master_version)
         pool_mod.create(self.find_domain, sp_uuid, name, master_uuid,
                         master_version, domains)
 

@@ -73,10 +73,10 @@ def test_create_bad_input(env):
         create_domain(svc, path, sd_uuid=sd)
     with pytest.raises(errors.StorageDomainFSNotMounted):
         create_domain(svc, "/not/connected")
-    for path in ("", ".", ".."):
+    for bad in ("", ".", ".."):
         # Not mnt/ itself, nor the repository above it.
         with pytest.raises(errors.StorageDomainFSNotMounted):
-            create_domain(svc, path)
+            create_domain(svc, bad)
     with pytest.raises(errors.InvalidParameter):
         create_domain(svc, path, sd_uuid="../" + sd)
     with pytest.raises(errors.InvalidParameter):

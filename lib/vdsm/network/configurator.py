@@ -32,12 +32,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, Iterable
 
 from vdsm import hooks
 from vdsm.common import clock, exception
 from vdsm.network import errors, netinfo, planner, state, validation
-from vdsm.network.model import Config, Request, parse_request
+from vdsm.network.model import Config, Network, Request, parse_request
 from vdsm.network.netinfo import Snapshot
 from vdsm.network.persistence import Store
 from vdsm.network.privileged import Helper
@@ -138,6 +138,7 @@ class Configurator:
                 self.helper.stop_dhcp(iface, self.netns)
             self.helper.apply_changes(changes, self.netns)
             self._start_dhcp(_dhcp(safe))
+            self._set_autoconf(safe.networks.values())
             self._set_nameservers(running, safe)
             self.store.save_running(safe)
 
@@ -179,6 +180,7 @@ class Configurator:
         if changes:
             self.helper.apply_changes(changes, self.netns)
         self._start_dhcp(dhcp.start)
+        self._set_autoconf(request.networks.values())
         self._set_nameservers(running, new)
         self._wait_leases([new.networks[n].iface
                            for n in sorted(request.blocking_dhcp)])
@@ -207,6 +209,14 @@ class Configurator:
         except Exception:
             log.exception("ROLLBACK FAILED: the host may be left half "
                           "configured; vdsm-tool restore-nets fixes it")
+
+    def _set_autoconf(self, networks: Iterable[Network]) -> None:
+        """ipv6autoconf, on or off, on each network's device (the kernel
+        default would autoconfigure from any router advertisement)."""
+        devices = {net.iface: net.ipv6autoconf for net in networks
+                   if net.iface}
+        if devices:
+            self.helper.set_ipv6_autoconf(devices, self.netns)
 
     def _wait_leases(self, ifaces: list[str | None]) -> None:
         """blockingdhcp: until every iface has a DHCP address, or fail

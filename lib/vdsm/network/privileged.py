@@ -23,6 +23,9 @@ class Helper(Protocol):
 
     def stop_dhcp(self, dev: str, netns: str) -> None: ...
 
+    def set_ipv6_autoconf(self, devices: dict[str, bool],
+                          netns: str) -> None: ...
+
     def run_hook(self, point: str, data: dict, netns: str) -> dict: ...
 
 
@@ -56,6 +59,11 @@ class DirectHelper:
         from vdsm.supervdsm.api import network
         return network.network_hook(self.hooks_dir, point, data, netns)
 
+    def set_ipv6_autoconf(self, devices: dict[str, bool],
+                          netns: str) -> None:
+        from vdsm.supervdsm.api import network
+        network.set_ipv6_autoconf(devices, netns)
+
 
 class SupervdsmHelper:
     """Calls through supervdsmd's socket (``vdsm.supervdsm.client``).
@@ -88,3 +96,7 @@ class SupervdsmHelper:
 
     def run_hook(self, point: str, data: dict, netns: str) -> dict:
         return self._call("network.run_hook", point, data, netns)
+
+    def set_ipv6_autoconf(self, devices: dict[str, bool],
+                          netns: str) -> None:
+        self._call("network.set_ipv6_autoconf", devices, netns)

@@ -145,6 +145,38 @@ def _dhcp_files(dev: str, netns: str) -> tuple[str, str]:
 
 
 @privileged
+def set_ipv6_autoconf(devices: dict[str, bool], netns: str = "") -> None:
+    """IPv6 stateless autoconfiguration per device (networks'
+    ``ipv6autoconf``): router advertisements accepted and addresses made
+    from them, or neither. One sysctl run for all devices."""
+    ns = vocab.check_netns(netns)
+    settings = []
+    for dev, enabled in sorted(devices.items()):
+        vocab.check_ifname(dev)
+        # sysctl keys spell a '.' of an interface name (VLANs) as '/'.
+        key = f"net.ipv6.conf.{dev.replace('.', '/')}"
+        value = "1" if enabled else "0"
+        settings += [f"{key}.accept_ra={value}", f"{key}.autoconf={value}"]
+    if not settings:
+        return
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + [
+        "sysctl", "-q", "-w"] + settings
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise NetworkChangeFailed("cannot set IPv6 autoconf: "
+                                  f"{proc.stderr.strip()[-300:]}")
+    # A device made by this call may have autoconfigured already (the
+    # kernel's default): drop what it learnt. Static addresses are
+    # permanent, so "dynamic" leaves them.
+    _run_batch([f"addr flush dev {dev} scope global dynamic"
+                for dev, enabled in sorted(devices.items()) if not enabled],
+               netns, "-6")
+    log.info("IPV6 autoconf devices=%s netns=%s",
+             ",".join(f"{d}={int(e)}" for d, e in sorted(devices.items())),
+             netns or "-")
+
+
+@privileged
 def start_dhcp(dev: str, default_route: bool, netns: str = "") -> None:
     """Run dhclient for IPv4 on ``dev`` (in the background); restart it if
     it runs. Only vdsm's own dhclient-script applies the lease."""

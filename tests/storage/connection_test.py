@@ -99,11 +99,16 @@ def test_posixfs_mount_failure_has_its_own_code(make_service, mounter,
          "vfs_type": "ext4"},
         {"id": "w", "connection": loop_fs, "vfs_type": "ext4",
          "mnt_options": "suid"},
+        # Mount points that would be the repository's own dirs.
+        {"id": "d1", "connection": ".", "vfs_type": "ext4"},
+        {"id": "d2", "connection": "..", "vfs_type": "ext4"},
     ])
     assert res == [("x", errors.MountError.code),
                    ("y", errors.InvalidParameter.code),
                    ("z", errors.InvalidParameter.code),
-                   ("w", errors.InvalidParameter.code)]
+                   ("w", errors.InvalidParameter.code),
+                   ("d1", errors.InvalidParameter.code),
+                   ("d2", errors.InvalidParameter.code)]
     assert svc.connections.saved() == []
     assert os.listdir(svc.connections.mnt_dir) == []
 

@@ -36,8 +36,12 @@ def _registered() -> int:
 
 def init_lockspace(sd_uuid: str, ids_path: str, block_size: int,
                    io_timeout: int) -> None:
-    sanlock.write_lockspace(_b(sd_uuid), ids_path, iotimeout=io_timeout,
-                            align=sc.ALIGNMENT, sector=block_size)
+    try:
+        sanlock.write_lockspace(_b(sd_uuid), ids_path, iotimeout=io_timeout,
+                                align=sc.ALIGNMENT, sector=block_size)
+    except sanlock.SanlockException as e:
+        raise errors.ClusterLockInitError(str(e), sd=sd_uuid,
+                                          path=ids_path) from None
 
 
 def init_resource(sd_uuid: str, name: str, path: str, offset: int,

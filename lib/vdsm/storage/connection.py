@@ -71,6 +71,10 @@ def from_wire(dom_type: int, params: dict) -> Connection:
                                    or os.path.normpath(spec) != spec):
         raise errors.InvalidParameter(
             "LOCALFS path must be absolute and normalized", path=spec)
+    if conn.name in (".", ".."):
+        # Its mount point would be the repository's mnt dir or the
+        # repository itself.
+        raise errors.InvalidParameter("bad connection", value=spec)
     if dom_type == sc.NFS and ":" not in spec:
         raise errors.InvalidParameter("NFS needs server:/path", value=spec)
     if conn.vfs_type and not conn.vfs_type.replace(".", "").isalnum():

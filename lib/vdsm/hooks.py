@@ -56,6 +56,7 @@ HOOK_POINTS = (
     "before_get_stats", "after_get_stats",
     "before_get_vm_stats", "after_get_vm_stats",
     "before_get_all_vm_stats", "after_get_all_vm_stats",
+    "after_hostdev_list_by_caps",
     "before_network_setup", "after_network_setup",
     "after_network_setup_fail",
     "before_vdsm_start", "after_vdsm_stop",

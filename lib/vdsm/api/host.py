@@ -40,3 +40,10 @@ def get_stats(ctx: CallContext) -> dict:
 @verb("Host.getHardwareInfo")
 def get_hardware_info(ctx: CallContext) -> dict:
     return ctx.services.host.hardware_info()
+
+
+@verb("Host.hostdevListByCaps")
+def hostdev_list_by_caps(ctx: CallContext, caps: list[str]) -> dict:
+    devices = ctx.services.host.host_devices(caps)
+    return hooks.filter_json(ctx.services.config.get("vars", "hooks_dir"),
+                             "after_hostdev_list_by_caps", devices)

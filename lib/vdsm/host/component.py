@@ -24,7 +24,8 @@ import logging
 from typing import Any
 
 from vdsm.common import clock
-from vdsm.host import capabilities, contributors, hardware, osinfo, stats
+from vdsm.host import (capabilities, contributors, hardware, hostdev, osinfo,
+                       stats)
 from vdsm.host.sampling import HostSampler
 
 log = logging.getLogger("vdsm.host")
@@ -73,6 +74,9 @@ class HostService:
 
     def hardware_info(self) -> dict[str, str]:
         return hardware.hardware_info()
+
+    def host_devices(self, caps: list[str]) -> dict[str, Any]:
+        return hostdev.list_by_caps(caps)
 
     @staticmethod
     def _stats_defaults() -> dict[str, Any]:

@@ -248,28 +248,37 @@ def cli(daemon: Vdsmd) -> Iterator[client.Client]:
 
 
 @pytest.fixture(scope="module")
-def known_ids(daemon: Vdsmd, cli: client.Client) -> list[str]:
-    """A LOCALFS domain with an empty image, laid out by hand.
-
-    StorageDomain.create needs sanlock; the domain verbs only read the
-    metadata. Garbage on its id writes nowhere but this test's dirs.
-    """
-    rng = random.Random(f"{SEED}:known")
-    sd_id, img_id = _uuid(rng), _uuid(rng)
+def connected_localfs(daemon: Vdsmd, cli: client.Client) -> str:
+    """A LOCALFS connection for the domain of known_ids."""
     localfs = os.path.join(daemon.root, "localfs")
-    md_dir = os.path.join(localfs, sd_id, "dom_md")
-    os.makedirs(md_dir)
-    os.makedirs(os.path.join(localfs, sd_id, "images", img_id))
-    with open(os.path.join(md_dir, "metadata"), "w") as f:
-        f.write(metadata.dump_domain({
-            "CLASS": "Data", "DESCRIPTION": "fuzz", "IOOPTIMEOUTSEC": "1",
-            "POOL_UUID": "", "REMOTE_PATH": localfs, "ROLE": "Regular",
-            "SDUUID": sd_id, "TYPE": "LOCALFS", "VERSION": "5",
-            "BLOCK_SIZE": "512", "ALIGNMENT": "1048576"}))
+    os.makedirs(localfs)
     status = cli.StoragePool.connectStorageServer(
         storagepoolID=sc.BLANK_UUID, domainType=sc.LOCALFS,
         connectionParams=[{"id": "fuzz", "connection": localfs}])
     assert status == [{"id": "fuzz", "status": 0}]
+    return localfs
+
+
+@pytest.fixture
+def known_ids(cli: client.Client, connected_localfs: str) -> list[str]:
+    """A LOCALFS domain with an empty image, laid out by hand.
+
+    StorageDomain.create needs sanlock; the domain verbs only read the
+    metadata. Garbage on its id writes nowhere but this test's dirs. Laid
+    out again for each verb: StorageDomain.format removes it.
+    """
+    rng = random.Random(f"{SEED}:known")
+    sd_id, img_id = _uuid(rng), _uuid(rng)
+    md_dir = os.path.join(connected_localfs, sd_id, "dom_md")
+    os.makedirs(md_dir, exist_ok=True)
+    os.makedirs(os.path.join(connected_localfs, sd_id, "images", img_id),
+                exist_ok=True)
+    with open(os.path.join(md_dir, "metadata"), "w") as f:
+        f.write(metadata.dump_domain({
+            "CLASS": "Data", "DESCRIPTION": "fuzz", "IOOPTIMEOUTSEC": "1",
+            "POOL_UUID": "", "REMOTE_PATH": connected_localfs,
+            "ROLE": "Regular", "SDUUID": sd_id, "TYPE": "LOCALFS",
+            "VERSION": "5", "BLOCK_SIZE": "512", "ALIGNMENT": "1048576"}))
     assert cli.StorageDomain.getInfo(storagedomainID=sd_id)["name"] == "fuzz"
     return [sd_id, img_id]
 

@@ -234,6 +234,126 @@ def test_bad_input_gets_codes(env, vdsmd_factory):
         teardown_pool(cli, sp)
 
 
+def test_destroy_pool_then_format_domains(env, vdsmd_factory):
+    vdsmd = vdsmd_factory(overrides(env))
+    path = env.dir()
+    with vdsmd.client() as cli:
+        sp, sd = setup_pool(cli, path)
+        sd2 = new_id()
+        cli.StorageDomain.create(storagedomainID=sd2, domainType=LOCALFS,
+                                 typeArgs=path, name="second",
+                                 domainClass=1)
+        cli.StorageDomain.attach(storagedomainID=sd2, storagepoolID=sp)
+        img, base, top = new_id(), new_id(), new_id()
+        ok(cli, create_volume(cli, sp, sd, img, base))
+        ok(cli, create_volume(cli, sp, sd, img, top, parent=base))
+        img2, vol2 = new_id(), new_id()
+        ok(cli, create_volume(cli, sp, sd, img2, vol2))
+
+        def volumes(**image):
+            return cli.StorageDomain.getVolumes(
+                storagedomainID=sd, storagepoolID=sp, **image)
+        assert volumes(imageID=img) == sorted([base, top])
+        assert volumes(imageID=img2) == [vol2]
+        assert volumes(imageID=BLANK) == sorted([base, top, vol2])
+        assert volumes() == sorted([base, top, vol2])
+        assert volumes(imageID=new_id()) == []
+        assert cli.StorageDomain.getVolumes(
+            storagedomainID=sd2, storagepoolID=BLANK, imageID=BLANK) == []
+
+        # Members of the connected pool, active or not: 392 even with
+        # autoDetach, and nothing changes.
+        before = sorted(os.listdir(os.path.join(path, sd, "images", img)))
+        for dom in (sd, sd2):
+            for auto in (False, True):
+                assert error_code(cli.StorageDomain.format,
+                                  storagedomainID=dom,
+                                  autoDetach=auto) == 392
+        assert sorted(os.listdir(os.path.join(path, sd, "images",
+                                              img))) == before
+        assert volumes() == sorted([base, top, vol2])
+        assert set(cli.Host.getStorageRepoStats()) == {sd}
+
+        # Destroy: another host id is 700 and changes nothing.
+        assert error_code(cli.StoragePool.destroy, storagepoolID=sp,
+                          hostID=2, scsiKey=sp) == 700
+        assert cli.Host.getConnectedStoragePools() == [sp]
+        assert cli.StoragePool.destroy(storagepoolID=sp, hostID=1,
+                                       scsiKey=sp) is True
+        assert cli.Host.getConnectedStoragePools() == []
+        assert cli.Host.getStorageRepoStats() == {}
+        for dom in (sd, sd2):
+            info = cli.StorageDomain.getInfo(storagedomainID=dom)
+            assert info["pool"] == [] and info["role"] == "Regular"
+            assert "master_ver" not in info
+        assert not os.path.exists(os.path.join(path, sd, "master"))
+        assert sorted(cli.Host.getStorageDomains()) == sorted([sd, sd2])
+        assert error_code(cli.StoragePool.getSpmStatus,
+                          storagepoolID=sp) == 309
+
+        # Now free: format removes each domain's directory for good.
+        assert cli.StorageDomain.format(storagedomainID=sd) is True
+        assert sorted(os.listdir(path)) == [sd2]
+        assert cli.Host.getStorageDomains() == [sd2]
+        assert error_code(cli.StorageDomain.getInfo,
+                          storagedomainID=sd) == 358
+        assert error_code(volumes) == 358
+        assert error_code(cli.StorageDomain.format,
+                          storagedomainID=sd) == 358
+        assert cli.StorageDomain.format(storagedomainID=sd2,
+                                        autoDetach=False) is True
+        assert os.listdir(path) == []
+        assert cli.Host.getStorageDomains() == []
+
+        # The path can hold a new domain and pool again.
+        sp, sd = setup_pool(cli, path)
+        teardown_pool(cli, sp)
+
+
+def test_format_and_destroy_refusals(env, vdsmd_factory):
+    vdsmd = vdsmd_factory(overrides(env))
+    path = env.dir()
+    with vdsmd.client() as cli:
+        sp, sd = setup_pool(cli, path, spm=False)
+        # Not SPM: 654; unknown or malformed ids.
+        cases = [
+            (cli.StoragePool.destroy,
+             dict(storagepoolID=sp, hostID=1, scsiKey=sp), 654),
+            (cli.StoragePool.destroy,
+             dict(storagepoolID=new_id(), hostID=1, scsiKey=""), 309),
+            (cli.StoragePool.destroy,
+             dict(storagepoolID="bad", hostID=1, scsiKey=""), 1000),
+            (cli.StorageDomain.format, dict(storagedomainID=new_id()),
+             358),
+            (cli.StorageDomain.format, dict(storagedomainID="../x"), 1000),
+            (cli.StorageDomain.getVolumes,
+             dict(storagedomainID=new_id(), storagepoolID=sp,
+                  imageID=BLANK), 358),
+            (cli.StorageDomain.getVolumes,
+             dict(storagedomainID=sd, storagepoolID=sp, imageID="*"),
+             1000),
+        ]
+        for func, params, code in cases:
+            assert error_code(func, **params) == code, (func, params)
+        assert cli.Host.getConnectedStoragePools() == [sp]
+
+        # Left, not destroyed: the metadata still names the pool, 391
+        # until autoDetach.
+        ok(cli, cli.StoragePool.spmStart(storagepoolID=sp))
+        img, vol = new_id(), new_id()
+        ok(cli, create_volume(cli, sp, sd, img, vol))
+        teardown_pool(cli, sp)
+        assert error_code(cli.StorageDomain.format, storagedomainID=sd,
+                          autoDetach=False) == 391
+        assert cli.StorageDomain.getVolumes(
+            storagedomainID=sd, storagepoolID=BLANK, imageID=img) == [vol]
+        assert cli.StorageDomain.getInfo(storagedomainID=sd)["pool"] == [sp]
+        assert cli.StorageDomain.format(storagedomainID=sd,
+                                        autoDetach=True) is True
+        assert os.listdir(path) == []
+        assert cli.Host.getStorageDomains() == []
+
+
 @pytest.mark.slow
 def test_kill_vdsmd_during_create_then_restart(env, vdsmd_factory):
     vdsmd = vdsmd_factory(overrides(env))

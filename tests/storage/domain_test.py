@@ -133,3 +133,47 @@ def test_deactivate_releases_host_id(env):
     while dom.has_host_id(1):
         assert time.monotonic() < deadline
         time.sleep(0.1)
+
+
+def test_format_removes_the_domain(env):
+    svc = env.service()
+    path = env.dir()
+    connect_localfs(svc, path)
+    sd, other = create_domain(svc, path), create_domain(svc, path)
+    svc.format_domain(sd)
+    assert os.listdir(path) == [other]
+    assert svc.list_domains() == [other]
+    with pytest.raises(errors.StorageDomainDoesNotExist):
+        svc.find_domain(sd)
+
+
+def test_format_domain_with_broken_metadata(env):
+    """As upstream: a domain whose metadata is unreadable (here, its seal
+    broken) can still be formatted."""
+    svc = env.service()
+    path = env.dir()
+    connect_localfs(svc, path)
+    sd = create_domain(svc, path)
+    md_path = os.path.join(path, sd, "dom_md", "metadata")
+    text = open(md_path).read().replace("POOL_UUID=", "POOL_UUID=" + new_id())
+    with open(md_path, "w") as f:
+        f.write(text)
+    with pytest.raises(errors.StorageDomainAccessError):
+        svc.domain_info(sd)
+    svc.format_domain(sd)
+    assert os.listdir(path) == []
+
+
+def test_format_attached_domain(env):
+    svc = env.service()
+    path = env.dir()
+    sp, sd = make_pool(svc, path, spm=False)
+    with pytest.raises(errors.CannotFormatStorageDomainInConnectedPool):
+        svc.format_domain(sd, auto_detach=True)
+    svc.disconnect_pool(sp, 1)
+    with pytest.raises(errors.CannotFormatAttachedStorageDomain) as e:
+        svc.format_domain(sd)
+    assert e.value.code == 391
+    assert os.listdir(path) == [sd]
+    svc.format_domain(sd, auto_detach=True)
+    assert os.listdir(path) == []

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from storage.storagefixtures import check_task, make_pool, new_id
+from storage.storagefixtures import (check_task, create_domain, make_pool,
+                                     new_id, wait_task)
 
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
+from vdsm.storage.pool import POOL_KEYS
 from vdsm.storage.volume import VolumeSpec
 
 pytestmark = pytest.mark.root
@@ -76,3 +80,60 @@ def test_create_bad_name_or_version(make_service, name, version):
     sd = new_id()
     with pytest.raises(errors.InvalidParameter):
         svc.create_pool(new_id(), name, sd, version, [sd])
+
+
+def test_destroy_frees_every_domain(env):
+    svc = env.service()
+    path = env.dir()
+    sp, sd = make_pool(svc, path)
+    sd2, sd3 = create_domain(svc, path), create_domain(svc, path)
+    for other in (sd2, sd3):
+        svc.attach_domain(other, sp)
+    svc.activate_domain(sd2, sp)
+    assert sorted(svc.monitor.monitored()) == sorted([sd, sd2])
+    with pytest.raises(errors.HostIdMismatch) as e:
+        svc.destroy_pool(sp, 2)
+    assert e.value.code == 700
+    assert svc.find_domain(sd2).metadata()["POOL_UUID"] == sp
+
+    svc.destroy_pool(sp, 1)
+    assert svc.connected_pools() == []
+    assert svc.monitor.monitored() == []
+    md = svc.find_domain(sd).metadata()
+    assert not set(POOL_KEYS) & set(md)
+    assert md["POOL_UUID"] == "" and md["ROLE"] == sc.REGULAR
+    for other in (sd2, sd3):
+        assert svc.find_domain(other).metadata()["POOL_UUID"] == ""
+    # The SPM lease is free: a new pool over the old master gets it.
+    sp2 = new_id()
+    svc.create_pool(sp2, "again", sd, 1, [sd, sd2])
+    svc.connect_pool(sp2, 1, sd, 1)
+    check_task(svc, svc.spm_start(sp2))
+    assert svc.spm_status(sp2)["status"] == "SPM"
+
+
+def test_destroy_needs_spm(env):
+    svc = env.service()
+    sp, sd = make_pool(svc, env.dir(), spm=False)
+    with pytest.raises(errors.NotSPM):
+        svc.destroy_pool(sp, 1)
+    assert svc.connected_pools() == [sp]
+    assert svc.find_domain(sd).metadata()["POOL_UUID"] == sp
+
+
+def test_destroy_refused_while_tasks_run(env):
+    svc = env.service()
+    sp, sd = make_pool(svc, env.dir())
+    release = threading.Event()
+    task_id = svc.tasks.start("Test.slow", lambda task: release.wait(30))
+    try:
+        with pytest.raises(errors.TaskNotFinished) as e:
+            svc.destroy_pool(sp, 1)
+        assert e.value.code == 403
+        assert svc.connected_pools() == [sp]
+        assert svc.find_domain(sd).metadata()["ROLE"] == sc.MASTER_ROLE
+    finally:
+        release.set()
+    wait_task(svc, task_id)
+    svc.destroy_pool(sp, 1)
+    assert svc.find_domain(sd).metadata()["ROLE"] == sc.REGULAR

@@ -6,6 +6,7 @@ from typing import Any
 
 from vdsm.api.registry import CallContext, verb
 from vdsm.api.storagewire import storage, to_int
+from vdsm.storage import constants as sc
 from vdsm.storage.domain import DomainSpec
 
 
@@ -43,6 +44,19 @@ def get_stats(ctx: CallContext, storagedomainID: str) -> dict[str, Any]:
 @verb("StorageDomain.getImages")
 def get_images(ctx: CallContext, storagedomainID: str) -> list[str]:
     return storage(ctx).domain_images(storagedomainID)
+
+
+@verb("StorageDomain.getVolumes")
+def get_volumes(ctx: CallContext, storagedomainID: str, storagepoolID: str,
+                imageID: str = sc.BLANK_UUID) -> list[str]:
+    # storagepoolID is unused, as upstream: the domain is found by itself.
+    return storage(ctx).domain_volumes(storagedomainID, imageID)
+
+
+@verb("StorageDomain.format")
+def format_domain(ctx: CallContext, storagedomainID: str,
+                  autoDetach: bool = False) -> None:
+    storage(ctx).format_domain(storagedomainID, autoDetach)
 
 
 @verb("StorageDomain.attach")

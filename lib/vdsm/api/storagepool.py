@@ -49,6 +49,12 @@ def disconnect(ctx: CallContext, storagepoolID: str, hostID: int,
     storage(ctx).disconnect_pool(storagepoolID, hostID)
 
 
+@verb("StoragePool.destroy")
+def destroy(ctx: CallContext, storagepoolID: str, hostID: int,
+            **unused: Any) -> None:
+    storage(ctx).destroy_pool(storagepoolID, hostID)
+
+
 @verb("StoragePool.getInfo")
 def get_info(ctx: CallContext, storagepoolID: str) -> dict[str, Any]:
     info = storage(ctx).pool_info(storagepoolID)

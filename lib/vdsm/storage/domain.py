@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,9 +72,13 @@ class FileDomain:
     def update_metadata(self, **changes: str) -> dict[str, str]:
         md = self.metadata()
         md.update(changes)
+        self.write_metadata(md)
+        return md
+
+    def write_metadata(self, md: dict[str, str]) -> None:
+        """Replace the whole metadata (atomically, see ioworker)."""
         self.io.call("write_text", path=self.md_path("metadata"),
                      text=metadata.dump_domain(md))
-        return md
 
     @property
     def block_size(self) -> int:
@@ -104,6 +109,15 @@ class FileDomain:
         names = self.io.call("listdir",
                              path=os.path.join(self.path, sc.IMAGES))
         return [n for n in names if not n.startswith(".")]
+
+    def volumes(self, img_uuid: str | None = None) -> list[str]:
+        """Volume UUIDs (those with a .meta file) of one image or of all."""
+        img_dir = (self.image_dir(img_uuid) if img_uuid
+                   else os.path.join(self.path, sc.IMAGES, "*"))
+        paths = self.io.call("glob", pattern=os.path.join(
+            img_dir, "*" + sc.META_FILEEXT))
+        return sorted(os.path.basename(p)[:-len(sc.META_FILEEXT)]
+                      for p in paths)
 
     # Sanlock.
 
@@ -154,6 +168,30 @@ def create(spec: DomainSpec, mount_path: str, io: IOHelper,
     log.info("CREATE sd=%s path=%s block_size=%s", spec.sd_uuid, path,
              block_size)
     return dom
+
+
+def remove(dom: FileDomain, timeout: float) -> None:
+    """Remove the domain's directory for good (StorageDomain.format).
+
+    The directory is first renamed to a hidden name beside it: one atomic
+    step after which no scan of the mount finds the domain. The tree is
+    then removed with a longer timeout than usual (a domain may hold many
+    files); if that fails, only the hidden remnant is left, and logged.
+    """
+    trash = os.path.join(os.path.dirname(dom.path),
+                         f".remove-{dom.sd_uuid}-{uuid.uuid4().hex[:8]}")
+    try:
+        dom.io.call("rename", src=dom.path, dst=trash)
+    except FileNotFoundError:
+        raise errors.StorageDomainDoesNotExist(sd=dom.sd_uuid) from None
+    except OSError as e:
+        raise errors.MiscDirCleanupFailure(str(e), path=dom.path) from None
+    log.info("FORMAT sd=%s path=%s", dom.sd_uuid, dom.path)
+    try:
+        dom.io.call("rmtree", path=trash, timeout=timeout)
+    except (OSError, errors.StorageError) as e:
+        log.warning("FORMAT_LEFTOVER sd=%s path=%s error=%s", dom.sd_uuid,
+                    trash, e)
 
 
 def now() -> str:

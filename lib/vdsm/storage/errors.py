@@ -108,6 +108,20 @@ class StorageDomainAlreadyAttached(StorageError):
     message = "Storage domain already attached to pool"
 
 
+class CannotFormatAttachedStorageDomain(StorageError):
+    """The domain belongs to a pool: destroy the pool (or detach the
+    domain) first, or format with autoDetach."""
+    code = 391
+    message = "Cannot format attached storage domain"
+
+
+class CannotFormatStorageDomainInConnectedPool(StorageError):
+    """The domain is a member of the pool this host is connected to:
+    detach it, or destroy the pool, first."""
+    code = 392
+    message = "Cannot format storage domain in connected pool"
+
+
 class UnknownTask(StorageError):
     code = 401
     message = "Task id unknown"
@@ -167,6 +181,13 @@ class AcquireHostIdFailure(StorageError):
     message = "Cannot acquire host id"
 
 
+class HostIdMismatch(StorageError):
+    """The host id given is not the one this host connected the pool
+    with."""
+    code = 700
+    message = "Host id not found or does not match manager host id"
+
+
 class ClusterLockInitError(StorageError):
     """sanlock could not write a lockspace or lease: often it may not open
     the file (it reaches vdsm's files through group kvm, mode 0660)."""
@@ -177,3 +198,10 @@ class ClusterLockInitError(StorageError):
 class StorageTimeout(StorageDomainAccessError):
     """A file operation on a mount did not finish in time."""
     message = "Storage operation timed out"
+
+
+class MiscDirCleanupFailure(StorageError):
+    """A directory could not be removed (permissions, a read-only file
+    system ...): nothing was removed; fix the storage and retry."""
+    code = 2008
+    message = "Directory cleanup failure"

@@ -33,6 +33,11 @@ SPM = "SPM"
 FREE = "Free"
 CONTEND = "Contend"
 
+# What create() adds to the master domain's metadata besides POOL_UUID and
+# ROLE; destroy() takes them away again.
+POOL_KEYS = ("POOL_DESCRIPTION", "MASTER_VERSION", "POOL_SPM_ID",
+             "POOL_SPM_LVER", "POOL_DOMAINS")
+
 
 def parse_domains(value: str) -> dict[str, str]:
     out = {}
@@ -175,18 +180,24 @@ class Pool:
         with self._lock:
             if not self.is_spm:
                 return
-            busy = [t.id for t in self._tasks.running()
-                    if t.verb != "StoragePool.spmStart"]
-            if busy:
-                raise errors.TaskNotFinished("tasks still running",
-                                             tasks=",".join(busy))
+            self._check_idle()
             self.master.update_metadata(POOL_SPM_ID="-1")
-            clusterlock.release(self.master.sd_uuid, sc.SDM_LEASE_NAME,
-                                self.master.md_path("leases"),
-                                sc.SDM_LEASE_OFFSET)
-            self.is_spm = False
-            self._tasks.forget_all()
+            self._release_spm()
         log.info("SPM_STOP pool=%s", self.sp_uuid)
+
+    def _check_idle(self) -> None:
+        busy = [t.id for t in self._tasks.running()
+                if t.verb != "StoragePool.spmStart"]
+        if busy:
+            raise errors.TaskNotFinished("tasks still running",
+                                         tasks=",".join(busy))
+
+    def _release_spm(self) -> None:
+        clusterlock.release(self.master.sd_uuid, sc.SDM_LEASE_NAME,
+                            self.master.md_path("leases"),
+                            sc.SDM_LEASE_OFFSET)
+        self.is_spm = False
+        self._tasks.forget_all()
 
     # Membership (SPM only).
 
@@ -231,6 +242,48 @@ class Pool:
                     "cannot deactivate the master", sd=sd_uuid)
             self.domain(sd_uuid, active=False)
             self._set_status(sd_uuid, sc.DOM_ATTACHED)
+
+    def destroy(self) -> None:
+        """Detach every domain and give up the SPM role (SPM only).
+
+        Regular domains first, each losing its POOL_UUID before the pool
+        metadata forgets it (a crash in between leaves a listed domain
+        that is free, never an attached one the pool does not know). The
+        master last, while the SPM lease still guards it: its pool keys
+        go and it becomes a regular domain; once the lease is released,
+        its task records are removed. Refused with 403 while tasks run,
+        before anything changes.
+        """
+        self.require_spm()
+        with self._lock:
+            self._check_idle()
+            master_uuid = self.master.sd_uuid
+            for sd_uuid in sorted(self.domains()):
+                if sd_uuid != master_uuid:
+                    self._forget(sd_uuid)
+            md = {k: v for k, v in self.metadata().items()
+                  if k not in POOL_KEYS}
+            md.update(POOL_UUID="", ROLE=sc.REGULAR)
+            self.master.write_metadata(md)
+            self._release_spm()
+        log.info("DESTROY pool=%s master=%s", self.sp_uuid, master_uuid)
+        try:
+            self.master.io.call("rmtree", path=self.master.master_dir())
+        except (OSError, errors.StorageError) as e:
+            log.warning("DESTROY pool=%s leftover=%s error=%s", self.sp_uuid,
+                        self.master.master_dir(), e)
+
+    def _forget(self, sd_uuid: str) -> None:
+        try:
+            dom = self._find(sd_uuid)
+            if dom.metadata().get("POOL_UUID") == self.sp_uuid:
+                dom.update_metadata(POOL_UUID="")
+        except errors.StorageDomainDoesNotExist:
+            log.warning("DESTROY pool=%s missing_domain=%s", self.sp_uuid,
+                        sd_uuid)
+        doms = self.domains()
+        doms.pop(sd_uuid, None)
+        self.master.update_metadata(POOL_DOMAINS=dump_domains(doms))
 
     def _set_status(self, sd_uuid: str, status: str) -> None:
         doms = self.domains()

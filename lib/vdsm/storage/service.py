@@ -30,10 +30,14 @@ from vdsm.storage.mount import Mounter
 from vdsm.storage.outofprocess import Registry
 from vdsm.storage.pool import Pool
 from vdsm.storage.jobs import Jobs
+from vdsm.storage.metadata import MetadataSealBroken
 from vdsm.storage.tasks import TaskManager
 from vdsm.supervdsm import client as supervdsm_client
 
 log = logging.getLogger("vdsm.storage.service")
+
+# Seconds StorageDomain.format waits for a domain's tree to be removed.
+FORMAT_TIMEOUT = 60.0
 
 
 class StorageService:
@@ -172,6 +176,41 @@ class StorageService:
     def domain_images(self, sd_uuid: str) -> list[str]:
         return self.find_domain(sd_uuid).images()
 
+    def domain_volumes(self, sd_uuid: str, img_uuid: str) -> list[str]:
+        """Volumes of one image (none if unknown); blank: of all images."""
+        dom = self.find_domain(sd_uuid)
+        img_uuid = sc.check_uuid(img_uuid, "imgUUID")
+        return dom.volumes(None if img_uuid == sc.BLANK_UUID else img_uuid)
+
+    def format_domain(self, sd_uuid: str, auto_detach: bool = False) -> None:
+        """Remove a domain that is in no connected pool, for good.
+
+        Refused with 392 while the domain is a member of a pool this host
+        is connected to, with 391 while its metadata names a pool (unless
+        auto_detach); a domain whose metadata cannot be read is formatted
+        all the same, as upstream allows.
+        """
+        sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        with self._lock:
+            pools = list(self._pools.values())
+        for pool in pools:
+            if sd_uuid in pool.domains():
+                raise errors.CannotFormatStorageDomainInConnectedPool(
+                    sd=sd_uuid, pool=pool.sp_uuid)
+        dom = self.find_domain(sd_uuid)
+        try:
+            owner = dom.metadata().get("POOL_UUID", "")
+        except MetadataSealBroken as e:
+            log.warning("FORMAT sd=%s bad_metadata=%s", sd_uuid, e)
+            owner = ""
+        if owner and not auto_detach:
+            raise errors.CannotFormatAttachedStorageDomain(sd=sd_uuid,
+                                                           pool=owner)
+        self.monitor.stop(sd_uuid)
+        dom_mod.remove(dom, max(self.oop.timeout, FORMAT_TIMEOUT))
+        with self._lock:
+            self._domain_paths.pop(sd_uuid, None)
+
     def list_domains(self, sp_uuid: str | None = None,
                      dom_class: int | None = None,
                      dom_type: int | None = None) -> list[str]:
@@ -260,8 +299,25 @@ class StorageService:
 
     def disconnect_pool(self, sp_uuid: str, host_id: int) -> None:
         pool = self.pool(sp_uuid)
+        self._disconnect(pool, list(pool.domains()))
+
+    def destroy_pool(self, sp_uuid: str, host_id: int) -> None:
+        """Detach all domains, stop being SPM, disconnect (SPM only).
+
+        Afterwards the domains are free: they may be formatted or put in
+        another pool.
+        """
+        pool = self.pool(sp_uuid)
+        if host_id != pool.host_id:
+            raise errors.HostIdMismatch(pool=pool.sp_uuid, given=host_id,
+                                        connected=pool.host_id)
+        members = list(pool.domains())
+        pool.destroy()
+        self._disconnect(pool, members)
+
+    def _disconnect(self, pool: Pool, members: list[str]) -> None:
         pool.disconnect()
-        for sd in list(pool.domains()):
+        for sd in members:
             self.monitor.stop(sd)
             if sd != pool.master.sd_uuid:
                 try:

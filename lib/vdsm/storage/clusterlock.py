@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import sanlock
 
@@ -56,6 +57,7 @@ def init_resource(sd_uuid: str, name: str, path: str, offset: int,
 
 def add_lockspace(sd_uuid: str, host_id: int, ids_path: str,
                   io_timeout: int, wait: bool = True) -> None:
+    _wait_removed(sd_uuid, host_id, ids_path)
     try:
         sanlock.add_lockspace(_b(sd_uuid), host_id, ids_path,
                               iotimeout=io_timeout, wait=wait)
@@ -74,7 +76,44 @@ def rem_lockspace(sd_uuid: str, host_id: int, ids_path: str,
     except sanlock.SanlockException as e:
         if e.errno != 2:  # ENOENT: not there
             raise errors.StorageError(f"rem_lockspace: {e}") from None
-    log.info("REM_LOCKSPACE sd=%s host_id=%s", sd_uuid, host_id)
+    if not wait:
+        with _removing_lock:
+            _removing.add(sd_uuid)
+    log.info("REM_LOCKSPACE sd=%s host_id=%s wait=%s", sd_uuid, host_id,
+             wait)
+
+
+# Lockspaces released without waiting: sanlock keeps reporting them as
+# held for a while (about a second), then removes them. Adding one back
+# in that window would "succeed" (EEXIST) and lose it moments later, so
+# add_lockspace first waits for the removal to end.
+_removing: set[str] = set()
+_removing_lock = threading.Lock()
+REMOVAL_TIMEOUT = 120.0
+
+
+def _wait_removed(sd_uuid: str, host_id: int, ids_path: str) -> None:
+    with _removing_lock:
+        if sd_uuid not in _removing:
+            return
+    deadline = time.monotonic() + REMOVAL_TIMEOUT
+    while has_host_id(sd_uuid, host_id, ids_path) or sanlock_busy(
+            sd_uuid, host_id, ids_path):
+        if time.monotonic() > deadline:
+            raise errors.AcquireHostIdFailure(
+                "an earlier release of the host id does not end", sd=sd_uuid)
+        time.sleep(0.1)
+    with _removing_lock:
+        _removing.discard(sd_uuid)
+    log.info("REMOVED sd=%s (earlier release ended)", sd_uuid)
+
+
+def sanlock_busy(sd_uuid: str, host_id: int, ids_path: str) -> bool:
+    """Whether sanlock is still adding or removing the host id."""
+    try:
+        return sanlock.inq_lockspace(_b(sd_uuid), host_id, ids_path) is None
+    except sanlock.SanlockException:
+        return False
 
 
 def has_host_id(sd_uuid: str, host_id: int, ids_path: str) -> bool:

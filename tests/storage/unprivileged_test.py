@@ -30,6 +30,9 @@ from storage.api_test import (BLANK, LOCALFS, POSIXFS, create_volume, ok,
                               teardown_pool, vol_args)
 from storage.storagefixtures import MIB, new_id
 from vdsm import pki
+from vdsm.common.config import Config
+from vdsm.tool import accounts
+from vdsm.tool.target import Target
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -110,6 +113,13 @@ def host(make_supervdsmd: Any, host_pki: pki.Paths) -> Iterator[Host]:
     _ids("sanlock", "sanlock")
     if shutil.which("sanlock") is None:
         pytest.skip("sanlock is not installed")
+    # The memberships vdsm-tool configure gives (modules sanlock and
+    # vdsm-user), on a host where it never ran (CI): sanlock opens the
+    # domain's files through group kvm, vdsm reaches sanlock's socket
+    # through group sanlock.
+    target = Target("/", Config())
+    accounts.add_memberships(target, "sanlock", ["kvm"])
+    accounts.add_memberships(target, "vdsm", ["sanlock"])
     root = tempfile.mkdtemp(prefix="vdsm-unpriv-", dir="/var/tmp")
     os.chmod(root, 0o755)
     h = Host(root, uid, gid)

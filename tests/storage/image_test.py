@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -44,9 +45,15 @@ def test_prepare_returns_path_and_chain(env):
     sp, sd = make_pool(svc, env.dir())
     img, vols = chain_of_three(svc, sp, sd)
     drive = svc.images.prepare(sd, img, vols[-1])
-    assert drive.path.endswith(f"/{sd}/images/{img}/{vols[-1]}")
+    # Paths name the image's run link, as upstream's do, not the mount.
+    link = os.path.join(env.tmp_path, "run", "storage", sd, img)
+    assert drive.path == os.path.join(link, vols[-1])
+    assert os.path.realpath(link) == os.path.realpath(
+        svc.find_domain(sd).image_dir(img))
     assert drive.format == "qcow2"
     assert [c["vol_id"] for c in drive.chain] == vols
+    assert [c["path"] for c in drive.chain] == [
+        os.path.join(link, v) for v in vols]
     # qemu agrees about the chain.
     out = subprocess.check_output(
         ["qemu-img", "info", "-U", "--backing-chain", drive.path], text=True)
@@ -114,9 +121,11 @@ def test_move_image_keeps_chain_and_data(env):
 def test_delete_image(env):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir())
-    img, _ = chain_of_three(svc, sp, sd)
+    img, vols = chain_of_three(svc, sp, sd)
+    link = svc.images.prepare(sd, img, vols[-1]).chain[0]["path"]
     check_task(svc, svc.images.delete_image(sd, sp, img))
     assert img not in svc.find_domain(sd).images()
+    assert not os.path.lexists(os.path.dirname(link))
     with pytest.raises(errors.ImageDoesNotExistInDomain):
         svc.images.delete_image(sd, sp, img)
 

@@ -24,6 +24,7 @@ def make_config(root: str, **irs: str) -> Config:
     config = Config()
     config.set("irs", "repository", os.path.join(root, "repo"))
     config.set("vars", "lib_dir", os.path.join(root, "lib"))
+    config.set("vars", "run_dir", os.path.join(root, "run"))
     config.set("sanlock", "io_timeout", "1")
     config.set("irs", "sd_health_check_delay", "0.5")
     config.set("irs", "process_pool_timeout", "5")

@@ -60,7 +60,10 @@ def test_vm_from_storage_whole_flow(env, vdsmd_factory, guests,
                                     repository):
     conf = overrides(env)
     conf["irs"]["repository"] = repository
-    conf["vars"] = {"vm_sample_interval": "1"}
+    # Prepared paths are links in the run dir, which qemu must traverse
+    # (the daemon's default run dir, in pytest's, is private to root).
+    conf["vars"] = {"vm_sample_interval": "1",
+                    "run_dir": os.path.join(repository, "run")}
     vdsmd = vdsmd_factory(conf)
     with vdsmd.client() as cli:
         sp, sd = setup_pool(cli, env.dir())

@@ -8,7 +8,9 @@ its rollback first (see tasks.py).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 from vdsm.storage import constants as sc
@@ -116,12 +118,20 @@ class ImageService:
             for vol_uuid in img_mod.volumes(dom, img_uuid):
                 Volume(dom, img_uuid, vol_uuid).update(LEGALITY=sc.ILLEGAL)
             img_mod.delete(dom, img_uuid)
+            self._svc.links.unlink(dom.sd_uuid, img_uuid)
         return self._svc.tasks.start("Image.delete", run)
 
     def prepare(self, sd_uuid: str, img_uuid: str, vol_uuid: str) -> Drive:
+        """The chain of vol_uuid, its paths under the image's run link."""
         dom = self._svc.find_domain(sd_uuid)
-        return img_mod.prepare(dom, sc.check_uuid(img_uuid, "imgUUID"),
-                               sc.check_uuid(vol_uuid, "volUUID"))
+        drive = img_mod.prepare(dom, sc.check_uuid(img_uuid, "imgUUID"),
+                                sc.check_uuid(vol_uuid, "volUUID"))
+        link = self._svc.links.link(dom.sd_uuid, img_uuid,
+                                    dom.image_dir(img_uuid))
+        chain = [dict(c, path=os.path.join(link, c["vol_id"]))
+                 for c in drive.chain]
+        return dataclasses.replace(drive, path=chain[-1]["path"],
+                                   chain=chain)
 
     def teardown(self, sd_uuid: str, img_uuid: str,
                  vol_uuid: str | None = None) -> None:

@@ -30,6 +30,7 @@ from vdsm.storage.mount import Mounter
 from vdsm.storage.outofprocess import Registry
 from vdsm.storage.pool import Pool
 from vdsm.storage.jobs import Jobs
+from vdsm.storage.links import ImageLinks
 from vdsm.storage.metadata import MetadataSealBroken
 from vdsm.storage.tasks import TaskManager
 from vdsm.supervdsm import client as supervdsm_client
@@ -61,6 +62,7 @@ class StorageService:
         self._domain_paths: dict[str, str] = {}
         from vdsm.storage.images import ImageService
         self.images = ImageService(self)
+        self.links = ImageLinks(config.get("vars", "run_dir"))
 
     def start(self) -> None:
         self.connections.restore()
@@ -208,6 +210,7 @@ class StorageService:
                                                            pool=owner)
         self.monitor.stop(sd_uuid)
         dom_mod.remove(dom, max(self.oop.timeout, FORMAT_TIMEOUT))
+        self.links.unlink_domain(sd_uuid)
         with self._lock:
             self._domain_paths.pop(sd_uuid, None)
 
@@ -372,6 +375,7 @@ class StorageService:
 
     def detach_domain(self, sd_uuid: str, sp_uuid: str) -> None:
         self.spm_pool(sp_uuid).detach(sc.check_uuid(sd_uuid, "sdUUID"))
+        self.links.unlink_domain(sd_uuid)
 
     def activate_domain(self, sd_uuid: str, sp_uuid: str) -> None:
         pool = self.spm_pool(sp_uuid)
@@ -382,6 +386,7 @@ class StorageService:
         pool = self.spm_pool(sp_uuid)
         pool.deactivate(sc.check_uuid(sd_uuid, "sdUUID"))
         self.monitor.stop(sd_uuid)
+        self.links.unlink_domain(sd_uuid)
         try:
             self.find_domain(sd_uuid).release_host_id(pool.host_id,
                                                       wait=False)

@@ -137,3 +137,77 @@ def test_destroy_refused_while_tasks_run(env):
     wait_task(svc, task_id)
     svc.destroy_pool(sp, 1)
     assert svc.find_domain(sd).metadata()["ROLE"] == sc.REGULAR
+
+
+def test_format_and_attach_of_one_domain_race_safely(env):
+    """Concurrent attach and format of one domain: one wins, whole.
+
+    Either the domain is attached (and format refused with 391 or 392) or
+    it is gone (and attach failed): never a pool naming a removed domain.
+    """
+    svc = env.service()
+    path = env.dir()
+    sp, _ = make_pool(svc, path)
+    for _ in range(8):
+        sd = create_domain(svc, path)
+        results: dict[str, BaseException | None] = {}
+        start = threading.Barrier(2)
+
+        def run(name, fn, *args):
+            start.wait(10)
+            try:
+                fn(*args)
+                results[name] = None
+            except Exception as e:
+                results[name] = e
+
+        threads = [threading.Thread(target=run, args=(
+                       "attach", svc.attach_domain, sd, sp)),
+                   threading.Thread(target=run, args=(
+                       "format", svc.format_domain, sd))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        attached = sd in svc.pool(sp).domains()
+        exists = svc.domain_exists(sd)
+        if attached:
+            assert exists
+            assert results["attach"] is None
+            assert isinstance(results["format"], (
+                errors.CannotFormatAttachedStorageDomain,
+                errors.CannotFormatStorageDomainInConnectedPool))
+            svc.detach_domain(sd, sp)
+            svc.format_domain(sd)
+        else:
+            assert not exists and results["format"] is None
+            # Refused with a storage error (not a crash half-way).
+            assert isinstance(results["attach"], errors.StorageError), \
+                results["attach"]
+
+
+def test_concurrent_creates_of_one_domain_make_one(env):
+    svc = env.service()
+    path = env.dir()
+    make_pool(svc, path)
+    for _ in range(5):
+        sd = new_id()
+        errs: list[BaseException] = []
+        start = threading.Barrier(3)
+
+        def run():
+            start.wait(10)
+            try:
+                create_domain(svc, path, sd)
+            except Exception as e:
+                errs.append(e)
+
+        threads = [threading.Thread(target=run) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(errs) == 2
+        assert all(isinstance(e, errors.StorageDomainAlreadyExists)
+                   for e in errs), errs
+        assert svc.find_domain(sd).metadata()["SDUUID"] == sd

@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from vdsm.common.config import Config
+from vdsm.common.keyedlock import KeyedLocks
 from vdsm.common.exception import VdsmError
 from vdsm.storage import connection as conn_mod
 from vdsm.storage import constants as sc
@@ -58,6 +59,10 @@ class StorageService:
         self.monitor = DomainMonitor(
             self.find_domain, config.getfloat("irs", "sd_health_check_delay"))
         self._lock = threading.RLock()
+        # Verbs that change what a domain is or where it belongs (create,
+        # format, pool create, attach, detach, activate, deactivate) hold
+        # its lock: a format cannot remove a domain an attach is writing.
+        self._domain_locks = KeyedLocks()
         self._pools: dict[str, Pool] = {}
         self._domain_paths: dict[str, str] = {}
         from vdsm.storage.images import ImageService
@@ -158,10 +163,11 @@ class StorageService:
         if name in ("", ".", "..") or "\0" in name \
                 or not os.path.exists(mount_path):
             raise errors.StorageDomainFSNotMounted(path=spec.remote_path)
-        if self.domain_exists(spec.sd_uuid):
-            raise errors.StorageDomainAlreadyExists(sd=spec.sd_uuid)
-        dom_mod.create(spec, mount_path, self.oop.get(mount_path),
-                       self.sanlock_io_timeout)
+        with self._domain_locks.hold(spec.sd_uuid):
+            if self.domain_exists(spec.sd_uuid):
+                raise errors.StorageDomainAlreadyExists(sd=spec.sd_uuid)
+            dom_mod.create(spec, mount_path, self.oop.get(mount_path),
+                           self.sanlock_io_timeout)
 
     def domain_info(self, sd_uuid: str) -> dict[str, Any]:
         return self.find_domain(sd_uuid).info()
@@ -193,6 +199,10 @@ class StorageService:
         all the same, as upstream allows.
         """
         sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        with self._domain_locks.hold(sd_uuid):
+            self._format_domain(sd_uuid, auto_detach)
+
+    def _format_domain(self, sd_uuid: str, auto_detach: bool) -> None:
         with self._lock:
             pools = list(self._pools.values())
         for pool in pools:
@@ -271,8 +281,9 @@ class StorageService:
         if master_version < 0:
             raise errors.InvalidParameter("negative masterVersion",
                                           value=master_version)
-        pool_mod.create(self.find_domain, sp_uuid, name, master_uuid,
-                        master_version, domains)
+        with self._domain_locks.hold(master_uuid, *domains):
+            pool_mod.create(self.find_domain, sp_uuid, name, master_uuid,
+                            master_version, domains)
 
     def connect_pool(self, sp_uuid: str, host_id: int, master_uuid: str,
                      master_version: int) -> None:
@@ -371,27 +382,35 @@ class StorageService:
         return self.pool(sp_uuid).spm_status()
 
     def attach_domain(self, sd_uuid: str, sp_uuid: str) -> None:
-        self.spm_pool(sp_uuid).attach(sc.check_uuid(sd_uuid, "sdUUID"))
+        sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        with self._domain_locks.hold(sd_uuid):
+            self.spm_pool(sp_uuid).attach(sd_uuid)
 
     def detach_domain(self, sd_uuid: str, sp_uuid: str) -> None:
-        self.spm_pool(sp_uuid).detach(sc.check_uuid(sd_uuid, "sdUUID"))
-        self.links.unlink_domain(sd_uuid)
+        sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        with self._domain_locks.hold(sd_uuid):
+            self.spm_pool(sp_uuid).detach(sd_uuid)
+            self.links.unlink_domain(sd_uuid)
 
     def activate_domain(self, sd_uuid: str, sp_uuid: str) -> None:
-        pool = self.spm_pool(sp_uuid)
-        pool.activate(sc.check_uuid(sd_uuid, "sdUUID"))
-        self._activate_locally(pool, sd_uuid)
+        sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        with self._domain_locks.hold(sd_uuid):
+            pool = self.spm_pool(sp_uuid)
+            pool.activate(sd_uuid)
+            self._activate_locally(pool, sd_uuid)
 
     def deactivate_domain(self, sd_uuid: str, sp_uuid: str) -> None:
-        pool = self.spm_pool(sp_uuid)
-        pool.deactivate(sc.check_uuid(sd_uuid, "sdUUID"))
-        self.monitor.stop(sd_uuid)
-        self.links.unlink_domain(sd_uuid)
-        try:
-            self.find_domain(sd_uuid).release_host_id(pool.host_id,
-                                                      wait=False)
-        except VdsmError as e:
-            log.warning("HOST_ID sd=%s error=%s", sd_uuid, e)
+        sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        with self._domain_locks.hold(sd_uuid):
+            pool = self.spm_pool(sp_uuid)
+            pool.deactivate(sd_uuid)
+            self.monitor.stop(sd_uuid)
+            self.links.unlink_domain(sd_uuid)
+            try:
+                self.find_domain(sd_uuid).release_host_id(pool.host_id,
+                                                          wait=False)
+            except VdsmError as e:
+                log.warning("HOST_ID sd=%s error=%s", sd_uuid, e)
 
     # Disks of VMs (called by virt at VM start and destroy).
 

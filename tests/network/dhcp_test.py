@@ -108,3 +108,69 @@ def test_blockingdhcp_without_lease_rolls_back(configurator, netns):
     pidfile, _ = privileged._dhcp_files("net2", netns.name)
     assert privileged._dhclient_pid(pidfile) is None
     assert "net2" not in configurator.running_config().networks
+
+
+@pytest.fixture
+def dhcp6_server(netns, tmp_path):
+    """dnsmasq serving DHCPv6 (stateful addresses) on the far end of eth0."""
+    if not shutil.which("dhclient"):
+        pytest.skip("no dhclient (isc-dhcp-client) on this machine")
+    if not shutil.which("dnsmasq"):
+        pytest.skip("no dnsmasq on this machine to serve DHCPv6")
+    srv = Namespace().create()
+    proc = None
+    try:
+        netns.ip("link", "set", "eth0p", "netns", srv.name)
+        srv.batch(["addr add 2001:db8:6::fe/64 dev eth0p nodad",
+                   "link set eth0p up"])
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", srv.name, "dnsmasq",
+             "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
+             "--no-hosts", "--port=0", "--interface=eth0p",
+             "--bind-interfaces", "--user=root",
+             "--dhcp-range=2001:db8:6::100,2001:db8:6::1ff,64,1h",
+             f"--dhcp-leasefile={tmp_path}/leases6", "--pid-file",
+             f"--log-facility={tmp_path}/dnsmasq6.log"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        yield srv
+    finally:
+        privileged.stop_dhcp("net1", netns.name, 6)
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+        srv.delete()
+
+
+def test_dhcpv6_network(configurator, netns, dhcp6_server):
+    configurator.setup_networks(
+        {"net1": {"nic": "eth0", "bootproto": "none", "dhcpv6": True,
+                  "ipv6autoconf": False}}, {}, {})
+
+    def leased():
+        dev = netinfo.snapshot(netns.name).get("net1")
+        return [a for a in (dev.dynamic_addrs if dev else ())
+                if a.startswith("2001:db8:6::")]
+
+    wait_for(leased)
+    [addr] = leased()
+    assert addr.endswith("/128")
+    snap = netinfo.snapshot(netns.name)
+    report = caps.capabilities(snap, configurator.running_config(), True, [])
+    assert report["networks"]["net1"]["dhcpv6"] is True
+    assert report["networks"]["net1"]["dhcpv4"] is False
+    pidfile, leasefile = privileged._dhcp_files("net1", netns.name, 6)
+    pid = privileged._dhclient_pid(pidfile)
+    assert pid is not None
+    assert addr.split("/")[0] in privileged._leased_ipv6(leasefile)
+
+    # dhcpv6 off: its client stops and its address goes; the bridge stays.
+    configurator.setup_networks(
+        {"net1": {"nic": "eth0", "bootproto": "none",
+                  "ipv6autoconf": False}}, {}, {})
+    assert not os.path.exists(f"/proc/{pid}")
+    dev = netinfo.snapshot(netns.name).get("net1")
+    assert dev is not None and not [
+        a for a in dev.dynamic_addrs if a.startswith("2001:db8:6::")]
+    configurator.setup_networks({"net1": {"remove": True}}, {}, {})
+    assert netns.link("net1") is None

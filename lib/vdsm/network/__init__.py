@@ -18,7 +18,7 @@ Map of the package::
     sourceroute.py   a gateway without the default route: a routing
                      table and rules of its own per network
     caps.py stats.py monitor.py component.py   reporting and the daemon
-    dhclient-script  applies DHCP leases (bootproto dhcp)
+    dhclient-script  applies DHCP leases (bootproto dhcp, dhcpv6)
 
 Privilege: vdsmd reads the kernel itself and plans; every change crosses
 into supervdsmd as structured data (``network.apply_changes``,

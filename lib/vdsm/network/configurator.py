@@ -134,8 +134,8 @@ class Configurator:
             changes = planner.plan(before, target)
             log.info("RESTORE networks=%d bonds=%d changes=%d",
                      len(safe.networks), len(safe.bonds), len(changes))
-            for iface in _dhcp(running):
-                self.helper.stop_dhcp(iface, self.netns)
+            for iface, family in _dhcp(running):
+                self.helper.stop_dhcp(iface, self.netns, family)
             self.helper.apply_changes(changes, self.netns)
             self._start_dhcp(_dhcp(safe))
             self._set_autoconf(safe.networks.values())
@@ -175,8 +175,8 @@ class Configurator:
 
     def _apply(self, changes: list, running: Config, new: Config,
                request: Request, dhcp: _DhcpPlan) -> None:
-        for iface in dhcp.stop:
-            self.helper.stop_dhcp(iface, self.netns)
+        for iface, family in dhcp.stop:
+            self.helper.stop_dhcp(iface, self.netns, family)
         if changes:
             self.helper.apply_changes(changes, self.netns)
         self._start_dhcp(dhcp.start)
@@ -197,8 +197,8 @@ class Configurator:
     def _rollback(self, before: Snapshot, names: set[str], new: Config,
                   old: Config, dhcp: _DhcpPlan) -> None:
         try:
-            for iface in dhcp.start:
-                self.helper.stop_dhcp(iface, self.netns)
+            for iface, family in dhcp.start:
+                self.helper.stop_dhcp(iface, self.netns, family)
             now = netinfo.snapshot(self.netns or None)
             changes = planner.plan(now, state.from_snapshot(before, names))
             self.helper.apply_changes(changes, self.netns)
@@ -239,9 +239,9 @@ class Configurator:
                         " s (blockingdhcp)")
                 time.sleep(0.2)
 
-    def _start_dhcp(self, ifaces: dict[str, bool]) -> None:
-        for iface, default_route in sorted(ifaces.items()):
-            self.helper.start_dhcp(iface, default_route, self.netns)
+    def _start_dhcp(self, clients: dict[tuple[str, int], bool]) -> None:
+        for (iface, family), default_route in sorted(clients.items()):
+            self.helper.start_dhcp(iface, default_route, self.netns, family)
 
     def _set_nameservers(self, old: Config, new: Config) -> None:
         servers = _nameservers(new)
@@ -249,10 +249,16 @@ class Configurator:
             self.helper.set_nameservers(list(servers), self.netns)
 
 
-def _dhcp(config: Config) -> dict[str, bool]:
-    """Devices running DHCPv4, with whether they take the default route."""
-    return {net.iface: net.default_route for net in config.networks.values()
-            if net.dhcpv4 and net.iface}
+def _dhcp(config: Config) -> dict[tuple[str, int], bool]:
+    """The DHCP clients of config, (device, family 4 or 6), with whether
+    they take the default route (DHCPv6 gives none: RAs do)."""
+    out = {}
+    for net in config.networks.values():
+        if net.iface and net.dhcpv4:
+            out[(net.iface, 4)] = net.default_route
+        if net.iface and net.dhcpv6:
+            out[(net.iface, 6)] = False
+    return out
 
 
 class _DhcpPlan:
@@ -264,8 +270,8 @@ class _DhcpPlan:
     def __init__(self, old: Config, new: Config, request: Request) -> None:
         before, after = _dhcp(old), _dhcp(new)
         requested = {n.iface for n in request.networks.values()}
-        self.start = {i: r for i, r in after.items()
-                      if i in requested or before.get(i) != r}
+        self.start = {k: r for k, r in after.items()
+                      if k[0] in requested or before.get(k) != r}
         self.stop = [i for i, r in sorted(before.items())
                      if i not in after or i in self.start]
 

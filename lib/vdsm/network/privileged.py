@@ -18,10 +18,10 @@ class Helper(Protocol):
 
     def set_nameservers(self, servers: list[str], netns: str) -> None: ...
 
-    def start_dhcp(self, dev: str, default_route: bool,
-                   netns: str) -> None: ...
+    def start_dhcp(self, dev: str, default_route: bool, netns: str,
+                   family: int = 4) -> None: ...
 
-    def stop_dhcp(self, dev: str, netns: str) -> None: ...
+    def stop_dhcp(self, dev: str, netns: str, family: int = 4) -> None: ...
 
     def set_ipv6_autoconf(self, devices: dict[str, bool],
                           netns: str) -> None: ...
@@ -47,13 +47,14 @@ class DirectHelper:
         from vdsm.supervdsm.api import network
         network.set_nameservers(servers, netns)
 
-    def start_dhcp(self, dev: str, default_route: bool, netns: str) -> None:
+    def start_dhcp(self, dev: str, default_route: bool, netns: str,
+                   family: int = 4) -> None:
         from vdsm.supervdsm.api import network
-        network.start_dhcp(dev, default_route, netns)
+        network.start_dhcp(dev, default_route, netns, family)
 
-    def stop_dhcp(self, dev: str, netns: str) -> None:
+    def stop_dhcp(self, dev: str, netns: str, family: int = 4) -> None:
         from vdsm.supervdsm.api import network
-        network.stop_dhcp(dev, netns)
+        network.stop_dhcp(dev, netns, family)
 
     def run_hook(self, point: str, data: dict, netns: str) -> dict:
         from vdsm.supervdsm.api import network
@@ -88,11 +89,12 @@ class SupervdsmHelper:
     def set_nameservers(self, servers: list[str], netns: str) -> None:
         self._call("network.set_nameservers", servers, netns)
 
-    def start_dhcp(self, dev: str, default_route: bool, netns: str) -> None:
-        self._call("network.start_dhcp", dev, default_route, netns)
+    def start_dhcp(self, dev: str, default_route: bool, netns: str,
+                   family: int = 4) -> None:
+        self._call("network.start_dhcp", dev, default_route, netns, family)
 
-    def stop_dhcp(self, dev: str, netns: str) -> None:
-        self._call("network.stop_dhcp", dev, netns)
+    def stop_dhcp(self, dev: str, netns: str, family: int = 4) -> None:
+        self._call("network.stop_dhcp", dev, netns, family)
 
     def run_hook(self, point: str, data: dict, netns: str) -> dict:
         return self._call("network.run_hook", point, data, netns)

@@ -14,6 +14,7 @@ them: ``ip -n NS``.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -138,8 +139,9 @@ def set_nameservers(servers: list[str], netns: str = "") -> None:
              path)
 
 
-def _dhcp_files(dev: str, netns: str) -> tuple[str, str]:
-    key = f"{netns or '-'}_{dev}"
+def _dhcp_files(dev: str, netns: str, family: int = 4
+                ) -> tuple[str, str]:
+    key = f"{netns or '-'}_{dev}" + ("" if family == 4 else "_6")
     return (os.path.join(DHCLIENT_DIR, key + ".pid"),
             os.path.join(DHCLIENT_DIR, key + ".lease"))
 
@@ -177,16 +179,20 @@ def set_ipv6_autoconf(devices: dict[str, bool], netns: str = "") -> None:
 
 
 @privileged
-def start_dhcp(dev: str, default_route: bool, netns: str = "") -> None:
-    """Run dhclient for IPv4 on ``dev`` (in the background); restart it if
-    it runs. Only vdsm's own dhclient-script applies the lease."""
+def start_dhcp(dev: str, default_route: bool, netns: str = "",
+               family: int = 4) -> None:
+    """Run dhclient for IPv4 (family 4) or DHCPv6 (family 6) on ``dev``
+    (in the background); restart it if it runs. Only vdsm's own
+    dhclient-script applies the lease. DHCPv6 gives no routes (router
+    advertisements do), so default_route matters for IPv4 only."""
     vocab.check_ifname(dev)
     ns = vocab.check_netns(netns)
-    stop_dhcp(dev, netns)
+    _check_family(family)
+    stop_dhcp(dev, netns, family)
     os.makedirs(DHCLIENT_DIR, mode=0o755, exist_ok=True)
-    pidfile, leasefile = _dhcp_files(dev, netns)
+    pidfile, leasefile = _dhcp_files(dev, netns, family)
     cmd = (["ip", "netns", "exec", ns] if ns else []) + [
-        "dhclient", "-4", "-nw", "-cf", "/dev/null", "-pf", pidfile,
+        "dhclient", f"-{family}", "-nw", "-cf", "/dev/null", "-pf", pidfile,
         "-lf", leasefile, "-sf", DHCLIENT_SCRIPT,
         "-e", f"VDSM_DEFAULT_ROUTE={'yes' if default_route else 'no'}", dev]
     try:
@@ -197,28 +203,64 @@ def start_dhcp(dev: str, default_route: bool, netns: str = "") -> None:
     except subprocess.CalledProcessError as e:
         raise NetworkChangeFailed(f"dhclient failed on {dev}: "
                                   f"{e.stderr.strip()[-300:]}")
-    log.info("DHCP start dev=%s netns=%s", dev, netns or "-")
+    log.info("DHCP start dev=%s netns=%s family=%d", dev, netns or "-",
+             family)
 
 
 @privileged
-def stop_dhcp(dev: str, netns: str = "") -> None:
-    """Stop vdsm's dhclient on ``dev`` and drop its dynamic addresses."""
+def stop_dhcp(dev: str, netns: str = "", family: int = 4) -> None:
+    """Stop vdsm's dhclient of ``family`` on ``dev``; drop its addresses.
+
+    IPv4: every dynamic address (only DHCP makes them). IPv6: only the
+    addresses of its lease file, as autoconf addresses are dynamic too.
+    """
     vocab.check_ifname(dev)
     ns = vocab.check_netns(netns)
-    pidfile, leasefile = _dhcp_files(dev, netns)
+    _check_family(family)
+    pidfile, leasefile = _dhcp_files(dev, netns, family)
     pid = _dhclient_pid(pidfile)
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 5
         while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
             time.sleep(0.05)
-        log.info("DHCP stop dev=%s netns=%s pid=%d", dev, netns or "-", pid)
+        log.info("DHCP stop dev=%s netns=%s family=%d pid=%d", dev,
+                 netns or "-", family, pid)
+    if family == 4:
+        commands = [f"-4 addr flush dev {dev} dynamic"]
+    else:
+        commands = [f"-6 addr del {addr}/128 dev {dev}"
+                    for addr in _leased_ipv6(leasefile)]
     for path in (pidfile, leasefile):
         if os.path.exists(path):
             os.unlink(path)
-    subprocess.run(_ip(ns or "") + ["-4", "addr", "flush", "dev", dev,
-                                    "dynamic"],
-                   capture_output=True, timeout=30)
+    for command in commands:
+        # Gone already (expired, or the device went): nothing to undo.
+        subprocess.run(_ip(ns or "") + command.split(),
+                       capture_output=True, timeout=30)
+
+
+def _check_family(family: int) -> None:
+    if family not in (4, 6):
+        raise BadChange(f"family must be 4 or 6, not {family!r}")
+
+
+def _leased_ipv6(leasefile: str) -> list[str]:
+    """The addresses (``iaaddr``) dhclient -6 recorded in its lease file."""
+    try:
+        with open(leasefile) as f:
+            text = f.read()
+    except OSError:
+        return []
+    out = []
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "iaaddr":
+            try:
+                out.append(str(ipaddress.IPv6Address(words[1])))
+            except ValueError:
+                continue
+    return sorted(set(out))
 
 
 def _dhclient_pid(pidfile: str) -> int | None:

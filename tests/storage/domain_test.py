@@ -177,3 +177,40 @@ def test_format_attached_domain(env):
     assert os.listdir(path) == [sd]
     svc.format_domain(sd, auto_detach=True)
     assert os.listdir(path) == []
+
+
+def _wait_gone(path, timeout=15):
+    deadline = time.monotonic() + timeout
+    while os.path.lexists(path):
+        assert time.monotonic() < deadline, f"{path} still there"
+        time.sleep(0.05)
+
+
+def test_format_leftovers_swept_at_connect_and_start(env):
+    """A format whose rmtree failed leaves a hidden .remove-* tree; the
+    next connect of the mount (or the next start) removes it, in the
+    background, and nothing else."""
+    path = env.dir()
+
+    def leftover():
+        trash = os.path.join(path, f".remove-{new_id()}-0badf00d")
+        os.makedirs(os.path.join(trash, "images", "img"))
+        with open(os.path.join(trash, "images", "img", "vol"), "w") as f:
+            f.write("data")
+        return trash
+
+    keep = [os.path.join(path, name) for name in (".remove", "images-x")]
+    for p in keep:
+        os.mkdir(p)
+    svc = env.service()
+    trash = leftover()
+    connect_localfs(svc, path)
+    _wait_gone(trash)
+    sd = create_domain(svc, path)
+    # A restarted vdsmd restores the connection and sweeps too.
+    trash = leftover()
+    svc2 = env.service()
+    svc2.start()
+    _wait_gone(trash)
+    assert all(os.path.isdir(p) for p in keep)
+    assert svc2.find_domain(sd).metadata()["SDUUID"] == sd

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -170,28 +171,70 @@ def create(spec: DomainSpec, mount_path: str, io: IOHelper,
     return dom
 
 
+TRASH_PREFIX = ".remove-"
+
+# Trash dirs a format of this process is removing now: a sweep skips them.
+_removing: set[str] = set()
+_removing_lock = threading.Lock()
+
+
 def remove(dom: FileDomain, timeout: float) -> None:
     """Remove the domain's directory for good (StorageDomain.format).
 
     The directory is first renamed to a hidden name beside it: one atomic
     step after which no scan of the mount finds the domain. The tree is
     then removed with a longer timeout than usual (a domain may hold many
-    files); if that fails, only the hidden remnant is left, and logged.
+    files); if that fails, only the hidden remnant is left, logged, and
+    removed by a later ``sweep`` of the mount.
     """
     trash = os.path.join(os.path.dirname(dom.path),
-                         f".remove-{dom.sd_uuid}-{uuid.uuid4().hex[:8]}")
+                         f"{TRASH_PREFIX}{dom.sd_uuid}-{uuid.uuid4().hex[:8]}")
+    with _removing_lock:
+        _removing.add(trash)
     try:
-        dom.io.call("rename", src=dom.path, dst=trash)
-    except FileNotFoundError:
-        raise errors.StorageDomainDoesNotExist(sd=dom.sd_uuid) from None
-    except OSError as e:
-        raise errors.MiscDirCleanupFailure(str(e), path=dom.path) from None
-    log.info("FORMAT sd=%s path=%s", dom.sd_uuid, dom.path)
+        try:
+            dom.io.call("rename", src=dom.path, dst=trash)
+        except FileNotFoundError:
+            raise errors.StorageDomainDoesNotExist(sd=dom.sd_uuid) from None
+        except OSError as e:
+            raise errors.MiscDirCleanupFailure(str(e),
+                                               path=dom.path) from None
+        log.info("FORMAT sd=%s path=%s", dom.sd_uuid, dom.path)
+        try:
+            dom.io.call("rmtree", path=trash, timeout=timeout)
+        except (OSError, errors.StorageError) as e:
+            log.warning("FORMAT_LEFTOVER sd=%s path=%s error=%s",
+                        dom.sd_uuid, trash, e)
+    finally:
+        with _removing_lock:
+            _removing.discard(trash)
+
+
+def sweep(io: IOHelper, mount_path: str, timeout: float) -> list[str]:
+    """Remove what earlier formats left on a mount (their rmtree failed
+    or vdsmd died during it); return the names removed."""
     try:
-        dom.io.call("rmtree", path=trash, timeout=timeout)
+        names = io.call("listdir", path=mount_path)
     except (OSError, errors.StorageError) as e:
-        log.warning("FORMAT_LEFTOVER sd=%s path=%s error=%s", dom.sd_uuid,
-                    trash, e)
+        log.warning("SWEEP path=%s error=%s", mount_path, e)
+        return []
+    removed = []
+    for name in sorted(names):
+        path = os.path.join(mount_path, name)
+        with _removing_lock:
+            busy = path in _removing
+        if not name.startswith(TRASH_PREFIX) or busy:
+            continue
+        try:
+            io.call("rmtree", path=path, timeout=timeout)
+        except FileNotFoundError:
+            continue    # another host's sweep or format was first
+        except (OSError, errors.StorageError) as e:
+            log.warning("SWEEP_LEFTOVER path=%s error=%s", path, e)
+            continue
+        log.info("SWEEP removed=%s", path)
+        removed.append(name)
+    return removed
 
 
 def now() -> str:

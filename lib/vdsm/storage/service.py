@@ -71,6 +71,20 @@ class StorageService:
 
     def start(self) -> None:
         self.connections.restore()
+        for mount_path in self._mounts():
+            self._sweep(mount_path)
+
+    def _sweep(self, mount_path: str) -> None:
+        """Remove format leftovers on a mount, in the background (a big
+        or slow tree must not hold up the verb or the start)."""
+        def run() -> None:
+            try:
+                dom_mod.sweep(self.oop.get(mount_path), mount_path,
+                              max(self.oop.timeout, FORMAT_TIMEOUT))
+            except VdsmError as e:     # storage shutting down
+                log.info("SWEEP path=%s skipped=%s", mount_path, e)
+        threading.Thread(target=run, name="storage/sweep",
+                         daemon=True).start()
 
     def stop(self) -> None:
         self.monitor.stop_all()
@@ -93,6 +107,7 @@ class StorageService:
             conn = conn_mod.from_wire(dom_type, params)
             if connect:
                 self.connections.connect(conn)
+                self._sweep(self.connections.local_path(conn))
                 return 0
             self.connections.disconnect(conn)
             prefix = self.connections.local_path(conn) + "/"

@@ -33,6 +33,14 @@ types:
     Id:
         type: alias
         sourcetype: string
+    Tree:
+        type: object
+        properties:
+        -   name: name
+            type: string
+        -   name: children
+            type: [Tree]
+            defaultvalue: null
 Test.draw:
     params:
     -   name: points
@@ -124,6 +132,10 @@ def test_result_checked(test_schema):
     ("Labels", {"a": -1}), ("Labels", {1: 1}), ("IntOrText", "t"),
     ("IntOrText", 1.5), ("Id", "x"), ("Id", 1), ("uint", 0), ("uint", -1),
     ("float", 1), ("float", True), ("any", None), ("dict", []),
+    ("Color", True), ("Tree", {"name": "a"}),
+    ("Tree", {"name": "a", "children": [{"name": "b", "children": []}]}),
+    ("Tree", {"name": "a", "children": [{"name": "b", "children": [{}]}]}),
+    ("Tree", {"name": "a", "children": [{"name": 1}]}),
 ])
 def test_quick_result_check_agrees_with_full_check(test_schema, strict,
                                                    type_, value):

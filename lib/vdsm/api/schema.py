@@ -84,6 +84,7 @@ class Schema:
         self.types: dict[str, dict] = raw.pop("types", None) or {}
         # id(type spec) -> its Params; the specs live as long as self.
         self._field_cache: dict[int, list[Param]] = {}
+        self._quick_cache: dict[Any, Callable[[Any], bool]] = {}
         self.verbs: dict[str, Verb] = {}
         for name, spec in raw.items():
             ret = spec.get("return") or {}
@@ -155,41 +156,64 @@ class Schema:
 
     def _conforms(self, type_: Any, value: Any) -> bool:
         """Whether check() would accept value: no copies, no paths."""
+        return self._quick(type_)(value)
+
+    def _quick(self, type_: Any) -> Callable[[Any], bool]:
+        """type_ compiled once into a predicate (the quick pass of
+        check_result runs on every result, some of them large)."""
+        key = repr(type_) if isinstance(type_, list) else type_
+        pred = self._quick_cache.get(key)
+        if pred is None:
+            # Recursive types reach themselves through this placeholder.
+            self._quick_cache[key] = lambda v: self._quick_cache[key](v)
+            pred = self._quick_cache[key] = self._compile(type_)
+        return pred
+
+    def _compile(self, type_: Any) -> Callable[[Any], bool]:
         if isinstance(type_, list):
-            return isinstance(value, list) and all(
-                self._conforms(type_[0], v) for v in value)
+            item = self._quick(type_[0])
+            return lambda v: isinstance(v, list) and all(map(item, v))
         quick = _QUICK.get(type_)
         if quick is not None:
-            return quick(value)
+            return quick
         spec = self.types.get(type_)
         if spec is None:
-            return False
+            return lambda v: False
         kind = spec["type"]
         if kind == "object":
+            return self._compile_object(spec)
+        if kind == "enum":
+            allowed = [(type(v), v) for v in spec["values"]]
+            return lambda v: (type(v), v) in allowed
+        if kind == "map":
+            key, val = (self._quick(spec["key-type"]),
+                        self._quick(spec["value-type"]))
+            return lambda v: isinstance(v, dict) and all(
+                key(k) and val(x) for k, x in v.items())
+        if kind == "union":
+            options = [self._quick(o) for o in spec["values"]]
+            return lambda v: any(o(v) for o in options)
+        if kind == "alias":
+            return self._quick(spec["sourcetype"])
+        return lambda v: False
+
+    def _compile_object(self, spec: dict) -> Callable[[Any], bool]:
+        fields = [(f.name, f.optional, self._quick(f.type))
+                  for f in self._fields(spec)]
+        known = frozenset(f[0] for f in fields)
+
+        def conforms(value: Any) -> bool:
             if not isinstance(value, dict):
                 return False
-            fields = self._fields(spec)
-            for field in fields:
-                v = value.get(field.name)
+            for name, optional, pred in fields:
+                v = value.get(name)
                 if v is None:
-                    if not field.optional:
+                    if not optional:
                         return False
-                elif not self._conforms(field.type, v):
+                elif not pred(v):
                     return False
-            return not self.strict or len(value) <= len(fields) and \
-                all(k in {f.name for f in fields} for k in value)
-        if kind == "enum":
-            return value in spec["values"]
-        if kind == "map":
-            return isinstance(value, dict) and all(
-                self._conforms(spec["key-type"], k)
-                and self._conforms(spec["value-type"], v)
-                for k, v in value.items())
-        if kind == "union":
-            return any(self._conforms(o, value) for o in spec["values"])
-        if kind == "alias":
-            return self._conforms(spec["sourcetype"], value)
-        return False
+            return not self.strict or known.issuperset(value)
+        return conforms
 
     def _fields(self, spec: dict) -> list[Param]:
         """An object type's properties as Params, parsed once."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import uuid
 
 from vdsm.storage import constants as sc
 
@@ -38,11 +39,8 @@ class ImageLinks:
         except OSError:
             pass
         os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        # Unique: two VMs sharing a disk may prepare it at the same time.
+        tmp = f"{path}.{uuid.uuid4().hex}.tmp"
         os.symlink(target, tmp)
         os.replace(tmp, path)
         log.info("LINK sd=%s img=%s target=%s", sd_uuid, img_uuid, target)

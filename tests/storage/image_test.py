@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 
 import pytest
 
@@ -159,3 +160,34 @@ def test_prepare_image_for_virt(env):
     with pytest.raises(errors.StoragePoolUnknown):
         svc.prepare_image(new_id(), sd, img, vols[-1])
     svc.teardown_image(sp, sd, img, vols[-1])
+
+
+def test_concurrent_prepares_of_one_image(env):
+    """Two VMs sharing a disk may prepare it at once: every prepare
+    answers, and the image's link ends up pointing at the image."""
+    svc = env.service()
+    sp, sd = make_pool(svc, env.dir())
+    img, vols = chain_of_three(svc, sp, sd)
+    image_dir = svc.find_domain(sd).image_dir(img)
+    link = svc.links.image_path(sd, img)
+    failures = []
+
+    def prepare():
+        for _ in range(10):
+            try:
+                # An outdated link (the domain mounted elsewhere before)
+                # is replaced by every prepare.
+                svc.links.link(sd, img, "/nonexistent")
+                svc.images.prepare(sd, img, vols[-1])
+            except Exception as e:
+                failures.append(e)
+
+    threads = [threading.Thread(target=prepare) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert failures == []
+    svc.images.prepare(sd, img, vols[-1])
+    assert os.readlink(link) == image_dir
+    assert sorted(os.listdir(os.path.dirname(link))) == [img]

@@ -174,3 +174,30 @@ def test_dhcpv6_network(configurator, netns, dhcp6_server):
         a for a in dev.dynamic_addrs if a.startswith("2001:db8:6::")]
     configurator.setup_networks({"net1": {"remove": True}}, {}, {})
     assert netns.link("net1") is None
+
+
+def test_blockingdhcp_waits_for_the_dhcpv6_lease(configurator, netns,
+                                                 dhcp6_server):
+    configurator.setup_networks(
+        {"net1": {"nic": "eth0", "bootproto": "none", "dhcpv6": True,
+                  "ipv6autoconf": False, "blockingdhcp": True}}, {}, {})
+    # No waiting here: the call itself waited for the /128 of the lease.
+    dev = netinfo.snapshot(netns.name).get("net1")
+    assert [a for a in dev.dynamic_addrs
+            if a.startswith("2001:db8:6::") and a.endswith("/128")]
+    configurator.setup_networks({"net1": {"remove": True}}, {}, {})
+
+
+def test_blockingdhcp_without_dhcpv6_lease_rolls_back(configurator, netns):
+    if not shutil.which("dhclient"):
+        pytest.skip("no dhclient (isc-dhcp-client) on this machine")
+    configurator.dhcp_timeout = 3
+    before = netns.state_text()
+    with pytest.raises(errors.IfupFailed,
+                       match="no DHCPv6 lease on net2"):
+        configurator.setup_networks(
+            {"net2": {"nic": "eth1", "bootproto": "none", "dhcpv6": True,
+                      "blockingdhcp": True}}, {}, {})
+    assert netns.state_text() == before
+    pidfile, _ = privileged._dhcp_files("net2", netns.name, 6)
+    assert privileged._dhclient_pid(pidfile) is None

@@ -182,8 +182,9 @@ class Configurator:
         self._start_dhcp(dhcp.start)
         self._set_autoconf(request.networks.values())
         self._set_nameservers(running, new)
-        self._wait_leases([new.networks[n].iface
-                           for n in sorted(request.blocking_dhcp)])
+        self._wait_leases({k for k in _dhcp(new)
+                           if any(new.networks[n].iface == k[0]
+                                  for n in request.blocking_dhcp)})
         options = request.options
         if options.connectivity_check:
             self._confirmed.clear()
@@ -218,25 +219,28 @@ class Configurator:
         if devices:
             self.helper.set_ipv6_autoconf(devices, self.netns)
 
-    def _wait_leases(self, ifaces: list[str | None]) -> None:
-        """blockingdhcp: until every iface has a DHCP address, or fail
-        (the caller rolls back, as upstream when dhclient gets no lease)."""
+    def _wait_leases(self, clients: set[tuple[str, int]]) -> None:
+        """blockingdhcp: until every (device, family) has its DHCP address
+        (IPv4: a dynamic one; DHCPv6: a dynamic /128, as autoconf makes
+        /64s), or fail: the caller rolls back, as upstream when dhclient
+        gets no lease."""
         deadline = clock.monotonic() + self.dhcp_timeout
-        for iface in ifaces:
-            if iface is None:
-                continue
-            log.info("WAIT dhcp dev=%s timeout=%.0f", iface,
-                     self.dhcp_timeout)
+        for iface, family in sorted(clients):
+            log.info("WAIT dhcp dev=%s family=%d timeout=%.0f", iface,
+                     family, self.dhcp_timeout)
             while True:
                 dev = netinfo.snapshot(self.netns or None).get(iface)
-                if dev is not None and dev.dynamic_addrs:
+                leased = [a for a in (dev.dynamic_addrs if dev else ())
+                          if _is_lease(a, family)]
+                if leased:
                     log.info("LEASED dev=%s addrs=%s", iface,
-                             ",".join(dev.dynamic_addrs))
+                             ",".join(leased))
                     break
                 if clock.monotonic() > deadline:
                     raise errors.IfupFailed(
-                        f"no DHCP lease on {iface} in {self.dhcp_timeout:.0f}"
-                        " s (blockingdhcp)")
+                        f"no DHCP{'v6' if family == 6 else ''} lease on "
+                        f"{iface} in {self.dhcp_timeout:.0f} s "
+                        "(blockingdhcp)")
                 time.sleep(0.2)
 
     def _start_dhcp(self, clients: dict[tuple[str, int], bool]) -> None:
@@ -247,6 +251,12 @@ class Configurator:
         servers = _nameservers(new)
         if servers and servers != _nameservers(old):
             self.helper.set_nameservers(list(servers), self.netns)
+
+
+def _is_lease(addr: str, family: int) -> bool:
+    if family == 4:
+        return ":" not in addr
+    return ":" in addr and addr.endswith("/128")
 
 
 def _dhcp(config: Config) -> dict[tuple[str, int], bool]:

@@ -220,7 +220,8 @@ def parse_request(networks: Any, bondings: Any, options: Any) -> Request:
             remove_nets.add(name)
         else:
             nets[name] = parse_network(name, attrs, path)
-            if _flag(attrs, "blockingdhcp", path) and nets[name].dhcpv4:
+            if _flag(attrs, "blockingdhcp", path) and (
+                    nets[name].dhcpv4 or nets[name].dhcpv6):
                 blocking.add(name)
     bonds: dict[str, Bond] = {}
     remove_bonds: set[str] = set()

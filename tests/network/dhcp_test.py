@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 
 import pytest
 
-from fixtures.network import Namespace
+from fixtures.network import dnsmasq_peer
 from vdsm.network import caps, errors, netinfo
 from vdsm.supervdsm.api import network as privileged
 
@@ -21,32 +20,15 @@ pytestmark = [pytest.mark.root, pytest.mark.slow]
 def dhcp_server(netns, tmp_path):
     if not shutil.which("dhclient"):
         pytest.skip("no dhclient (isc-dhcp-client) on this machine")
-    if not shutil.which("dnsmasq"):
-        pytest.skip("no dnsmasq on this machine to serve DHCP")
-    srv = Namespace().create()
-    proc = None
     try:
-        netns.ip("link", "set", "eth0p", "netns", srv.name)
-        srv.batch(["addr add 192.0.2.254/24 dev eth0p",
-                   "link set eth0p up"])
-        proc = subprocess.Popen(
-            ["ip", "netns", "exec", srv.name, "dnsmasq",
-             "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
-             "--no-hosts", "--port=0", "--interface=eth0p",
-             "--bind-interfaces", "--user=root",
-             "--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h",
-             "--dhcp-option=option:router,192.0.2.254",
-             f"--dhcp-leasefile={tmp_path}/leases", "--pid-file",
-             f"--log-facility={tmp_path}/dnsmasq.log"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        yield srv
+        with dnsmasq_peer(
+                netns, "192.0.2.254/24",
+                ["--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h",
+                 "--dhcp-option=option:router,192.0.2.254"],
+                str(tmp_path), "serve DHCP") as srv:
+            yield srv
     finally:
         privileged.stop_dhcp("net1", netns.name)
-        if proc is not None:
-            proc.terminate()
-            proc.wait(10)
-        srv.delete()
 
 
 def wait_for(predicate, timeout=30):
@@ -115,31 +97,14 @@ def dhcp6_server(netns, tmp_path):
     """dnsmasq serving DHCPv6 (stateful addresses) on the far end of eth0."""
     if not shutil.which("dhclient"):
         pytest.skip("no dhclient (isc-dhcp-client) on this machine")
-    if not shutil.which("dnsmasq"):
-        pytest.skip("no dnsmasq on this machine to serve DHCPv6")
-    srv = Namespace().create()
-    proc = None
     try:
-        netns.ip("link", "set", "eth0p", "netns", srv.name)
-        srv.batch(["addr add 2001:db8:6::fe/64 dev eth0p nodad",
-                   "link set eth0p up"])
-        proc = subprocess.Popen(
-            ["ip", "netns", "exec", srv.name, "dnsmasq",
-             "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
-             "--no-hosts", "--port=0", "--interface=eth0p",
-             "--bind-interfaces", "--user=root",
-             "--dhcp-range=2001:db8:6::100,2001:db8:6::1ff,64,1h",
-             f"--dhcp-leasefile={tmp_path}/leases6", "--pid-file",
-             f"--log-facility={tmp_path}/dnsmasq6.log"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        yield srv
+        with dnsmasq_peer(
+                netns, "2001:db8:6::fe/64",
+                ["--dhcp-range=2001:db8:6::100,2001:db8:6::1ff,64,1h"],
+                str(tmp_path), "serve DHCPv6") as srv:
+            yield srv
     finally:
         privileged.stop_dhcp("net1", netns.name, 6)
-        if proc is not None:
-            proc.terminate()
-            proc.wait(10)
-        srv.delete()
 
 
 def test_dhcpv6_network(configurator, netns, dhcp6_server):

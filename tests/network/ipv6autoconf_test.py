@@ -5,13 +5,12 @@ address only when the network asks for it."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 
 import pytest
 
-from fixtures.network import Namespace
+from fixtures.network import dnsmasq_peer
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -20,30 +19,12 @@ PREFIX = "2001:db8:1:"
 
 @pytest.fixture
 def router(netns, tmp_path):
-    if not shutil.which("dnsmasq"):
-        pytest.skip("no dnsmasq on this machine to send router adverts")
-    srv = Namespace().create()
-    proc = None
-    try:
-        netns.ip("link", "set", "eth0p", "netns", srv.name)
-        srv.batch(["addr add 2001:db8:1::fe/64 dev eth0p nodad",
-                   "link set eth0p up"])
-        proc = subprocess.Popen(
-            ["ip", "netns", "exec", srv.name, "dnsmasq",
-             "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
-             "--no-hosts", "--port=0", "--interface=eth0p",
-             "--bind-interfaces", "--user=root", "--enable-ra",
-             "--ra-param=eth0p,3", "--dhcp-range=2001:db8:1::,ra-only,64",
-             f"--dhcp-leasefile={tmp_path}/leases", "--pid-file",
-             f"--log-facility={tmp_path}/dnsmasq.log"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+    with dnsmasq_peer(
+            netns, "2001:db8:1::fe/64",
+            ["--enable-ra", "--ra-param=eth0p,3",
+             "--dhcp-range=2001:db8:1::,ra-only,64"],
+            str(tmp_path), "send router adverts") as srv:
         yield srv
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(10)
-        srv.delete()
 
 
 def global_addrs(netns, dev):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
 
 import pytest
 
-from storage.storagefixtures import (MIB, check_task, connect_localfs,
-                                     create_domain, make_pool, new_id)
+from storage.storagefixtures import (MIB, check_task, concurrently,
+                                     connect_localfs, create_domain,
+                                     make_pool, new_id)
 from storage.volume_test import create
 
 from vdsm.storage import constants as sc
@@ -170,24 +170,15 @@ def test_concurrent_prepares_of_one_image(env):
     img, vols = chain_of_three(svc, sp, sd)
     image_dir = svc.find_domain(sd).image_dir(img)
     link = svc.links.image_path(sd, img)
-    failures = []
 
     def prepare():
         for _ in range(10):
-            try:
-                # An outdated link (the domain mounted elsewhere before)
-                # is replaced by every prepare.
-                svc.links.link(sd, img, "/nonexistent")
-                svc.images.prepare(sd, img, vols[-1])
-            except Exception as e:
-                failures.append(e)
+            # An outdated link (the domain mounted elsewhere before) is
+            # replaced by every prepare.
+            svc.links.link(sd, img, "/nonexistent")
+            svc.images.prepare(sd, img, vols[-1])
 
-    threads = [threading.Thread(target=prepare) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert failures == []
+    assert concurrently(*[prepare] * 4) == [None] * 4
     svc.images.prepare(sd, img, vols[-1])
     assert os.readlink(link) == image_dir
     assert sorted(os.listdir(os.path.dirname(link))) == [img]

@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
-from storage.storagefixtures import (check_task, create_domain, make_pool,
-                                     new_id, wait_task)
+from storage.storagefixtures import (check_task, concurrently,
+                                     create_domain, make_pool, new_id,
+                                     wait_task)
 
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
@@ -150,40 +151,22 @@ def test_format_and_attach_of_one_domain_race_safely(env):
     sp, _ = make_pool(svc, path)
     for _ in range(8):
         sd = create_domain(svc, path)
-        results: dict[str, BaseException | None] = {}
-        start = threading.Barrier(2)
-
-        def run(name, fn, *args):
-            start.wait(10)
-            try:
-                fn(*args)
-                results[name] = None
-            except Exception as e:
-                results[name] = e
-
-        threads = [threading.Thread(target=run, args=(
-                       "attach", svc.attach_domain, sd, sp)),
-                   threading.Thread(target=run, args=(
-                       "format", svc.format_domain, sd))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        attach, fmt = concurrently(lambda: svc.attach_domain(sd, sp),
+                                   lambda: svc.format_domain(sd))
         attached = sd in svc.pool(sp).domains()
         exists = svc.domain_exists(sd)
         if attached:
             assert exists
-            assert results["attach"] is None
-            assert isinstance(results["format"], (
+            assert attach is None
+            assert isinstance(fmt, (
                 errors.CannotFormatAttachedStorageDomain,
                 errors.CannotFormatStorageDomainInConnectedPool))
             svc.detach_domain(sd, sp)
             svc.format_domain(sd)
         else:
-            assert not exists and results["format"] is None
+            assert not exists and fmt is None
             # Refused with a storage error (not a crash half-way).
-            assert isinstance(results["attach"], errors.StorageError), \
-                results["attach"]
+            assert isinstance(attach, errors.StorageError), attach
 
 
 def test_concurrent_creates_of_one_domain_make_one(env):
@@ -192,21 +175,8 @@ def test_concurrent_creates_of_one_domain_make_one(env):
     make_pool(svc, path)
     for _ in range(5):
         sd = new_id()
-        errs: list[BaseException] = []
-        start = threading.Barrier(3)
-
-        def run():
-            start.wait(10)
-            try:
-                create_domain(svc, path, sd)
-            except Exception as e:
-                errs.append(e)
-
-        threads = [threading.Thread(target=run) for _ in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        outcome = concurrently(*[lambda: create_domain(svc, path, sd)] * 3)
+        errs = [e for e in outcome if e is not None]
         assert len(errs) == 2
         assert all(isinstance(e, errors.StorageDomainAlreadyExists)
                    for e in errs), errs

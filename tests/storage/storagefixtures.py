@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 from vdsm.common.config import Config
 from vdsm.storage import constants as sc
@@ -76,3 +77,27 @@ def make_pool(svc: StorageService, path: str, spm: bool = True
     if spm:
         check_task(svc, svc.spm_start(sp_uuid))
     return sp_uuid, sd_uuid
+
+
+def concurrently(*funcs: Callable[[], Any], timeout: float = 60
+                 ) -> list[Exception | None]:
+    """Run each function in its own thread, all released at once; return
+    what each raised (None: it returned)."""
+    start = threading.Barrier(len(funcs))
+    outcome: list[Exception | None] = [None] * len(funcs)
+
+    def run(i: int) -> None:
+        start.wait(10)
+        try:
+            funcs[i]()
+        except Exception as e:
+            outcome[i] = e
+
+    threads = [threading.Thread(target=run, args=(i,))
+               for i in range(len(funcs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), "a thread is stuck"
+    return outcome

@@ -182,9 +182,8 @@ class Configurator:
         self._start_dhcp(dhcp.start)
         self._set_autoconf(request.networks.values())
         self._set_nameservers(running, new)
-        self._wait_leases({k for k in _dhcp(new)
-                           if any(new.networks[n].iface == k[0]
-                                  for n in request.blocking_dhcp)})
+        blocking = {new.networks[n].iface for n in request.blocking_dhcp}
+        self._wait_leases({k for k in _dhcp(new) if k[0] in blocking})
         options = request.options
         if options.connectivity_check:
             self._confirmed.clear()

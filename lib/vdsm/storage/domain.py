@@ -219,12 +219,11 @@ def sweep(io: IOHelper, mount_path: str, timeout: float) -> list[str]:
         log.warning("SWEEP path=%s error=%s", mount_path, e)
         return []
     removed = []
-    for name in sorted(names):
+    for name in sorted(n for n in names if n.startswith(TRASH_PREFIX)):
         path = os.path.join(mount_path, name)
         with _removing_lock:
-            busy = path in _removing
-        if not name.startswith(TRASH_PREFIX) or busy:
-            continue
+            if path in _removing:
+                continue
         try:
             io.call("rmtree", path=path, timeout=timeout)
         except FileNotFoundError:

@@ -16,19 +16,25 @@ from vdsm.supervdsm.api import network as privileged
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 
-@pytest.fixture
-def dhcp_server(netns, tmp_path):
+def dhcp_peer(netns, tmp_path, family, address, options, why):
+    """dnsmasq as a DHCP (family 4) or DHCPv6 (6) server beyond eth0;
+    net1's client of that family is stopped at the end."""
     if not shutil.which("dhclient"):
         pytest.skip("no dhclient (isc-dhcp-client) on this machine")
     try:
-        with dnsmasq_peer(
-                netns, "192.0.2.254/24",
-                ["--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h",
-                 "--dhcp-option=option:router,192.0.2.254"],
-                str(tmp_path), "serve DHCP") as srv:
+        with dnsmasq_peer(netns, address, options, str(tmp_path),
+                          why) as srv:
             yield srv
     finally:
-        privileged.stop_dhcp("net1", netns.name)
+        privileged.stop_dhcp("net1", netns.name, family)
+
+
+@pytest.fixture
+def dhcp_server(netns, tmp_path):
+    yield from dhcp_peer(
+        netns, tmp_path, 4, "192.0.2.254/24",
+        ["--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h",
+         "--dhcp-option=option:router,192.0.2.254"], "serve DHCP")
 
 
 def wait_for(predicate, timeout=30):
@@ -95,16 +101,10 @@ def test_blockingdhcp_without_lease_rolls_back(configurator, netns):
 @pytest.fixture
 def dhcp6_server(netns, tmp_path):
     """dnsmasq serving DHCPv6 (stateful addresses) on the far end of eth0."""
-    if not shutil.which("dhclient"):
-        pytest.skip("no dhclient (isc-dhcp-client) on this machine")
-    try:
-        with dnsmasq_peer(
-                netns, "2001:db8:6::fe/64",
-                ["--dhcp-range=2001:db8:6::100,2001:db8:6::1ff,64,1h"],
-                str(tmp_path), "serve DHCPv6") as srv:
-            yield srv
-    finally:
-        privileged.stop_dhcp("net1", netns.name, 6)
+    yield from dhcp_peer(
+        netns, tmp_path, 6, "2001:db8:6::fe/64",
+        ["--dhcp-range=2001:db8:6::100,2001:db8:6::1ff,64,1h"],
+        "serve DHCPv6")
 
 
 def test_dhcpv6_network(configurator, netns, dhcp6_server):

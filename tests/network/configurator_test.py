@@ -1,7 +1,8 @@
 """setupNetworks against a real namespace with veth NICs, as root.
 
-The privileged functions are called in-process (DirectHelper); the same
-functions run in supervdsmd in production.
+The privileged functions are called in-process (``caller.in_process``,
+through supervdsm's allowlist and argument checks); the same functions
+run in supervdsmd in production.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import time
 import pytest
 
 from fixtures.network import kernel_has
+from vdsm.common.config import Config
 from vdsm.network import errors
 from vdsm.network.configurator import Configurator
 from vdsm.network.persistence import Store
-from vdsm.network.privileged import DirectHelper
+from vdsm.supervdsm import caller
+from vdsm.supervdsm.api import network as privileged
 
 pytestmark = pytest.mark.root
 
@@ -195,10 +198,13 @@ def test_confirmed_connectivity(configurator, netns):
 def test_rollback_after_failure_midway(configurator, netns, store):
     configurator.setup_networks({"keep": {"nic": "eth2", **STATIC}}, {}, {})
     before = netns.state_text()
-    real = configurator.helper.apply_changes
+    real = configurator.call
     seen = []
 
-    def fail_in_the_middle(changes, ns):
+    def fail_in_the_middle(func, *args):
+        if func is not privileged.apply_changes:
+            return real(func, *args)
+        changes, ns = args
         # The kernel refuses a change in the middle of the batch: the
         # changes before it ran and must be undone.
         seen.append(changes)
@@ -207,9 +213,9 @@ def test_rollback_after_failure_midway(configurator, netns, store):
             changes = changes[:half] + [
                 {"kind": "add_addr", "dev": "nosuchdev",
                  "cidr": "203.0.113.1/24"}] + changes[half:]
-        return real(changes, ns)
+        return real(func, changes, ns)
 
-    configurator.helper.apply_changes = fail_in_the_middle
+    configurator.call = fail_in_the_middle
     with pytest.raises(errors.IfupFailed) as e:
         configurator.setup_networks(
             {"net1": {"nic": "eth0", "mtu": 3000, "ipaddr": "198.51.100.1",
@@ -226,14 +232,15 @@ def test_rollback_after_failure_midway(configurator, netns, store):
 def test_busy(configurator, netns):
     entered = threading.Event()
     release = threading.Event()
-    real = configurator.helper.apply_changes
+    real = configurator.call
 
-    def slow(changes, ns):
-        entered.set()
-        release.wait(10)
-        return real(changes, ns)
+    def slow(func, *args):
+        if func is privileged.apply_changes:
+            entered.set()
+            release.wait(10)
+        return real(func, *args)
 
-    configurator.helper.apply_changes = slow
+    configurator.call = slow
     t = threading.Thread(target=configurator.setup_networks,
                          args=({"net1": {"nic": "eth0"}}, {}, {}))
     t.start()
@@ -263,7 +270,8 @@ def test_safe_config_and_restore(netns, store, configurator):
     netns.batch(["link del net1", "link del net3", "addr flush dev eth1",
                  "link set eth0 down", "link set eth0 mtu 1500",
                  "link set eth1 down"])
-    fresh = Configurator(Store(store.path), DirectHelper(), netns.name)
+    fresh = Configurator(Store(store.path), caller.in_process(Config()),
+                         netns.name)
     fresh.restore(store.load_safe())
     assert netns.link("net1")["mtu"] == 2000
     assert netns.link("eth0")["master"] == "net1"

@@ -1,14 +1,16 @@
 """Fixtures of the network tests: a configurator working as root on the
 test namespace (``netns``, tests/fixtures/network.py), the privileged
-functions called in-process, its persistence in a temporary lib_dir."""
+functions called in-process (through supervdsm's allowlist and argument
+checks), its persistence in a temporary lib_dir."""
 
 from __future__ import annotations
 
 import pytest
 
+from vdsm.common.config import Config
 from vdsm.network.configurator import Configurator
 from vdsm.network.persistence import Store
-from vdsm.network.privileged import DirectHelper
+from vdsm.supervdsm import caller
 
 
 @pytest.fixture
@@ -18,4 +20,5 @@ def store(tmp_path):
 
 @pytest.fixture
 def configurator(netns, store):
-    return Configurator(store, DirectHelper(), netns=netns.name)
+    return Configurator(store, caller.in_process(Config()),
+                        netns=netns.name)

@@ -4,9 +4,10 @@ rules the kernel imposes (lower devices first, bond slaves down)."""
 
 from __future__ import annotations
 
-from vdsm.network import changes, planner, state
+from vdsm.network import planner, state
 from vdsm.network.model import Config, parse_request
 from vdsm.network.netinfo import Device, Route, Snapshot
+from vdsm.supervdsm import netchanges as changes
 
 
 def host(*nics: str, **extra: Device) -> Snapshot:

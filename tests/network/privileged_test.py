@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from vdsm.network.changes import BadChange
 from vdsm.supervdsm.api import network
+from vdsm.supervdsm.netchanges import BadChange
 
 pytestmark = pytest.mark.root
 

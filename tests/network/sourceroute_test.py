@@ -8,11 +8,13 @@ import json
 
 import pytest
 
-from vdsm.network import caps, changes, errors, netinfo, sourceroute
-from vdsm.network.changes import BadChange
+from vdsm.common.config import Config
+from vdsm.network import caps, errors, netinfo, sourceroute
 from vdsm.network.configurator import Configurator
 from vdsm.network.persistence import Store
-from vdsm.network.privileged import DirectHelper
+from vdsm.supervdsm import netchanges as changes
+from vdsm.supervdsm.netchanges import BadChange
+from vdsm.supervdsm import caller
 
 
 def gw_net(nic: str, addr: str, gateway: str, bridged: bool = True,
@@ -237,7 +239,8 @@ def test_restore_after_reboot(netns, store, configurator):
                 [f"rule del {r} priority {sourceroute.RULE_PRIORITY}"
                  for r in sorted(rules(netns))])
     assert rules(netns) == set() and our_tables(netns) == []
-    fresh = Configurator(Store(store.path), DirectHelper(), netns.name)
+    fresh = Configurator(Store(store.path), caller.in_process(Config()),
+                         netns.name)
     fresh.restore(store.load_safe())
     assert netns.ip("rule") == want_rules
     assert our_tables(netns) == want_tables

@@ -33,9 +33,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from fixtures.network import Namespace  # noqa: E402
+from vdsm.common.config import Config  # noqa: E402
 from vdsm.network.configurator import Configurator  # noqa: E402
 from vdsm.network.persistence import Store  # noqa: E402
-from vdsm.network.privileged import DirectHelper  # noqa: E402
+from vdsm.supervdsm import caller  # noqa: E402
 
 
 def networks(n: int) -> dict:
@@ -71,7 +72,7 @@ def timed(func, *args) -> float:
 def bench_configurator(ns: Namespace, n: int, workdir: str
                        ) -> tuple[float, float]:
     store = Store(os.path.join(workdir, f"netconf-{n}-{time.time()}"))
-    conf = Configurator(store, DirectHelper(), ns.name)
+    conf = Configurator(store, caller.in_process(Config()), ns.name)
     add = timed(conf.setup_networks, networks(n), {}, {})
     assert ns.link(f"bnet{n - 1}") is not None
     remove = timed(conf.setup_networks, removals(n), {}, {})

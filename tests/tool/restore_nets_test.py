@@ -10,9 +10,10 @@ import sys
 
 import pytest
 
+from vdsm.common.config import Config
 from vdsm.network.configurator import Configurator
 from vdsm.network.persistence import Store, netconf_dir
-from vdsm.network.privileged import DirectHelper
+from vdsm.supervdsm import caller
 
 pytestmark = pytest.mark.root
 
@@ -44,7 +45,7 @@ def restore_nets(conf, netns):
 
 def test_restore_after_reboot(netns, conf, lib_dir):
     store = Store(netconf_dir(lib_dir))
-    conf_ = Configurator(store, DirectHelper(), netns.name)
+    conf_ = Configurator(store, caller.in_process(Config()), netns.name)
     conf_.setup_networks(
         {"mgmt": {"nic": "eth0", "ipaddr": "192.0.2.1", "prefix": 24,
                   "gateway": "192.0.2.254", "defaultRoute": True,
@@ -70,7 +71,7 @@ def test_restore_after_reboot(netns, conf, lib_dir):
 
 def test_restore_removes_networks_added_later(netns, conf, lib_dir):
     store = Store(netconf_dir(lib_dir))
-    conf_ = Configurator(store, DirectHelper(), netns.name)
+    conf_ = Configurator(store, caller.in_process(Config()), netns.name)
     conf_.setup_networks({"a": {"nic": "eth0"}}, {}, {})
     conf_.set_safe_config()
     safe_state = netns.state_text()

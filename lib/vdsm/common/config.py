@@ -124,7 +124,8 @@ DEFAULTS: dict[str, list[Option]] = {
         Option("privileged", "supervdsm",
                "How network changes get root: 'supervdsm' (production) or "
                "'direct', calling the privileged functions in-process "
-               "when vdsmd itself runs as root (tests only)."),
+               "when vdsmd itself runs as root (tests only), through "
+               "the same allowlist and argument checks."),
         Option("stats_interval", "5",
                "Seconds between two samples of the interface counters "
                "behind Host.getNetworkStatistics rates."),

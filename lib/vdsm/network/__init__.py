@@ -9,8 +9,6 @@ Map of the package::
     netinfo.py       what the kernel has (one ``ip -j -d addr``)
     state.py         config -> the devices the kernel should have
     planner.py       (snapshot, target) -> ordered changes
-    changes.py       the closed vocabulary of changes supervdsmd accepts,
-                     each rendered as one ``ip -batch`` line
     configurator.py  one setupNetworks: lock, validate, plan, apply,
                      connectivity check, rollback, persist
     persistence.py   running.json and safe.json under
@@ -18,12 +16,17 @@ Map of the package::
     sourceroute.py   a gateway without the default route: a routing
                      table and rules of its own per network
     caps.py stats.py monitor.py component.py   reporting and the daemon
-    dhclient-script  applies DHCP leases (bootproto dhcp, dhcpv6)
 
 Privilege: vdsmd reads the kernel itself and plans; every change crosses
 into supervdsmd as structured data (``network.apply_changes``,
 ``network.set_nameservers``, ``network.start_dhcp``/``stop_dhcp`` in
-vdsm/supervdsm/api/network.py), never as a command line.
+vdsm/supervdsm/api/network.py), never as a command line. The changes are
+in the closed vocabulary of ``vdsm.supervdsm.netchanges`` (each rendered
+as one ``ip -batch`` line there, beside supervdsm's dhclient-script).
+The configurator calls the declared functions through
+``vdsm.supervdsm.caller`` (over the socket, or in-process for root
+callers with the same checks); supervdsm imports nothing of this
+package.
 
 Network namespaces (the choice for tests): the namespace to manage is an
 option threaded through the whole path, ``[network] netns`` -> the

@@ -1,8 +1,10 @@
 """The network component of vdsmd: ``services.network``.
 
-Creates the configurator over the persisted config and the privileged
-helper, the statistics sampler and the netlink monitor; registers the
-capabilities and stats contributors of Host.getCapabilities/getStats.
+Creates the configurator over the persisted config and the caller of
+supervdsm's privileged network functions (``[network] privileged``:
+through supervdsmd, or in-process with the same checks), the statistics
+sampler and the netlink monitor; registers the capabilities and stats
+contributors of Host.getCapabilities/getStats.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from vdsm.common.periodic import Periodic
 from vdsm.network import caps, netinfo, persistence
 from vdsm.network.configurator import Configurator
 from vdsm.network.monitor import EVENT, Monitor
-from vdsm.network.privileged import DirectHelper, Helper, SupervdsmHelper
 from vdsm.network.stats import Sampler
+from vdsm.supervdsm import caller
 
 log = logging.getLogger("vdsm.network")
 
@@ -29,10 +31,10 @@ def create(services: Any) -> NetworkService:
     return service
 
 
-def _helper(config: Any) -> Helper:
+def _privileged(config: Any) -> caller.Caller:
     if config.get("network", "privileged") == "direct":
-        return DirectHelper(config.get("vars", "hooks_dir"))
-    return SupervdsmHelper(config)
+        return caller.in_process(config)
+    return caller.over_socket(config)
 
 
 class NetworkService:
@@ -43,7 +45,7 @@ class NetworkService:
         store = persistence.Store(
             persistence.netconf_dir(config.get("vars", "lib_dir")))
         self.configurator = Configurator(
-            store, _helper(config), self.netns,
+            store, _privileged(config), self.netns,
             config.get("vars", "hooks_dir"),
             config.getfloat("network", "dhcp_timeout"))
         self.sampler = Sampler(self.netns or None)

@@ -40,16 +40,19 @@ from vdsm.network import errors, netinfo, planner, state, validation
 from vdsm.network.model import Config, Network, Request, parse_request
 from vdsm.network.netinfo import Snapshot
 from vdsm.network.persistence import Store
-from vdsm.network.privileged import Helper
+from vdsm.supervdsm.api import network as privileged
+from vdsm.supervdsm.caller import Caller
 
 log = logging.getLogger("vdsm.network")
 
 
 class Configurator:
-    def __init__(self, store: Store, helper: Helper, netns: str = "",
+    def __init__(self, store: Store, call: Caller, netns: str = "",
                  hooks_dir: str = "", dhcp_timeout: float = 30.0) -> None:
         self.store = store
-        self.helper = helper
+        # Runs supervdsm's privileged functions (vdsm.supervdsm.caller):
+        # through supervdsmd, or in-process when we are root already.
+        self.call = call
         self.netns = netns
         self.hooks_dir = hooks_dir
         # How long a blockingdhcp network may wait for its lease.
@@ -117,7 +120,7 @@ class Configurator:
         # vdsm), so a host without network hooks makes no extra call.
         if not self.hooks_dir or not hooks.scripts(self.hooks_dir, point):
             return data
-        return self.helper.run_hook(point, data, self.netns)
+        return self.call(privileged.run_hook, point, data, self.netns)
 
     def _after_hook(self, point: str, data: dict) -> None:
         try:
@@ -135,8 +138,8 @@ class Configurator:
             log.info("RESTORE networks=%d bonds=%d changes=%d",
                      len(safe.networks), len(safe.bonds), len(changes))
             for iface, family in _dhcp(running):
-                self.helper.stop_dhcp(iface, self.netns, family)
-            self.helper.apply_changes(changes, self.netns)
+                self.call(privileged.stop_dhcp, iface, self.netns, family)
+            self.call(privileged.apply_changes, changes, self.netns)
             self._start_dhcp(_dhcp(safe))
             self._set_autoconf(safe.networks.values())
             self._set_nameservers(running, safe)
@@ -176,9 +179,9 @@ class Configurator:
     def _apply(self, changes: list, running: Config, new: Config,
                request: Request, dhcp: _DhcpPlan) -> None:
         for iface, family in dhcp.stop:
-            self.helper.stop_dhcp(iface, self.netns, family)
+            self.call(privileged.stop_dhcp, iface, self.netns, family)
         if changes:
-            self.helper.apply_changes(changes, self.netns)
+            self.call(privileged.apply_changes, changes, self.netns)
         self._start_dhcp(dhcp.start)
         self._set_autoconf(request.networks.values())
         self._set_nameservers(running, new)
@@ -198,10 +201,10 @@ class Configurator:
                   old: Config, dhcp: _DhcpPlan) -> None:
         try:
             for iface, family in dhcp.start:
-                self.helper.stop_dhcp(iface, self.netns, family)
+                self.call(privileged.stop_dhcp, iface, self.netns, family)
             now = netinfo.snapshot(self.netns or None)
             changes = planner.plan(now, state.from_snapshot(before, names))
-            self.helper.apply_changes(changes, self.netns)
+            self.call(privileged.apply_changes, changes, self.netns)
             self._start_dhcp({i: r for i, r in _dhcp(old).items()
                               if i in dhcp.stop})
             self._set_nameservers(new, old)
@@ -216,7 +219,7 @@ class Configurator:
         devices = {net.iface: net.ipv6autoconf for net in networks
                    if net.iface}
         if devices:
-            self.helper.set_ipv6_autoconf(devices, self.netns)
+            self.call(privileged.set_ipv6_autoconf, devices, self.netns)
 
     def _wait_leases(self, clients: set[tuple[str, int]]) -> None:
         """blockingdhcp: until every (device, family) has its DHCP address
@@ -244,12 +247,13 @@ class Configurator:
 
     def _start_dhcp(self, clients: dict[tuple[str, int], bool]) -> None:
         for (iface, family), default_route in sorted(clients.items()):
-            self.helper.start_dhcp(iface, default_route, self.netns, family)
+            self.call(privileged.start_dhcp, iface, default_route,
+                      self.netns, family)
 
     def _set_nameservers(self, old: Config, new: Config) -> None:
         servers = _nameservers(new)
         if servers and servers != _nameservers(old):
-            self.helper.set_nameservers(list(servers), self.netns)
+            self.call(privileged.set_nameservers, list(servers), self.netns)
 
 
 def _is_lease(addr: str, family: int) -> bool:

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vdsm.network import errors
+from vdsm.supervdsm.netchanges import (BOND_MODES, BOND_OPTIONS, MAX_MTU,
+                                       MIN_MTU)
 
 DEFAULT_MTU = 1500
-MIN_MTU = 68
-MAX_MTU = 65535
 MAX_VLAN = 4094
 DEFAULT_CONNECTIVITY_TIMEOUT = 4
 
@@ -55,17 +55,7 @@ _BOND_ATTRS = {"nics", "options", "switch", "remove", "hwaddr"}
 _OPTIONS = {"connectivityCheck", "connectivityTimeout", "commitOnSuccess"}
 
 # Bonding options we know how to pass to the kernel, with their checks.
-BOND_MODES = {
-    "0": "balance-rr", "1": "active-backup", "2": "balance-xor",
-    "3": "broadcast", "4": "802.3ad", "5": "balance-tlb", "6": "balance-alb",
-}
 _BOND_OPT_VALUE = re.compile(r"^[A-Za-z0-9_.:,\-]{1,64}$")
-BOND_OPTIONS = {
-    "mode", "miimon", "updelay", "downdelay", "lacp_rate", "xmit_hash_policy",
-    "primary", "arp_interval", "arp_ip_target", "ad_select", "use_carrier",
-    "fail_over_mac", "num_grat_arp", "all_slaves_active", "min_links",
-    "arp_validate", "primary_reselect", "resend_igmp", "packets_per_slave",
-}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import Any
 
 from vdsm.network import sourceroute
 from vdsm.network.sourceroute import Rule, TableRoute
+from vdsm.supervdsm.netchanges import BOND_MODES
 
 # Kinds of links we create; anything else is a "nic" to us (physical NICs,
 # veth in tests, tap devices...).
@@ -134,7 +135,6 @@ def _addresses(addr_info: list[dict[str, Any]]
 
 def _bond_options(data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     # Only what we set: mode and miimon always, the rest is not compared.
-    from vdsm.network.model import BOND_MODES
     by_name = {v: k for k, v in BOND_MODES.items()}
     mode = str(data.get("mode", "balance-rr"))
     return (("mode", by_name.get(mode, mode)),

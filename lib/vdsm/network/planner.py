@@ -1,7 +1,7 @@
 """Plan the changes that take the kernel from a snapshot to a target.
 
-Pure: (Snapshot, Target) -> list of changes (see ``changes.py``). The
-order is what the kernel needs:
+Pure: (Snapshot, Target) -> list of changes (the vocabulary of
+``vdsm.supervdsm.netchanges``). The order is what the kernel needs:
 
 1. default routes through devices that go away are removed, and so are
    source routing rules and table routes that are not wanted, or whose
@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from vdsm.network.changes import Change
 from vdsm.network.netinfo import Device, Route, Snapshot
 from vdsm.network.sourceroute import Rule, TableRoute
 from vdsm.network.state import Target
+from vdsm.supervdsm.netchanges import Change
 
 # A link group for batch deletion ("VD" << 16); any unused one does.
 DELETE_GROUP = 0x56440000

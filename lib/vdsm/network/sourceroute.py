@@ -39,9 +39,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
-TABLE_BASE = 0x56450000
-TABLE_SPAN = 0x10000
-RULE_PRIORITY = 32000
+from vdsm.supervdsm.netchanges import RULE_PRIORITY, TABLE_BASE, TABLE_SPAN
 
 
 @dataclass(frozen=True, order=True)

@@ -60,6 +60,13 @@ class Decoder:
         return len(self._buf)
 
 
+def transmitted(message: dict[str, Any]) -> dict[str, Any]:
+    """``message`` as the peer decodes it (tuples become lists, a
+    non-JSON value or a too large message raises), for the in-process
+    path that has no peer."""
+    return decode(encode(message)[_HEADER.size:])
+
+
 def decode(data: bytes) -> dict[str, Any]:
     try:
         message = json.loads(data.decode("utf-8"))

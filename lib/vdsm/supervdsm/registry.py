@@ -5,7 +5,9 @@ module and registers its ``@privileged`` functions as ``"<name>.<func>"``
 after checking that every parameter and the result are annotated with a
 type ``typecheck`` supports. ``lookup`` re-checks the allowlist on every
 call: the module must still be listed, the attribute must still be the
-registered, marked function.
+registered, marked function. ``checked`` adds the argument checks: the
+server and the in-process caller (``vdsm.supervdsm.caller``) both call
+it before running anything.
 
 Tests may add modules with ``extra`` (full dotted names, registered under
 their last component); supervdsmd passes them only from the
@@ -76,6 +78,15 @@ class Registry:
                 or getattr(entry.module, attr, None) is not entry.func
                 or not allowlist.is_privileged(entry.func)):
             raise NoSuchFunction(method)
+        return entry
+
+    def checked(self, method: str, args: list[Any],
+                kwargs: dict[str, Any]) -> Entry:
+        """What every call goes through before it runs, over the socket
+        (``server``) or in-process (``caller.InProcess``): the name on
+        the allowlist, the arguments matching the annotations."""
+        entry = self.lookup(method)
+        check_arguments(entry, args, kwargs)
         return entry
 
 

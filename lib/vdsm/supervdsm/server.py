@@ -33,7 +33,7 @@ from vdsm.common.executor import Executor
 from vdsm.supervdsm import protocol
 from vdsm.supervdsm.channel import Channel
 from vdsm.supervdsm.errors import NotAllowed, ProtocolError
-from vdsm.supervdsm.registry import Registry, check_arguments
+from vdsm.supervdsm.registry import Registry
 
 log = logging.getLogger("vdsm.supervdsm.server")
 
@@ -141,8 +141,7 @@ class Server:
         start = time.monotonic()
         try:
             call_id, method, args, kwargs = protocol.parse_request(message)
-            entry = self.registry.lookup(method)
-            check_arguments(entry, args, kwargs)
+            entry = self.registry.checked(method, args, kwargs)
             log.info("CALL conn=%d id=%s method=%s", cid, call_id, method)
             value = self._run(entry.func, args, kwargs, method)
             reply = protocol.result(call_id, value)

@@ -1,8 +1,9 @@
 """vdsm-tool restore-nets: bring the safe network config back.
 
 Run as root at boot by ``vdsm-network.service``, before vdsmd and
-supervdsmd: the privileged functions are called in-process. The safe
-config (``<lib_dir>/persistence/netconf/safe.json``, written by
+supervdsmd: the privileged functions are called in-process, through
+supervdsm's allowlist and argument checks (``vdsm.supervdsm.caller``).
+The safe config (``<lib_dir>/persistence/netconf/safe.json``, written by
 Host.setSafeNetworkConfig) is applied from what the kernel has now;
 networks of the running config that are not in it are removed, and the
 running config becomes the safe one. Without a safe config nothing is
@@ -21,7 +22,7 @@ import sys
 
 from vdsm.network import persistence
 from vdsm.network.configurator import Configurator
-from vdsm.network.privileged import DirectHelper
+from vdsm.supervdsm import caller
 from vdsm.tool import target as target_mod
 
 log = logging.getLogger("vdsm.tool.restore_nets")
@@ -44,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     netns = args.netns or target.config.get("network", "netns")
     safe = store.load_safe()
     try:
-        Configurator(store, DirectHelper(), netns).restore(safe)
+        Configurator(store, caller.in_process(target.config),
+                     netns).restore(safe)
     except Exception as e:
         log.exception("restore-nets failed")
         print(f"restore-nets: FAILED: {e}", file=sys.stderr)

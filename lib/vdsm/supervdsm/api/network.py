@@ -2,7 +2,7 @@
 
 Each function is small and specific. The main one, ``apply_changes``,
 takes a list of structured changes planned by vdsmd (see
-``vdsm.network.changes``): every change is checked against that closed
+``vdsm.supervdsm.netchanges``): every change is checked against that closed
 vocabulary *before* any is run, rendered to one ``ip -batch`` line, and
 the batch runs in one ``ip`` process (thousands of changes per second).
 There is no way to pass a raw command.
@@ -24,14 +24,14 @@ import time
 
 from vdsm import hooks
 from vdsm.common import exception
-from vdsm.network import changes as vocab
-from vdsm.network.changes import BadChange
+from vdsm.supervdsm import netchanges as vocab
 from vdsm.supervdsm import runtime
 from vdsm.supervdsm.allowlist import privileged
 
 log = logging.getLogger("supervdsm.network")
 
-# One planned change, as JSON (see vdsm.network.changes for the kinds).
+# One planned change, as JSON (see vdsm.supervdsm.netchanges for the
+# kinds).
 ChangeArg = dict[str, str | int | bool | list[list[str]] | None]
 
 _FAILED_LINE = re.compile(r"Command failed -:(\d+)")
@@ -97,7 +97,7 @@ def apply_changes(changes: list[ChangeArg], netns: str = "") -> int:
         for c in changes:
             line = vocab.render(c)     # checks c before family() reads it
             rendered.append((vocab.family(c), line))
-    except BadChange as e:
+    except vocab.BadChange as e:
         log.warning("REFUSED error=%s", e)
         raise
     log.info("APPLY changes=%d netns=%s", len(rendered), netns or "-")
@@ -242,7 +242,7 @@ def stop_dhcp(dev: str, netns: str = "", family: int = 4) -> None:
 
 def _check_family(family: int) -> None:
     if family not in (4, 6):
-        raise BadChange(f"family must be 4 or 6, not {family!r}")
+        raise vocab.BadChange(f"family must be 4 or 6, not {family!r}")
 
 
 def _leased_ipv6(leasefile: str) -> list[str]:

@@ -1,5 +1,10 @@
 """The vocabulary of network changes that cross into supervdsmd.
 
+The argument type of ``network.apply_changes`` (``supervdsm/api/
+network.py``), so it lives with supervdsm: vdsm.network plans changes in
+it and imports the kernel limits below from here; nothing here imports
+vdsm.network.
+
 vdsmd plans a list of changes (plain dicts, JSON on the wire); supervdsmd
 checks each one with ``check()`` before anything is run and renders it as
 one ``ip -batch`` line with ``render()``. There is no free text: every
@@ -26,11 +31,11 @@ Kinds::
     {"kind": "del_default_route", "gateway": "192.0.2.254", "dev": "net1"}
     {"kind": "add_table_route", "table": 1447427072, "dst": "0.0.0.0/0",
         "dev": "net1", "gateway": "192.0.2.254"}  (gateway optional: an
-        on-link route; the table must be in sourceroute's reserved range)
+        on-link route; the table must be in the reserved range below)
     {"kind": "del_table_route", ...the same fields}
     {"kind": "add_rule", "direction": "from" | "to",
         "prefix": "192.0.2.0/24", "table": 1447427072}   (a network
-        prefix, no host bits; priority sourceroute.RULE_PRIORITY)
+        prefix, no host bits; priority RULE_PRIORITY)
     {"kind": "del_rule", ...the same fields}
 
 ``ip rule`` takes its address family from the command line, not from
@@ -44,8 +49,27 @@ import ipaddress
 import re
 from typing import Any, Callable
 
-from vdsm.network import sourceroute
-from vdsm.network.model import BOND_MODES, BOND_OPTIONS, MAX_MTU, MIN_MTU
+# What the kernel takes; the setupNetworks model (vdsm.network.model)
+# refuses the rest with the field named before a change is planned.
+MIN_MTU = 68
+MAX_MTU = 65535
+
+BOND_MODES = {
+    "0": "balance-rr", "1": "active-backup", "2": "balance-xor",
+    "3": "broadcast", "4": "802.3ad", "5": "balance-tlb", "6": "balance-alb",
+}
+BOND_OPTIONS = {
+    "mode", "miimon", "updelay", "downdelay", "lacp_rate", "xmit_hash_policy",
+    "primary", "arp_interval", "arp_ip_target", "ad_select", "use_carrier",
+    "fail_over_mac", "num_grat_arp", "all_slaves_active", "min_links",
+    "arp_validate", "primary_reselect", "resend_igmp", "packets_per_slave",
+}
+
+# The routing tables and rule priority of source routing
+# (vdsm.network.sourceroute): the only tables and rules changes may touch.
+TABLE_BASE = 0x56450000
+TABLE_SPAN = 0x10000
+RULE_PRIORITY = 32000
 
 _IFNAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.\-]{1,15}$")
 _BOND_VALUE = re.compile(r"^[A-Za-z0-9_.:,\-]{1,64}$")
@@ -80,7 +104,7 @@ def check(change: Any) -> None:
 def family(change: Change) -> str:
     """"-6" for a checked change that needs an ``ip -6`` batch, else ""."""
     if change.get("kind") in ("add_rule", "del_rule") and \
-            sourceroute.version(change["prefix"]) == 6:
+            ":" in change["prefix"]:
         return "-6"
     return ""
 
@@ -219,8 +243,8 @@ def _del_default_route(c: Change) -> str:
 
 
 def _table(c: Change) -> int:
-    return _int(c, "table", sourceroute.TABLE_BASE,
-                sourceroute.TABLE_BASE + sourceroute.TABLE_SPAN - 1)
+    return _int(c, "table", TABLE_BASE,
+                TABLE_BASE + TABLE_SPAN - 1)
 
 
 def _prefix(c: Change, key: str) -> ipaddress.IPv4Network | \
@@ -261,7 +285,7 @@ def _rule(c: Change) -> str:
                         f"{direction!r}")
     prefix = _prefix(c, "prefix")
     return (f"{direction} {prefix.with_prefixlen} table {_table(c)} "
-            f"priority {sourceroute.RULE_PRIORITY}")
+            f"priority {RULE_PRIORITY}")
 
 
 def _add_rule(c: Change) -> str:

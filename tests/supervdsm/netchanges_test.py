@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from vdsm.network import changes
-from vdsm.network.changes import BadChange
+from vdsm.supervdsm import netchanges as changes
+from vdsm.supervdsm.netchanges import BadChange
 
 
 @pytest.mark.parametrize("change, line", [

@@ -55,7 +55,7 @@ def test_bad_create_changes_nothing(cli, guests):
             "</devices>")}}, 9),
         ({"vmID": vm_id, "vmParams": {"xml": good.replace(
             "<vcpu>1</vcpu>", "<vcpu>1</vcpu><bogus/>")}}, 9),
-        ({"vmID": "not-a-uuid", "vmParams": {"xml": good}}, 91),
+        ({"vmID": "not-a-uuid", "vmParams": {"xml": good}}, 1000),
         ({"vmID": vm_id, "vmParams": {}}, -32602),
         ({"vmID": vm_id, "vmParams": "xml"}, -32602),
         ({"vmID": 5, "vmParams": {"xml": good}}, -32602),

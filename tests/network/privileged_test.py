@@ -64,5 +64,5 @@ def test_through_supervdsmd(netns, supervdsmd):
     assert "unknown change kind" in str(e.value)
     with pytest.raises(Exception) as e:
         proxy.call("network.apply_changes", "link del br1", netns.name)
-    assert getattr(e.value, "code", None) == 91
+    assert getattr(e.value, "code", None) == 1000
     assert netns.state_text() == before

@@ -128,7 +128,7 @@ def test_bad_argument_types_refused_before_running(supervdsmd, args, kwargs):
               for k, v in kwargs.items()}
     with pytest.raises(errors.InvalidArguments) as e:
         supervdsmd.client().call("fs.mkdir", *args, **kwargs)
-    assert e.value.code == 91
+    assert e.value.code == 1000
     assert not os.path.exists(os.path.join(repo, "bad"))
     assert "CALL" not in supervdsmd.log()
 
@@ -146,7 +146,7 @@ def test_remote_vdsm_error_keeps_class_and_code(supervdsmd):
 def test_remote_invalid_path(supervdsmd):
     with pytest.raises(errors.InvalidPath) as e:
         supervdsmd.client().call("fs.mkdir", "/etc/vdsm-test-forbidden")
-    assert e.value.code == 91
+    assert e.value.code == 1000
     assert "not under an allowed root" in str(e.value)
     assert not os.path.exists("/etc/vdsm-test-forbidden")
 

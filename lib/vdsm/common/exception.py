@@ -9,11 +9,35 @@ a bug and is logged with a traceback, and the client only gets a generic
 
 Subsystems add their own subclasses next to their code (for example
 ``vdsm/storage/errors.py``), always deriving from a class here.
+
+The registry: every subclass is recorded when it is defined (``classes()``).
+A class that declares ``code`` in its body owns that code; a second class
+may declare the same code only as an intended alias, naming the owner in
+``alias_of``. A subclass that does not declare ``code`` refines its parent's
+error under the parent's code. tests/common/exception_registry_test.py
+holds every vdsm error class to these rules and to upstream's numbers.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
+
+_classes: list[type[VdsmError]] = []
+
+
+def classes() -> tuple[type[VdsmError], ...]:
+    """Every VdsmError subclass defined so far, in definition order."""
+    return tuple(_classes)
+
+
+def declares_code(cls: type[VdsmError]) -> bool:
+    """True when ``cls`` declares its own code (rather than inheriting)."""
+    return "code" in cls.__dict__
+
+
+def declared_alias(cls: type[VdsmError]) -> type[VdsmError] | None:
+    """The owner of the code ``cls`` shares, named in its own body."""
+    return cls.__dict__.get("alias_of")
 
 
 class VdsmError(Exception):
@@ -22,6 +46,12 @@ class VdsmError(Exception):
     code = 100
     message = "General exception"
     expected = True
+    # The owner of ``code`` when this class shares it on purpose.
+    alias_of: ClassVar[type[VdsmError] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _classes.append(cls)
 
     def __init__(self, reason: str | None = None, **fields: Any) -> None:
         self.reason = reason
@@ -44,7 +74,7 @@ class VdsmError(Exception):
 # JSON-RPC protocol errors (negative codes, JSON-RPC 2.0).
 
 class JsonRpcError(VdsmError):
-    code = -32603
+    """Base of the JSON-RPC protocol errors; never raised itself."""
     message = "Internal JSON-RPC error"
 
 
@@ -183,11 +213,6 @@ class HookError(VdsmError):
     message = "Hook error"
 
 
-class InvalidParameter(VdsmError):
-    code = 91
-    message = "Invalid parameter"
-
-
 class JobNotActive(VdsmError):
     code = 84
     message = "Job is not active"
@@ -203,12 +228,20 @@ class GeneralError(VdsmError):
     message = "General exception"
 
 
+class InvalidParameter(VdsmError):
+    """A parameter is malformed: fix the call and retry. Nothing changed."""
+    code = 1000
+    message = "Invalid parameter"
+
+
 class ActionStopped(VdsmError):
     code = 443
     message = "Action was stopped"
 
 
 class CallTimeout(VdsmError):
-    """The verb did not finish in time; its worker was discarded."""
+    """The call did not finish in time; its worker was discarded and the
+    work may still complete. Upstream has no code of its own for this."""
     code = 100
+    alias_of = GeneralError
     message = "Call timed out"

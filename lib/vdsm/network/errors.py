@@ -18,7 +18,6 @@ class ConfigNetworkError(exception.VdsmError):
 
 
 class BadParams(ConfigNetworkError):
-    code = 21
     message = "Bad network parameters"
 
 

@@ -120,7 +120,7 @@ class Connections:
                 with self._lock:
                     self._connect(conn)
                 log.info("RESTORE connection=%s status=ok", conn.spec)
-            except errors.StorageError as e:
+            except (errors.StorageError, errors.InvalidParameter) as e:
                 log.warning("RESTORE connection=%s error=%s", conn.spec, e)
 
     def saved(self) -> list[Connection]:
@@ -141,7 +141,7 @@ class Connections:
             self._mounter.mount(conn.spec, target, conn.vfs_type or
                                 ("nfs" if conn.dom_type == sc.NFS else ""),
                                 conn.mount_options())
-        except errors.StorageError:
+        except (errors.StorageError, errors.InvalidParameter):
             _rmdir(target)
             raise
         try:

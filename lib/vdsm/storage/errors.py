@@ -8,17 +8,15 @@ caller can act on) unless noted.
 from __future__ import annotations
 
 from vdsm.common.exception import VdsmError
+# One InvalidParameter (code 1000) for every subsystem; storage code names
+# it errors.InvalidParameter.
+from vdsm.common.exception import InvalidParameter  # noqa: F401
 
 
 class StorageError(VdsmError):
-    code = 100
+    """A storage operation failed; the message says which and why."""
+    code = 200
     message = "Storage error"
-
-
-class InvalidParameter(StorageError):
-    """A parameter is malformed: fix the call and retry."""
-    code = 1000
-    message = "Invalid parameter"
 
 
 class VolumeDoesNotExist(StorageError):
@@ -43,7 +41,7 @@ class VolumeIsIllegal(StorageError):
 
 
 class VolumeHasChildren(StorageError):
-    code = 240
+    code = 204
     message = "Cannot delete volume which has children"
 
 

@@ -22,6 +22,9 @@ EOF_MARK = "EOF"
 
 
 class MetadataSealBroken(errors.StorageDomainAccessError):
+    """The domain metadata was changed behind vdsm's back (upstream's
+    MetaDataSealIsBroken): the domain cannot be trusted until fixed."""
+    code = 752
     message = "Storage domain metadata checksum does not match"
 
 

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from vdsm.common import clock
 from vdsm.common.exception import VdsmError
 from vdsm.common.periodic import Periodic
+from vdsm.storage import errors
 from vdsm.storage.domain import FileDomain
 
 log = logging.getLogger("vdsm.storage.monitor")
@@ -100,7 +101,8 @@ class DomainMonitor:
             status.code, status.valid, status.acquired = e.code, False, False
             log.warning("CHECK sd=%s error=%s", sd_uuid, e)
         except OSError as e:
-            status.code, status.valid, status.acquired = 379, False, False
+            status.code, status.valid, status.acquired = (
+                errors.StorageDomainAccessError.code, False, False)
             log.warning("CHECK sd=%s error=%s", sd_uuid, e)
         status.last_check = clock.monotonic()
         status.actual = True

@@ -28,11 +28,12 @@ import threading
 from typing import Any
 
 from vdsm.common.config import Config
+from vdsm.common.exception import VdsmError
 from vdsm.supervdsm import protocol
 from vdsm.supervdsm.channel import Channel
 from vdsm.supervdsm.errors import (KNOWN, CallTimeout, ConnectionLost,
                                    InvalidArguments, ProtocolError,
-                                   RemoteError, SupervdsmError, Unavailable)
+                                   RemoteError, Unavailable)
 
 log = logging.getLogger("vdsm.supervdsm.client")
 
@@ -128,7 +129,7 @@ class SupervdsmClient:
         return Channel(sock)
 
 
-def _remote_error(info: Any, method: str) -> SupervdsmError:
+def _remote_error(info: Any, method: str) -> VdsmError:
     if not isinstance(info, dict):
         return ProtocolError(f"{method}: malformed error reply")
     name = str(info.get("class", "Error"))

@@ -7,12 +7,17 @@ remote error as ``RemoteError`` carrying the remote class name and code.
 
 from __future__ import annotations
 
-from vdsm.common.exception import VdsmError
+from typing import ClassVar
+
+from vdsm.common.exception import (CallTimeout, GeneralError,
+                                   InvalidParameter, VdsmError)
+from vdsm.storage.errors import MountError
 
 
 class SupervdsmError(VdsmError):
     """Base of supervdsm errors. The client may go on."""
     code = 100
+    alias_of: ClassVar[type[VdsmError] | None] = GeneralError
     message = "Supervdsm error"
 
 
@@ -40,21 +45,17 @@ class NoSuchFunction(SupervdsmError):
 class InvalidArguments(SupervdsmError):
     """Arguments do not match the function's signature or annotations;
     nothing ran."""
-    code = 91
+    code = 1000
+    alias_of = InvalidParameter
     message = "Invalid arguments for privileged function"
 
 
 class InvalidPath(SupervdsmError):
     """A path is outside the roots supervdsm may touch, or is not what the
     function needs; nothing ran."""
-    code = 91
+    code = 1000
+    alias_of = InvalidParameter
     message = "Invalid path"
-
-
-class CallTimeout(SupervdsmError):
-    """The call did not finish within [supervdsm] call_timeout; it may
-    still complete on the server."""
-    message = "Privileged call timed out"
 
 
 class ProtocolError(SupervdsmError):
@@ -68,7 +69,9 @@ class CommandFailed(SupervdsmError):
 
 
 class MountFailed(SupervdsmError):
+    """mount or umount failed; vdsmd reports it as storage's MountError."""
     code = 477
+    alias_of = MountError
     message = "Error during mount"
 
 
@@ -87,8 +90,11 @@ class RemoteError(SupervdsmError):
         super().__init__(reason)
 
 
-# Classes re-raised by name on the client.
-KNOWN: dict[str, type[SupervdsmError]] = {
+# Classes re-raised by name on the client. CallTimeout is the common one:
+# the client raises it when the reply does not come within its timeout
+# (the call may still complete on the server), the server when the call
+# ran past [supervdsm] call_timeout.
+KNOWN: dict[str, type[VdsmError]] = {
     cls.__name__: cls for cls in (
         ConnectionLost, Unavailable, NotAllowed, NoSuchFunction,
         InvalidArguments, InvalidPath, CallTimeout, ProtocolError,

@@ -13,5 +13,5 @@ class ChangeDiskError(exception.VdsmError):
 
 class TicketError(exception.VdsmError):
     """setTicket failed; the previous password stays in effect."""
-    code = 100
+    code = 18
     message = "Failed to set graphics ticket"

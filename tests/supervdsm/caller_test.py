@@ -77,7 +77,7 @@ def test_refuses_wrongly_typed_argument(transport, netns, case):
     before = netns.state_text()
     with pytest.raises(InvalidArguments) as e:
         transport.call(method, *args, **kwargs)
-    assert e.value.code == 91
+    assert e.value.code == 1000
     assert netns.state_text() == before
 
 

@@ -27,12 +27,12 @@ def test_ping(vdsmd):
 
 
 def test_string_param(vdsmd):
-    res = run(vdsmd, "Host", "echo", "text=42")
+    res = run(vdsmd, "Host", "echo", "message=42")
     assert json.loads(res.stdout) == "42"
 
 
 def test_params_file_stdin(vdsmd):
-    res = run(vdsmd, "-f", "-", "Host", "echo", stdin='{"text": "x y"}')
+    res = run(vdsmd, "-f", "-", "Host", "echo", stdin='{"message": "x y"}')
     assert json.loads(res.stdout) == "x y"
 
 
@@ -40,7 +40,7 @@ def test_server_error_exit_1(vdsmd):
     res = run(vdsmd, "Host", "echo")
     assert res.returncode == 1
     assert "code -32602" in res.stderr
-    assert "text" in res.stderr
+    assert "message" in res.stderr
 
 
 def test_unknown_param(vdsmd):
@@ -54,7 +54,7 @@ def test_help_lists_verbs(vdsmd):
     assert res.returncode == 0
     assert "ping2" in res.stdout
     res = run(vdsmd, "Host", "echo", "-h")
-    assert "text=string" in res.stdout
+    assert "message=string" in res.stdout
 
 
 def test_connection_refused(vdsmd):

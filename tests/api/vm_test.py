@@ -72,7 +72,8 @@ def test_bad_create_changes_nothing(cli, guests):
 @pytest.mark.parametrize("verb,params", [
     ("getStats", {}), ("getInfo", {}), ("destroy", {}), ("pause", {}),
     ("cont", {}), ("reset", {}), ("shutdown", {}),
-    ("setTicket", {"password": "x", "ttl": 10}),
+    ("setTicket", {"password": "x", "ttl": 10,
+                   "existingConnAction": "disconnect", "params": {}}),
     ("hotplugDisk", {"params": {"xml": "<disk/>"}}),
     ("hotunplugNic", {"params": {"xml": "<interface/>"}}),
     ("changeCD", {"driveSpec": ""}),
@@ -89,7 +90,8 @@ def test_dumpxmls_unknown_vm(cli):
 def test_wrong_param_types(cli):
     vm_id = str(uuid.uuid4())
     assert code_of(cli.VM.setTicket, vmID=vm_id, password="x",
-                   ttl="soon") == -32602
+                   ttl="soon", existingConnAction="disconnect",
+                   params={}) == -32602
     assert code_of(cli.VM.getStats, vmID=[vm_id]) == -32602
     assert code_of(cli.Host.getVMList, vmList="all") == -32602
 

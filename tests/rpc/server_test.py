@@ -92,7 +92,7 @@ def response(peer):
 
 def test_ping(cli):
     assert cli.Host.ping2() is True
-    assert cli.Host.echo(text="hello") == "hello"
+    assert cli.Host.echo(message="hello") == "hello"
 
 
 def test_logs_start_and_ready(vdsmd):
@@ -138,16 +138,16 @@ def test_plain_tcp_when_ssl_off(vdsmd_factory):
 
 def test_wrong_param_type_names_field(cli):
     with pytest.raises(client.ServerError) as e:
-        cli.Host.echo(text=42)
+        cli.Host.echo(message=42)
     assert e.value.code == -32602
-    assert "text" in e.value.message
+    assert "message" in e.value.message
 
 
 def test_missing_param_names_field(cli):
     with pytest.raises(client.ServerError) as e:
         cli.Host.echo()
     assert e.value.code == -32602
-    assert "text" in e.value.message
+    assert "message" in e.value.message
 
 
 def test_unknown_method(cli):
@@ -180,7 +180,7 @@ def test_batch_and_notification(raw):
     peer.connect()
     peer.send("SUBSCRIBE", {"destination": "r", "id": "1"})
     body = json.dumps([
-        {"jsonrpc": "2.0", "method": "Host.echo", "params": {"text": "a"},
+        {"jsonrpc": "2.0", "method": "Host.echo", "params": {"message": "a"},
          "id": 1},
         {"jsonrpc": "2.0", "method": "Host.echo", "params": ["b"], "id": 2},
         {"jsonrpc": "2.0", "method": "Host.ping2"},
@@ -301,7 +301,7 @@ def test_unknown_protocol_dropped(vdsmd, raw, cli):
 
 
 def test_many_concurrent_calls(cli):
-    futures = [cli.call_async("Host.echo", {"text": str(i)})
+    futures = [cli.call_async("Host.echo", {"message": str(i)})
                for i in range(200)]
     assert [f.result(30) for f in futures] == [str(i) for i in range(200)]
 
@@ -313,7 +313,7 @@ def test_sigterm_clean_exit(vdsmd):
 
 @pytest.mark.parametrize("body", [
     b"[" * 100_000 + b"]" * 100_000,
-    b'{"jsonrpc": "2.0", "method": "Host.echo", "params": {"text": ' +
+    b'{"jsonrpc": "2.0", "method": "Host.echo", "params": {"message": ' +
     b"[" * 50_000 + b"]" * 50_000 + b'}, "id": 1}',
     b'{"jsonrpc": "2.0", "method": 5, "id": 1}',
     b'{"jsonrpc": "2.0", "method": "Host.echo", "params": 5, "id": 1}',

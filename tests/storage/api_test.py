@@ -16,6 +16,12 @@ from vdsm import client
 pytestmark = pytest.mark.root
 
 BLANK = "00000000-0000-0000-0000-000000000000"
+# What the engine sends with every StoragePool.spmStart and .create (in its
+# types: the lease version and the fencing flag are strings).
+SPM_ARGS = dict(prevID=-1, prevLver="-1", enableScsiFencing="false",
+                maxHostID=250)
+LEASE_ARGS = dict(lockRenewalIntervalSec=5, leaseTimeSec=60,
+                  ioOpTimeoutSec=10, leaseRetries=3)
 LOCALFS = 4
 POSIXFS = 6
 
@@ -60,11 +66,11 @@ def setup_pool(cli, path, spm=True):
                              domainClass=1)
     cli.StoragePool.create(storagepoolID=sp, name="api-pool",
                            masterSdUUID=sd, masterVersion=1,
-                           domainList=[sd])
+                           domainList=[sd], **LEASE_ARGS)
     cli.StoragePool.connect(storagepoolID=sp, hostID=1, scsiKey=sp,
                             masterSdUUID=sd, masterVersion=1)
     if spm:
-        ok(cli, cli.StoragePool.spmStart(storagepoolID=sp))
+        ok(cli, cli.StoragePool.spmStart(storagepoolID=sp, **SPM_ARGS))
     return sp, sd
 
 
@@ -95,7 +101,7 @@ def test_whole_flow(env, vdsmd_factory):
         # Not SPM yet: 654, nothing made.
         assert error_code(create_volume, cli=cli, sp=sp, sd=sd, img=img,
                           vol=base) == 654
-        ok(cli, cli.StoragePool.spmStart(storagepoolID=sp))
+        ok(cli, cli.StoragePool.spmStart(storagepoolID=sp, **SPM_ARGS))
         status = cli.StoragePool.getSpmStatus(storagepoolID=sp)
         assert status["spmStatus"] == "SPM" and status["spmId"] == 1
         assert cli.Host.getConnectedStoragePools() == [sp]
@@ -152,7 +158,9 @@ def test_whole_flow(env, vdsmd_factory):
         cli.StorageDomain.attach(storagedomainID=sd2, storagepoolID=sp)
         cli.StorageDomain.activate(storagedomainID=sd2, storagepoolID=sp)
         ok(cli, cli.Image.move(imageID=img, storagepoolID=sp,
-                               storagedomainID=sd, dstSdUUID=sd2, op=2))
+                               storagedomainID=sd, dstSdUUID=sd2,
+                               operation=2, postZero="false",
+                               force="false"))
         assert cli.StorageDomain.getImages(storagedomainID=sd2) == [img]
         info = cli.StoragePool.getInfo(storagepoolID=sp)
         assert info["dominfo"][sd2]["status"] == "Active"
@@ -256,7 +264,8 @@ def test_destroy_pool_then_format_domains(env, vdsmd_factory):
         assert volumes(imageID=img) == sorted([base, top])
         assert volumes(imageID=img2) == [vol2]
         assert volumes(imageID=BLANK) == sorted([base, top, vol2])
-        assert volumes() == sorted([base, top, vol2])
+        # imageID is required, as upstream (the engine always sends it).
+        assert error_code(volumes) == -32602
         assert volumes(imageID=new_id()) == []
         assert cli.StorageDomain.getVolumes(
             storagedomainID=sd2, storagepoolID=BLANK, imageID=BLANK) == []
@@ -271,7 +280,7 @@ def test_destroy_pool_then_format_domains(env, vdsmd_factory):
                                   autoDetach=auto) == 392
         assert sorted(os.listdir(os.path.join(path, sd, "images",
                                               img))) == before
-        assert volumes() == sorted([base, top, vol2])
+        assert volumes(imageID=BLANK) == sorted([base, top, vol2])
         assert set(cli.Host.getStorageRepoStats()) == {sd}
 
         # Destroy: another host id is 700 and changes nothing.
@@ -292,14 +301,15 @@ def test_destroy_pool_then_format_domains(env, vdsmd_factory):
                           storagepoolID=sp) == 309
 
         # Now free: format removes each domain's directory for good.
-        assert cli.StorageDomain.format(storagedomainID=sd) is True
+        assert cli.StorageDomain.format(storagedomainID=sd,
+                                        autoDetach=False) is True
         assert sorted(os.listdir(path)) == [sd2]
         assert cli.Host.getStorageDomains() == [sd2]
         assert error_code(cli.StorageDomain.getInfo,
                           storagedomainID=sd) == 358
-        assert error_code(volumes) == 358
+        assert error_code(volumes, imageID=BLANK) == 358
         assert error_code(cli.StorageDomain.format,
-                          storagedomainID=sd) == 358
+                          storagedomainID=sd, autoDetach=False) == 358
         assert cli.StorageDomain.format(storagedomainID=sd2,
                                         autoDetach=False) is True
         assert os.listdir(path) == []
@@ -323,9 +333,10 @@ def test_format_and_destroy_refusals(env, vdsmd_factory):
              dict(storagepoolID=new_id(), hostID=1, scsiKey=""), 309),
             (cli.StoragePool.destroy,
              dict(storagepoolID="bad", hostID=1, scsiKey=""), 1000),
-            (cli.StorageDomain.format, dict(storagedomainID=new_id()),
-             358),
-            (cli.StorageDomain.format, dict(storagedomainID="../x"), 1000),
+            (cli.StorageDomain.format,
+             dict(storagedomainID=new_id(), autoDetach=False), 358),
+            (cli.StorageDomain.format,
+             dict(storagedomainID="../x", autoDetach=False), 1000),
             (cli.StorageDomain.getVolumes,
              dict(storagedomainID=new_id(), storagepoolID=sp,
                   imageID=BLANK), 358),
@@ -339,7 +350,7 @@ def test_format_and_destroy_refusals(env, vdsmd_factory):
 
         # Left, not destroyed: the metadata still names the pool, 391
         # until autoDetach.
-        ok(cli, cli.StoragePool.spmStart(storagepoolID=sp))
+        ok(cli, cli.StoragePool.spmStart(storagepoolID=sp, **SPM_ARGS))
         img, vol = new_id(), new_id()
         ok(cli, create_volume(cli, sp, sd, img, vol))
         teardown_pool(cli, sp)
@@ -386,7 +397,8 @@ def test_kill_vdsmd_during_create_then_restart(env, vdsmd_factory):
                                 masterSdUUID=sd, masterVersion=1)
         deadline = time.monotonic() + 30
         while True:
-            status = wait(cli, cli.StoragePool.spmStart(storagepoolID=sp))
+            status = wait(cli, cli.StoragePool.spmStart(
+                storagepoolID=sp, **SPM_ARGS))
             if status["taskResult"] == "success":
                 break
             assert status["code"] == 651 and time.monotonic() < deadline

@@ -26,7 +26,8 @@ import pytest
 
 from fixtures.vdsmd import Vdsmd
 from storage import sanlockd
-from storage.api_test import (BLANK, LOCALFS, POSIXFS, create_volume, ok,
+from storage.api_test import (BLANK, LEASE_ARGS, LOCALFS, POSIXFS,
+                              SPM_ARGS, create_volume, ok,
                               teardown_pool, vol_args)
 from storage.storagefixtures import MIB, new_id
 from vdsm import pki
@@ -217,10 +218,10 @@ def test_localfs_flow_as_vdsm(host: Host, storage_dir: str) -> None:
                                  domainClass=1)
         cli.StoragePool.create(storagepoolID=sp, name="unpriv-pool",
                                masterSdUUID=sd, masterVersion=1,
-                               domainList=[sd])
+                               domainList=[sd], **LEASE_ARGS)
         cli.StoragePool.connect(storagepoolID=sp, hostID=1, scsiKey=sp,
                                 masterSdUUID=sd, masterVersion=1)
-        ok(cli, cli.StoragePool.spmStart(storagepoolID=sp))
+        ok(cli, cli.StoragePool.spmStart(storagepoolID=sp, **SPM_ARGS))
         status = cli.StoragePool.getSpmStatus(storagepoolID=sp)
         assert status["spmStatus"] == "SPM" and status["spmId"] == 1
 

@@ -111,7 +111,8 @@ def test_vm_from_storage_whole_flow(env, vdsmd_factory, guests,
         ok(cli, job)
         for image in (img, img2):
             ok(cli, cli.Image.delete(imageID=image, storagepoolID=sp,
-                                     storagedomainID=sd))
+                                     storagedomainID=sd, postZero="false",
+                                     force="false"))
         assert cli.StorageDomain.getImages(storagedomainID=sd) == []
         teardown_pool(cli, sp)
 

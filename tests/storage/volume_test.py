@@ -62,6 +62,39 @@ def test_create_volumes_and_snapshot(env, fs):
     assert md.endswith("EOF\n")
 
 
+def test_legal_sequence_and_bitmaps(env):
+    """Volume.create's legal, sequence, addBitmaps and bitmap, as
+    upstream: an illegal volume stays illegal, SEQ is in the metadata,
+    bitmap adds one empty bitmap, addBitmaps copies the parent's names."""
+    svc = env.service()
+    sp, sd = make_pool(svc, env.dir())
+    img, base, top, odd = new_id(), new_id(), new_id(), new_id()
+    mark = new_id()
+    spec = VolumeSpec(img, base, 10 * MIB, sc.COW_FORMAT, sc.SPARSE,
+                      sequence=7, bitmap=mark)
+    check_task(svc, svc.images.create_volume(sd, sp, spec))
+    info = svc.images.volume_info(sd, img, base)
+    assert info["legality"] == "LEGAL"
+    assert "SEQ=7" in open(info["path"] + ".meta").read().split("\n")
+
+    def bitmaps(path):
+        data = qemu_info(path)["format-specific"]["data"]
+        return [b["name"] for b in data.get("bitmaps", [])]
+    assert bitmaps(info["path"]) == [mark]
+    spec = VolumeSpec(img, top, 10 * MIB, sc.COW_FORMAT, sc.SPARSE,
+                      parent_uuid=base, add_bitmaps=True, legal=False,
+                      sequence=8)
+    check_task(svc, svc.images.create_volume(sd, sp, spec))
+    info = svc.images.volume_info(sd, img, top)
+    assert bitmaps(info["path"]) == [mark]
+    assert info["legality"] == "ILLEGAL"
+    # Without addBitmaps a snapshot has none.
+    other = new_id()
+    check_task(svc, svc.images.create_volume(sd, sp, VolumeSpec(
+        other, odd, 10 * MIB, sc.COW_FORMAT, sc.SPARSE)))
+    assert bitmaps(svc.images.volume_info(sd, other, odd)["path"]) == []
+
+
 def test_raw_preallocated(env):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir())
@@ -129,6 +162,11 @@ def test_bad_input_changes_nothing(env):
         # A parent that lives in another image.
         (spec(img_uuid=img, parent_uuid=other), errors.VolumeDoesNotExist),
         (spec(img_uuid=img, vol_uuid=vol), errors.VolumeAlreadyExists),
+        (spec(sequence=-1), errors.InvalidParameter),
+        # Bitmaps need qcow2; addBitmaps a snapshot; a bitmap is a UUID.
+        (spec(fmt=sc.RAW_FORMAT, bitmap=new_id()), errors.InvalidParameter),
+        (spec(bitmap="../x"), errors.InvalidParameter),
+        (spec(add_bitmaps=True), errors.InvalidParameter),
     ]
     for bad, error in cases:
         with pytest.raises(error):

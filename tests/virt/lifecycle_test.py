@@ -81,8 +81,9 @@ def test_full_lifecycle(virt_vdsmd, guests):
         assert cli.VM.cont(vmID=vm_id) == {}
         events.wait(vm_id, "Up")
 
-        assert cli.VM.setTicket(vmID=vm_id, password="s3cret", ttl=120) \
-            is True
+        assert cli.VM.setTicket(vmID=vm_id, password="s3cret", ttl=120,
+                                existingConnAction="disconnect",
+                                params={}) is True
         secure = libvirt_dom(vm_id).XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE)
         assert "passwd='s3cret'" in secure and "passwdValidTo" in secure
 

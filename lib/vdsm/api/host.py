@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from vdsm import hooks
 from vdsm.api.registry import CallContext, verb
+
+log = logging.getLogger("vdsm.api.host")
 
 
 @verb("Host.ping2")
@@ -12,8 +16,10 @@ def ping2(ctx: CallContext) -> bool:
 
 
 @verb("Host.echo")
-def echo(ctx: CallContext, text: str) -> str:
-    return text
+def echo(ctx: CallContext, message: str) -> str:
+    # As upstream: the message is logged, so a client can mark the log.
+    log.info("ECHO message=%r", message)
+    return message
 
 
 @verb("Host.confirmConnectivity")
@@ -43,7 +49,8 @@ def get_hardware_info(ctx: CallContext) -> dict:
 
 
 @verb("Host.hostdevListByCaps")
-def hostdev_list_by_caps(ctx: CallContext, caps: list[str]) -> dict:
-    devices = ctx.services.host.host_devices(caps)
+def hostdev_list_by_caps(ctx: CallContext,
+                         caps: list[str] | None) -> dict:
+    devices = ctx.services.host.host_devices(caps or [])
     return hooks.filter_json(ctx.services.config.get("vars", "hooks_dir"),
                              "after_hostdev_list_by_caps", devices)

@@ -48,8 +48,10 @@ def get_all_vm_stats(ctx: CallContext) -> list:
 
 @verb("Host.dumpxmls")
 def dumpxmls(ctx: CallContext, vmList: list[str]) -> dict:
+    # Empty (the engine omits an empty list): every VM, as upstream.
+    ids = vmList or [vm.id for vm in ctx.services.vms.all()]
     result = {}
-    for vm_id in vmList:
+    for vm_id in ids:
         vm = ctx.services.vms.get(vm_id)
         try:
             vm.refresh()

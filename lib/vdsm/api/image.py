@@ -37,7 +37,7 @@ def teardown(ctx: CallContext, imageID: str, storagepoolID: str,
 
 @verb("Image.move")
 def move(ctx: CallContext, imageID: str, storagepoolID: str,
-         storagedomainID: str, dstSdUUID: str, op: int,
+         storagedomainID: str, dstSdUUID: str, operation: int,
          **unused: Any) -> str:
     return storage(ctx).images.move_image(storagepoolID, storagedomainID,
-                                          dstSdUUID, imageID, op)
+                                          dstSdUUID, imageID, operation)

@@ -3,8 +3,8 @@
 A handler is a plain blocking function living in ``vdsm/api/<ns>.py``::
 
     @verb("Host.echo")
-    def echo(ctx: CallContext, text: str) -> str:
-        return text
+    def echo(ctx: CallContext, message: str) -> str:
+        return message
 
 It is called as ``handler(ctx, **params)`` with params already checked
 against the schema (optional ones filled with their defaultvalue), keyed by

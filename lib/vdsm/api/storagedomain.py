@@ -12,11 +12,13 @@ from vdsm.storage.domain import DomainSpec
 
 @verb("StorageDomain.create")
 def create(ctx: CallContext, storagedomainID: str, domainType: int,
-           typeArgs: str, name: str, domainClass: int, version: Any = "5",
+           typeArgs: str, name: str, domainClass: int, version: Any,
            **unused: Any) -> None:
     storage(ctx).create_domain(DomainSpec(
         sd_uuid=storagedomainID, name=name, dom_type=domainType,
-        dom_class=domainClass, version=to_int(version, "version"),
+        dom_class=domainClass,
+        version=(sc.DEFAULT_DOMAIN_VERSION if version is None
+                 else to_int(version, "version")),
         remote_path=typeArgs))
 
 
@@ -48,14 +50,14 @@ def get_images(ctx: CallContext, storagedomainID: str) -> list[str]:
 
 @verb("StorageDomain.getVolumes")
 def get_volumes(ctx: CallContext, storagedomainID: str, storagepoolID: str,
-                imageID: str = sc.BLANK_UUID) -> list[str]:
+                imageID: str) -> list[str]:
     # storagepoolID is unused, as upstream: the domain is found by itself.
     return storage(ctx).domain_volumes(storagedomainID, imageID)
 
 
 @verb("StorageDomain.format")
 def format_domain(ctx: CallContext, storagedomainID: str,
-                  autoDetach: bool = False) -> None:
+                  autoDetach: bool) -> None:
     storage(ctx).format_domain(storagedomainID, autoDetach)
 
 

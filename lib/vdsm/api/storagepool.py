@@ -6,6 +6,7 @@ from typing import Any
 
 from vdsm.api.registry import CallContext, verb
 from vdsm.api.storagewire import storage
+from vdsm.storage import errors
 
 
 def _statuses(pairs: list[tuple[str, int]]) -> list[dict[str, Any]]:
@@ -66,7 +67,13 @@ def get_info(ctx: CallContext, storagepoolID: str) -> dict[str, Any]:
 
 
 @verb("StoragePool.spmStart")
-def spm_start(ctx: CallContext, storagepoolID: str, **unused: Any) -> str:
+def spm_start(ctx: CallContext, storagepoolID: str,
+              enableScsiFencing: str, **unused: Any) -> str:
+    # Unused, as upstream; the engine sends String.valueOf(boolean).
+    if enableScsiFencing.lower() not in ("true", "false"):
+        raise errors.InvalidParameter(
+            "enableScsiFencing must be \"true\" or \"false\"",
+            value=enableScsiFencing)
     return storage(ctx).spm_start(storagepoolID)
 
 

@@ -23,14 +23,15 @@ def to_int(value: Any, name: str) -> int:
                                       value=value) from None
 
 
-def to_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.lower() in ("true", "1", "yes")
-    return bool(value)
+# Task states the engine knows (AsyncTaskStatusEnum): ours are upstream's
+# names except the recovery of a task interrupted by a restart, which
+# upstream reports as "cleaning" (rollbacks running).
+_WIRE_STATE = {"recovering": "cleaning"}
 
 
 def task_status(status: dict[str, Any]) -> dict[str, Any]:
-    return {"taskID": status["id"], "taskState": status["state"],
+    state = _WIRE_STATE.get(status["state"], status["state"])
+    return {"taskID": status["id"], "taskState": state,
             "taskResult": status["result"], "code": status["code"],
             "message": status["message"]}
 

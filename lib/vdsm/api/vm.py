@@ -114,8 +114,7 @@ _device_verb("VM.hotunplugNic", devices.hotunplug, "interface")
 
 
 @verb("VM.changeCD")
-def change_cd(ctx: CallContext, vmID: str, driveSpec: Any,
-              force: bool) -> dict:
+def change_cd(ctx: CallContext, vmID: str, driveSpec: Any) -> dict:
     if isinstance(driveSpec, dict):
         path = driveSpec.get("path", "")
     else:

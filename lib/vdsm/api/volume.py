@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm.api.registry import CallContext, verb
-from vdsm.api.storagewire import storage, to_bool, to_int, volume_info
+from vdsm.api.storagewire import storage, to_int, volume_info
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
 from vdsm.storage import volume as vol_mod
@@ -15,8 +15,9 @@ from vdsm.storage.volume import VolumeSpec
 @verb("Volume.create")
 def create(ctx: CallContext, volumeID: str, storagepoolID: str,
            storagedomainID: str, imageID: str, size: Any, volFormat: int,
-           preallocate: int, diskType: Any, desc: str, srcImgUUID: str,
-           srcVolUUID: str, **unused: Any) -> str:
+           preallocate: int, diskType: str, desc: str, srcImgUUID: str,
+           srcVolUUID: str, addBitmaps: bool, legal: bool, sequence: int,
+           bitmap: str | None, **unused: Any) -> str:
     if srcVolUUID != sc.BLANK_UUID and srcImgUUID not in (
             imageID, sc.BLANK_UUID):
         raise errors.InvalidParameter(
@@ -24,8 +25,9 @@ def create(ctx: CallContext, volumeID: str, storagepoolID: str,
             imageID=imageID)
     spec = VolumeSpec(
         img_uuid=imageID, vol_uuid=volumeID, size=to_int(size, "size"),
-        fmt=volFormat, prealloc=preallocate, disk_type=str(diskType),
-        description=desc, parent_uuid=srcVolUUID)
+        fmt=volFormat, prealloc=preallocate, disk_type=diskType,
+        description=desc, parent_uuid=srcVolUUID, legal=legal,
+        sequence=sequence, add_bitmaps=addBitmaps, bitmap=bitmap)
     return storage(ctx).images.create_volume(storagedomainID,
                                              storagepoolID, spec)
 
@@ -49,16 +51,16 @@ def get_size(ctx: CallContext, volumeID: str, storagepoolID: str,
 
 @verb("Volume.delete")
 def delete(ctx: CallContext, volumeID: str, storagepoolID: str,
-           storagedomainID: str, imageID: str, force: Any = False,
+           storagedomainID: str, imageID: str, force: bool,
            **unused: Any) -> str:
     return storage(ctx).images.delete_volume(
         storagedomainID, storagepoolID, imageID, [volumeID],
-        force=to_bool(force))
+        force=force)
 
 
 @verb("Volume.extendSize")
 def extend_size(ctx: CallContext, volumeID: str, storagepoolID: str,
-                storagedomainID: str, imageID: str, newSize: Any) -> str:
+                storagedomainID: str, imageID: str, newSize: str) -> str:
     return storage(ctx).images.extend_volume(
         storagedomainID, storagepoolID, imageID, volumeID,
         to_int(newSize, "newSize"))

@@ -135,6 +135,18 @@ def resize(path: str, size: int, fmt: str,
     _run(["resize", "-f", fmt, path, str(size)], timeout)
 
 
+def bitmaps(path: str) -> list[str]:
+    """Names of the persistent bitmaps of a qcow2 image."""
+    data = info(path, fmt="qcow2").get("format-specific", {}).get("data", {})
+    return [b["name"] for b in data.get("bitmaps", [])]
+
+
+def add_bitmap(path: str, name: str, timeout: float = 60) -> None:
+    """Add an empty, enabled persistent bitmap to a qcow2 image."""
+    _run(["bitmap", "--add", "--enable", "-f", "qcow2", path, name],
+         timeout)
+
+
 def rebase_unsafe(path: str, backing: str, backing_fmt: str, fmt: str,
                   timeout: float = 60) -> None:
     _run(["rebase", "-u", "-f", fmt, "-b", backing, "-F", backing_fmt,

@@ -39,6 +39,14 @@ class VolumeSpec:
     disk_type: str = "DATA"
     description: str = ""
     parent_uuid: str = sc.BLANK_UUID
+    # What upstream's Volume.create also takes: a volume made ILLEGAL
+    # (legal=False) stays so until set legal; the sequence number is kept
+    # in the metadata (SEQ); add_bitmaps gives a qcow2 snapshot an empty
+    # bitmap for each of its parent's; bitmap adds one of that name.
+    legal: bool = True
+    sequence: int = 0
+    add_bitmaps: bool = False
+    bitmap: str | None = None
 
 
 class Volume:
@@ -115,6 +123,10 @@ def check_spec(dom: FileDomain, spec: VolumeSpec) -> None:
         raise errors.InvalidParameter("bad diskType", value=spec.disk_type)
     if "\n" in spec.description or len(spec.description) > 210:
         raise errors.InvalidParameter("bad description")
+    if spec.sequence < 0:
+        raise errors.InvalidParameter("negative sequence",
+                                      value=spec.sequence)
+    _check_bitmaps(spec)
     vol = Volume(dom, spec.img_uuid, spec.vol_uuid)
     if vol.exists():
         raise errors.VolumeAlreadyExists(vol=spec.vol_uuid)
@@ -138,7 +150,7 @@ def create(dom: FileDomain, spec: VolumeSpec,
     """Make the volume; the caller has recorded a rollback (delete)."""
     vol = Volume(dom, spec.img_uuid, spec.vol_uuid)
     dom.io.call("makedirs", path=dom.image_dir(spec.img_uuid))
-    md = {"CAP": str(spec.size), "CTIME": now(),
+    md = {"SEQ": str(spec.sequence),"CAP": str(spec.size), "CTIME": now(),
           "DESCRIPTION": spec.description, "DISKTYPE": spec.disk_type,
           "DOMAIN": dom.sd_uuid, "FORMAT": sc.FORMAT_NAMES[spec.fmt],
           "GEN": "0", "IMAGE": spec.img_uuid, "LEGALITY": sc.ILLEGAL,
@@ -149,16 +161,19 @@ def create(dom: FileDomain, spec: VolumeSpec,
     clusterlock.init_resource(dom.sd_uuid, vol.vol_uuid, vol.lease_path, 0,
                               dom.block_size)
     _create_data(vol, spec, on_start)
+    _add_bitmaps(vol, spec)
     # qemu-img creates 0644 minus the umask: qemu and sanlock (group kvm)
     # need 0660, as for every file of a domain.
     dom.io.call("chmod", path=vol.path)
     if spec.parent_uuid != sc.BLANK_UUID:
         Volume(dom, spec.img_uuid, spec.parent_uuid).update(
             VOLTYPE=sc.INTERNAL)
-    md["LEGALITY"] = sc.LEGAL
-    vol.write_metadata(md)
-    log.info("CREATE vol=%s img=%s sd=%s size=%s format=%s", vol.vol_uuid,
-             vol.img_uuid, dom.sd_uuid, spec.size, md["FORMAT"])
+    if spec.legal:
+        md["LEGALITY"] = sc.LEGAL
+        vol.write_metadata(md)
+    log.info("CREATE vol=%s img=%s sd=%s size=%s format=%s legality=%s",
+             vol.vol_uuid, vol.img_uuid, dom.sd_uuid, spec.size,
+             md["FORMAT"], md["LEGALITY"])
     return vol
 
 
@@ -179,6 +194,32 @@ def _create_data(vol: Volume, spec: VolumeSpec,
                    preallocation="metadata" if prealloc else None,
                    backing=backing, backing_fmt=backing_fmt,
                    on_start=on_start)
+
+
+def _check_bitmaps(spec: VolumeSpec) -> None:
+    """Bitmaps need qcow2 (upstream's rules: addBitmaps only for a
+    snapshot, of a qcow2 parent; bitmap for any new qcow2 volume)."""
+    if spec.bitmap is not None:
+        sc.check_uuid(spec.bitmap, "bitmap")
+        if spec.fmt != sc.COW_FORMAT:
+            raise errors.InvalidParameter("a bitmap needs a COW volume",
+                                          bitmap=spec.bitmap)
+    if spec.add_bitmaps and (spec.fmt != sc.COW_FORMAT
+                             or spec.parent_uuid == sc.BLANK_UUID):
+        raise errors.InvalidParameter(
+            "addBitmaps needs a COW snapshot of a COW parent")
+
+
+def _add_bitmaps(vol: Volume, spec: VolumeSpec) -> None:
+    names = []
+    if spec.add_bitmaps:
+        parent = Volume(vol.dom, spec.img_uuid, spec.parent_uuid)
+        if parent.qemu_format() == "qcow2":
+            names = qemuimg.bitmaps(parent.path)
+    if spec.bitmap is not None:
+        names.append(spec.bitmap)
+    for name in names:
+        qemuimg.add_bitmap(vol.path, name)
 
 
 def children(dom: FileDomain, img_uuid: str, vol_uuid: str) -> list[str]:

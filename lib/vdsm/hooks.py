@@ -28,11 +28,10 @@ import json
 import logging
 import os
 import stat
-import subprocess
 import tempfile
 from typing import Any, Callable, TypeVar
 
-from vdsm.common import exception
+from vdsm.common import commands, exception
 
 log = logging.getLogger("vdsm.hooks")
 
@@ -167,22 +166,22 @@ def _run_scripts(found: list[str], point: str, payload: str, env_var: str,
 def _run_one(script: str, point: str, env: dict[str, str],
              timeout: float) -> None:
     log.info("RUN hook=%s script=%s", point, script)
+    name = f"{point}/{os.path.basename(script)}"
     try:
-        proc = subprocess.run([script], env=env, capture_output=True,
-                              stdin=subprocess.DEVNULL, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise exception.HookError(f"{point}/{os.path.basename(script)} "
-                                  f"timed out after {timeout}s")
+        commands.run([script], env=env, timeout=timeout)
+    except commands.CommandTimeout:
+        raise exception.HookError(f"{name} timed out after {timeout}s") \
+            from None
+    except commands.CommandNotFound as e:
+        raise exception.HookError(f"{name}: {e.reason}") from None
     except OSError as e:
-        raise exception.HookError(
-            f"{point}/{os.path.basename(script)}: {e}")
-    if proc.returncode != 0:
-        stderr = proc.stderr.decode("utf-8", "replace").strip()
+        raise exception.HookError(f"{name}: {e}") from None
+    except commands.CommandFailed as e:
+        stderr = e.stderr.strip()
         log.warning("FAIL hook=%s script=%s rc=%s stderr=%r", point, script,
-                    proc.returncode, stderr)
-        raise exception.HookError(
-            f"{point}/{os.path.basename(script)} exited {proc.returncode}: "
-            f"{stderr}")
+                    e.rc, stderr)
+        raise exception.HookError(f"{name} exited {e.rc}: {stderr}") \
+            from None
 
 
 def installed(hooks_dir: str) -> dict[str, dict[str, dict[str, str]]]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import subprocess
+
+from vdsm.common import commands
 
 log = logging.getLogger("vdsm.host.addresses")
 
@@ -53,10 +54,8 @@ def device_of(address: str, owners: dict[str, str]) -> str:
 
 def read_owners() -> dict[str, str]:
     try:
-        out = subprocess.run(["ip", "-j", "addr", "show"],
-                             capture_output=True, text=True, timeout=10,
-                             check=True).stdout
-    except (OSError, subprocess.SubprocessError) as e:
+        out = commands.run(["ip", "-j", "addr", "show"], timeout=10).stdout
+    except (OSError, commands.CommandError) as e:
         log.warning("FAIL query=addresses reason=%s", e)
         return {}
     return parse_ip_addr(out)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import platform
-import subprocess
 import threading
 
+from vdsm.common import commands
 from vdsm.host import procfs, version
 
 log = logging.getLogger("vdsm.host.osinfo")
@@ -141,10 +141,9 @@ def _query_dpkg(packages: list[str]) -> dict[str, str]:
     fmt = "${Package}\\t${Version}\\t${db:Status-Status}\\n"
     try:
         # Exit code 1 only says some packages are unknown: still parse.
-        out = subprocess.run(["dpkg-query", "-W", "-f", fmt, *packages],
-                             capture_output=True, text=True, timeout=30,
-                             check=False).stdout
-    except (OSError, subprocess.TimeoutExpired) as e:
+        out = commands.run(["dpkg-query", "-W", "-f", fmt, *packages],
+                           timeout=30, check=False).stdout
+    except (OSError, commands.CommandError) as e:
         log.warning("FAIL query=dpkg reason=%s", e)
         return {}
     return parse_dpkg_query(out)

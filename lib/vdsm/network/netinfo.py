@@ -16,10 +16,10 @@ as ``ip -n NS``. That needs root (setns), so it serves tests and
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from vdsm.common import commands
 from vdsm.network import sourceroute
 from vdsm.network.sourceroute import Rule, TableRoute
 from vdsm.supervdsm.netchanges import BOND_MODES
@@ -82,8 +82,7 @@ class Snapshot:
 
 def ip_json(args: list[str], netns: str | None = None) -> Any:
     cmd = ["ip"] + (["-n", netns] if netns else []) + ["-j"] + args
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True,
-                         timeout=60).stdout
+    out = commands.run(cmd, timeout=60).stdout
     return json.loads(out) if out.strip() else []
 
 

@@ -10,12 +10,11 @@ without a speed (bridges, veth in some kernels) counts as 1000 Mb/s.
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 from dataclasses import dataclass
 from typing import Any
 
-from vdsm.common import clock
+from vdsm.common import clock, commands
 from vdsm.network import caps
 
 DEFAULT_SPEED = 1000
@@ -29,8 +28,7 @@ class Sample:
 
 def take_sample(netns: str | None = None) -> Sample:
     cmd = ["ip"] + (["-n", netns] if netns else []) + ["-j", "-s", "link"]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True,
-                         timeout=30).stdout
+    out = commands.run(cmd, timeout=30).stdout
     links = {}
     for raw in json.loads(out):
         s = raw.get("stats64") or raw.get("stats") or {}

@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-import selectors
-import subprocess
-import time
 from typing import Any, Callable
 
+from vdsm.common import commands
 from vdsm.storage import errors
 
 log = logging.getLogger("vdsm.storage.qemuimg")
@@ -24,7 +22,7 @@ QEMU_IMG = "qemu-img"
 FORMATS = ("raw", "qcow2")
 DEFAULT_TIMEOUT = 3600
 
-OnStart = Callable[[subprocess.Popen], None]
+OnStart = commands.OnStart
 OnProgress = Callable[[float], None]
 
 _PROGRESS = re.compile(rb"\((\d+(?:\.\d+)?)/100%\)")
@@ -38,52 +36,20 @@ def _run(args: list[str], timeout: float = DEFAULT_TIMEOUT,
          on_start: OnStart | None = None,
          on_progress: OnProgress | None = None) -> str:
     cmd = [QEMU_IMG] + args
-    log.debug("RUN cmd=%s", cmd)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, close_fds=True)
-    if on_start is not None:
-        on_start(proc)
+    on_stdout = None
+    if on_progress is not None:
+        def on_stdout(data: bytes) -> None:
+            found = _PROGRESS.findall(data)
+            if found:
+                on_progress(float(found[-1]))
     try:
-        out, err = _communicate(proc, timeout, on_progress)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise QemuImgError("timed out", cmd=" ".join(cmd)) from None
-    if proc.returncode != 0:
-        raise QemuImgError(err.strip() or f"rc={proc.returncode}",
-                           cmd=args[0])
-    return out
-
-
-def _communicate(proc: subprocess.Popen, timeout: float,
-                 on_progress: OnProgress | None) -> tuple[str, str]:
-    """Read both pipes to the end, reporting progress as it comes."""
-    if on_progress is None:
-        out, err = proc.communicate(timeout=timeout)
-        return out.decode(), err.decode()
-    assert proc.stdout is not None and proc.stderr is not None
-    deadline = time.monotonic() + timeout
-    chunks: dict[Any, list[bytes]] = {proc.stdout: [], proc.stderr: []}
-    with selectors.DefaultSelector() as sel:
-        for pipe in chunks:
-            sel.register(pipe, selectors.EVENT_READ)
-        while sel.get_map():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise subprocess.TimeoutExpired(proc.args, timeout)
-            for key, _ in sel.select(left):
-                data = key.fileobj.read1(65536)  # type: ignore[union-attr]
-                if not data:
-                    sel.unregister(key.fileobj)
-                    continue
-                chunks[key.fileobj].append(data)
-                if key.fileobj is proc.stdout:
-                    found = _PROGRESS.findall(data)
-                    if found:
-                        on_progress(float(found[-1]))
-    proc.wait(max(0.1, deadline - time.monotonic()))
-    return (b"".join(chunks[proc.stdout]).decode(),
-            b"".join(chunks[proc.stderr]).decode())
+        return commands.run(cmd, timeout=timeout, on_start=on_start,
+                            on_stdout=on_stdout).stdout
+    except commands.CommandTimeout:
+        raise QemuImgError("timed out", cmd=commands.cmdline(cmd)) from None
+    except commands.CommandFailed as e:
+        raise QemuImgError(e.stderr.strip() or f"rc={e.rc}",
+                           cmd=args[0]) from None
 
 
 def create(path: str, size: int, fmt: str, preallocation: str | None = None,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from vdsm.common.commands import (CommandFailed, CommandNotFound,
+                                  CommandTimeout)
 from vdsm.common.exception import (CallTimeout, GeneralError,
                                    InvalidParameter, VdsmError)
 from vdsm.storage.errors import MountError
@@ -63,11 +65,6 @@ class ProtocolError(SupervdsmError):
     message = "Supervdsm protocol error"
 
 
-class CommandFailed(SupervdsmError):
-    """A helper command exited with an error."""
-    message = "Command failed"
-
-
 class MountFailed(SupervdsmError):
     """mount or umount failed; vdsmd reports it as storage's MountError."""
     code = 477
@@ -90,7 +87,9 @@ class RemoteError(SupervdsmError):
         super().__init__(reason)
 
 
-# Classes re-raised by name on the client. CallTimeout is the common one:
+# Classes re-raised by name on the client. The Command* errors are
+# vdsm.common.commands' (helpers run through runtime.run); CallTimeout is
+# the common one:
 # the client raises it when the reply does not come within its timeout
 # (the call may still complete on the server), the server when the call
 # ran past [supervdsm] call_timeout.
@@ -98,5 +97,5 @@ KNOWN: dict[str, type[VdsmError]] = {
     cls.__name__: cls for cls in (
         ConnectionLost, Unavailable, NotAllowed, NoSuchFunction,
         InvalidArguments, InvalidPath, CallTimeout, ProtocolError,
-        CommandFailed, MountFailed)
+        CommandFailed, CommandTimeout, CommandNotFound, MountFailed)
 }

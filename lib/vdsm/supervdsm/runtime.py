@@ -2,7 +2,8 @@
 
 supervdsmd calls ``setup(config)`` once at start; privileged modules read
 the config through ``config()`` and run helper commands with ``run``,
-which bounds each command by ``[supervdsm] call_timeout``.
+the privileged twin of ``vdsm.common.commands.run``: the same runner, each
+command bounded by ``[supervdsm] call_timeout`` unless it says otherwise.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import grp
 import logging
 import os
 import pwd
-import subprocess
 
+from vdsm.common import commands
 from vdsm.common.config import Config
-from vdsm.supervdsm.errors import CallTimeout, CommandFailed
 
 log = logging.getLogger("vdsm.supervdsm.runtime")
 
@@ -47,17 +47,12 @@ def vdsm_owner() -> tuple[int, int]:
             grp.getgrnam(cfg.get("vars", "group")).gr_gid)
 
 
-def run(argv: list[str], pass_fds: tuple[int, ...] = ()) -> str:
-    """Run a helper command; return its stdout or raise CommandFailed."""
-    timeout = config().getfloat("supervdsm", "call_timeout")
-    log.debug("RUN argv=%s", argv)
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True,
-                           timeout=timeout, pass_fds=pass_fds,
-                           stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise CallTimeout(f"{argv[0]} did not finish in {timeout}s") from None
-    if p.returncode != 0:
-        raise CommandFailed(f"{' '.join(argv)}: rc={p.returncode} "
-                            f"{p.stderr.strip()}")
-    return p.stdout
+def run(argv: list[str], pass_fds: tuple[int, ...] = (),
+        input: str | None = None, timeout: float | None = None) -> str:
+    """Run a helper command as root: commands.run, by default within
+    [supervdsm] call_timeout. Return its stdout; raise CommandFailed,
+    CommandTimeout or CommandNotFound (vdsm.common.commands)."""
+    if timeout is None:
+        timeout = config().getfloat("supervdsm", "call_timeout")
+    return commands.run(argv, timeout=timeout, input=input,
+                        pass_fds=pass_fds).stdout

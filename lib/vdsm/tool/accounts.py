@@ -8,8 +8,8 @@ tools edit the tree's /etc files. Nothing runs when nothing is missing.
 from __future__ import annotations
 
 import os
-import subprocess
 
+from vdsm.common import commands
 from vdsm.tool.errors import ConfigureError
 from vdsm.tool.target import Target
 
@@ -17,11 +17,10 @@ from vdsm.tool.target import Target
 def run(target: Target, argv: list[str]) -> None:
     if target.prefixed:
         argv = [argv[0], "--prefix", target.root] + argv[1:]
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=60,
-                       stdin=subprocess.DEVNULL)
-    if p.returncode != 0:
-        raise ConfigureError(f"{' '.join(argv)}: rc={p.returncode} "
-                             f"{p.stderr.strip()}")
+    try:
+        commands.run(argv, timeout=60)
+    except commands.CommandError as e:
+        raise ConfigureError(e.reason) from None
 
 
 def missing_memberships(target: Target, user: str,

@@ -19,11 +19,11 @@ import logging
 import os
 import re
 import signal
-import subprocess
 import time
 
 from vdsm import hooks
 from vdsm.common import exception
+from vdsm.common.commands import CommandFailed, CommandNotFound
 from vdsm.supervdsm import netchanges as vocab
 from vdsm.supervdsm import runtime
 from vdsm.supervdsm.allowlist import privileged
@@ -55,18 +55,18 @@ def _run_batch(lines: list[str], netns: str, family: str = "") -> None:
         return
     script = "\n".join(lines) + "\n"
     cmd = _ip(netns) + ([family] if family else []) + ["-batch", "-"]
-    proc = subprocess.run(cmd, input=script, capture_output=True,
-                          text=True, timeout=300)
-    if proc.returncode != 0:
-        match = _FAILED_LINE.search(proc.stderr)
+    try:
+        runtime.run(cmd, input=script, timeout=300)
+    except CommandFailed as e:
+        match = _FAILED_LINE.search(e.stderr)
         done = int(match.group(1)) - 1 if match else 0
         failed = lines[done] if match and done < len(lines) else "?"
-        error = proc.stderr.strip().splitlines()[0] if proc.stderr else ""
+        error = e.stderr.strip().splitlines()[0] if e.stderr.strip() else ""
         log.warning("FAILED changes=%d done=%d line=%r error=%r",
                     len(lines), done, failed, error)
         raise NetworkChangeFailed(
             f"{failed!r} failed after {done} of {len(lines)} changes: "
-            f"{error}")
+            f"{error}") from None
 
 
 def _run_in_order(rendered: list[tuple[str, str]], netns: str) -> None:
@@ -163,10 +163,11 @@ def set_ipv6_autoconf(devices: dict[str, bool], netns: str = "") -> None:
         return
     cmd = (["ip", "netns", "exec", ns] if ns else []) + [
         "sysctl", "-q", "-w"] + settings
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    if proc.returncode != 0:
+    try:
+        runtime.run(cmd, timeout=60)
+    except CommandFailed as e:
         raise NetworkChangeFailed("cannot set IPv6 autoconf: "
-                                  f"{proc.stderr.strip()[-300:]}")
+                                  f"{e.stderr.strip()[-300:]}") from None
     # A device made by this call may have autoconfigured already (the
     # kernel's default): drop what it learnt. Static addresses are
     # permanent, so "dynamic" leaves them.
@@ -196,13 +197,13 @@ def start_dhcp(dev: str, default_route: bool, netns: str = "",
         "-lf", leasefile, "-sf", DHCLIENT_SCRIPT,
         "-e", f"VDSM_DEFAULT_ROUTE={'yes' if default_route else 'no'}", dev]
     try:
-        subprocess.run(cmd, check=True, capture_output=True, text=True,
-                       timeout=30)
-    except FileNotFoundError:
-        raise NetworkChangeFailed("no DHCP client: install isc-dhcp-client")
-    except subprocess.CalledProcessError as e:
+        runtime.run(cmd, timeout=30)
+    except CommandNotFound:
+        raise NetworkChangeFailed("no DHCP client: install isc-dhcp-client") \
+            from None
+    except CommandFailed as e:
         raise NetworkChangeFailed(f"dhclient failed on {dev}: "
-                                  f"{e.stderr.strip()[-300:]}")
+                                  f"{e.stderr.strip()[-300:]}") from None
     log.info("DHCP start dev=%s netns=%s family=%d", dev, netns or "-",
              family)
 
@@ -235,9 +236,10 @@ def stop_dhcp(dev: str, netns: str = "", family: int = 4) -> None:
         if os.path.exists(path):
             os.unlink(path)
     for command in commands:
-        # Gone already (expired, or the device went): nothing to undo.
-        subprocess.run(_ip(ns or "") + command.split(),
-                       capture_output=True, timeout=30)
+        try:
+            runtime.run(_ip(ns or "") + command.split(), timeout=30)
+        except CommandFailed:
+            pass    # gone already (expired, or the device went)
 
 
 def _check_family(family: int) -> None:

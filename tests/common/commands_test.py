@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import subprocess
@@ -141,4 +142,42 @@ def _dead(pid: int) -> bool:
         time.sleep(0.05)
     # Still running: kill it so the test leaves nothing behind, then fail.
     subprocess.run(["kill", "-9", str(pid)], check=False)
+    return False
+
+
+# The modules that may start processes themselves: commands.run, and the
+# out-of-process storage helper (a long-lived child spoken to over pipes,
+# not a program run to its end).
+SPAWNERS = {"common/commands.py", "storage/outofprocess.py"}
+
+
+def test_programs_run_only_through_commands():
+    top = os.path.dirname(os.path.dirname(commands.__file__))     # vdsm/
+    found = []
+    for root, _, files in os.walk(top):
+        for name in files:
+            if not name.endswith(".py"):
+                continue
+            path = os.path.join(root, name)
+            rel = os.path.relpath(path, top)
+            if rel in SPAWNERS:
+                continue
+            with open(path) as f:
+                tree = ast.parse(f.read(), path)
+            found += [f"{rel}:{node.lineno}" for node in ast.walk(tree)
+                      if _spawns(node)]
+    assert found == []
+
+
+def _spawns(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return (func.value.id, func.attr) in {
+            ("subprocess", "run"), ("subprocess", "Popen"),
+            ("subprocess", "call"), ("subprocess", "check_call"),
+            ("subprocess", "check_output"), ("os", "system"),
+            ("os", "popen"), ("asyncio", "create_subprocess_exec"),
+            ("asyncio", "create_subprocess_shell")}
     return False

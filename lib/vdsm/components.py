@@ -1,16 +1,36 @@
 """What vdsmd is made of: API modules and subsystem components.
 
 ``API_MODULES`` are imported at start; importing registers their verbs.
-
-``COMPONENTS`` are factories ``create(services) -> component``; a component
-has ``start()`` and ``stop()``. The daemon serves the API as soon as it
-listens, answering code 99 until every component's ``start()`` has returned
-(VM recovery, storage connections ...). ``start()`` runs in order, in one
-thread; ``stop()`` in reverse order on shutdown. A component publishes what
-the API needs as an attribute of ``services`` (``services.vms`` ...).
-
 One line per entry, so branches merge without conflicts.
+
+A component is a subsystem's running part (``Component``). The daemon
+builds them in ``vdsm.daemon.create_components``, each given only what it
+uses (the config, the event sink, another subsystem's service), and
+collects their services into one typed ``vdsm.services.Services``. The
+API is served as soon as the daemon listens, answering code 99 until
+every component's ``start()`` has returned (VM recovery, storage
+connections ...); ``start()`` runs in order, in one thread, ``stop()`` in
+reverse order on shutdown.
+
+What a subsystem adds to Host.getCapabilities and Host.getStats is a
+typed method of its service (``VirtService.host_counts()``,
+``NetworkService.config_dirty()`` ...); ``vdsm.api.host_wire`` composes
+the answer from them and maps it to wire names. No subsystem adds fields
+to another's answer.
 """
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Component(Protocol):
+    def start(self) -> None:
+        """Bring the subsystem up (may block: recovery, connections)."""
+
+    def stop(self) -> None:
+        """Release what start() took; called once, in reverse order."""
+
 
 API_MODULES: list[str] = [
     "vdsm.api.host",
@@ -25,11 +45,4 @@ API_MODULES: list[str] = [
     "vdsm.api.jobs",
     "vdsm.api.host_storage",
     "vdsm.api.host_network",
-]
-
-COMPONENTS: list[str] = [
-    "vdsm.host.component:create",
-    "vdsm.storage.component:create",
-    "vdsm.network.component:create",
-    "vdsm.virt.component:create",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import os
 import signal
@@ -19,7 +18,7 @@ import threading
 from typing import Any
 
 import vdsm
-from vdsm import components, hooks, pki
+from vdsm import hooks, pki
 from vdsm.api import registry
 from vdsm.api.dispatcher import Dispatcher
 from vdsm.api.schema import Schema
@@ -27,10 +26,15 @@ from vdsm.common import log as vdsm_log
 from vdsm.common import privilege
 from vdsm.common.config import Config
 from vdsm.common.executor import Executor
+from vdsm.components import Component
+from vdsm.host.component import HostService
+from vdsm.network.component import NetworkService
 from vdsm.rpc import server as rpc_server
 from vdsm.rpc.broker import Broker
 from vdsm.rpc.events import EventPublisher
-from vdsm.services import Services
+from vdsm.services import EventSink, Services
+from vdsm.storage.component import StorageComponent
+from vdsm.virt.component import VirtService
 
 log = logging.getLogger("vdsm.daemon")
 
@@ -46,11 +50,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def create_components(config: Config, events: EventSink
+                      ) -> tuple[Services, list[Component]]:
+    """Every subsystem, each given only what it uses; in start order."""
+    host = HostService(config)
+    storage = StorageComponent(config, events)
+    network = NetworkService(config, events)
+    virt = VirtService(config, events, storage.service)
+    services = Services(config=config, events=events, host=host, virt=virt,
+                        storage=storage.service, network=network)
+    return services, [host, storage, network, virt]
+
+
 class Daemon:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.services = Services(config=config, ready=False)
-        self._components: list[Any] = []
+        self._components: list[Component] = []
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -62,22 +77,22 @@ class Daemon:
         schema = Schema(strict=self.config.getboolean("vars",
                                                       "strict_schema"))
         broker = Broker()
-        self.services.events = EventPublisher(loop, broker, schema)
+        events = EventPublisher(loop, broker, schema.vet_event)
+        services, self._components = create_components(self.config, events)
         verbs = registry.load_api_modules()
         executor = Executor("rpc", self.config.getint("vars", "rpc_workers"),
                             self.config.getint("vars", "rpc_queue_size"),
                             self.config.getfloat("vars", "rpc_call_timeout"))
         executor.start()
-        dispatcher = Dispatcher(self.services, schema, verbs, executor)
+        dispatcher = Dispatcher(services, schema, verbs, executor)
         server = rpc_server.Server(self.config, dispatcher, broker,
                                    self._ssl_context())
-        self._create_components()
         await server.start()
         self._write_port(server.port)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
-        threading.Thread(target=self._start_components, name="recovery",
-                         daemon=True).start()
+        threading.Thread(target=self._start_components, args=(services,),
+                         name="recovery", daemon=True).start()
         await self._stopping.wait()
         log.info("Stopping (pid=%d)", os.getpid())
         await server.stop()
@@ -102,19 +117,13 @@ class Daemon:
             f.write(f"{port}\n")
         os.rename(path + ".tmp", path)
 
-    def _create_components(self) -> None:
-        for entry in components.COMPONENTS:
-            module, _, func = entry.partition(":")
-            factory = getattr(importlib.import_module(module), func)
-            self._components.append(factory(self.services))
-
-    def _start_components(self) -> None:
+    def _start_components(self, services: Services) -> None:
         for component in self._components:
             try:
                 component.start()
             except Exception:
                 log.exception("FAIL component=%r start", component)
-        self.services.ready = True
+        services.ready = True
         log.info("Ready for requests")
 
     def _stop_components(self) -> None:

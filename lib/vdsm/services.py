@@ -1,16 +1,26 @@
-"""The daemon's shared services, handed explicitly to components and verbs.
+"""What the API may call: one typed field per subsystem.
 
-Holds the config, the event publisher and whatever the components publish
-(``services.vms``, ``services.storage`` ...). It is a plain namespace: a
-component sets its attribute in its factory.
+The daemon builds one ``Services`` (``vdsm.daemon.create_components``)
+and every verb gets it as ``ctx.services``. Each field is the subsystem's
+own service class, so mypy follows a call from ``api/`` into the
+subsystem (a misspelled method fails ``make mypy``), and a reader finds
+the callee from the field's type. Nothing is added after construction
+except ``ready``, set once every component has started.
 """
 
 from __future__ import annotations
 
-import types
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vdsm.common.config import Config
+
+if TYPE_CHECKING:
+    # Only for the types: the subsystems import EventSink from here.
+    from vdsm.host.component import HostService
+    from vdsm.network.component import NetworkService
+    from vdsm.storage.service import StorageService
+    from vdsm.virt.component import VirtService
 
 
 class EventSink(Protocol):
@@ -21,7 +31,13 @@ class EventSink(Protocol):
         """
 
 
-class Services(types.SimpleNamespace):
+@dataclass
+class Services:
     config: Config
     events: EventSink
-    ready: bool
+    host: HostService
+    virt: VirtService          # .vms (the VMs), .sampler (their samples)
+    storage: StorageService
+    network: NetworkService
+    # False while the components start (the API answers code 99).
+    ready: bool = False

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import types
 
 import pytest
 
 from vdsm.api.dispatcher import Dispatcher
-from vdsm.api.registry import CallContext
 from vdsm.api.schema import Schema
 from vdsm.common import exception
 from vdsm.common.executor import Executor
 from vdsm.rpc import jsonrpc
-from vdsm.services import Services
+from vdsm.rpc.dispatch import Peer
 
 API = """
 Test.ok:
@@ -51,7 +51,8 @@ def env(tmp_path):
              "Test.wrong": lambda ctx: "not an int"}
     executor = Executor("test", 2, 10, timeout=0.5)
     executor.start()
-    services = Services(ready=True)
+    # These verbs use no subsystem: only the ready flag of Services.
+    services = types.SimpleNamespace(ready=True)
     yield Dispatcher(services, schema, verbs, executor), services
     release.set()
     executor.stop()
@@ -60,7 +61,7 @@ def env(tmp_path):
 def call(dispatcher, method):
     body = json.dumps({"jsonrpc": "2.0", "method": method, "id": 1})
     reply = asyncio.run(dispatcher.dispatch(
-        jsonrpc.parse(body.encode()), CallContext(None)))
+        jsonrpc.parse(body.encode()), Peer(), None))
     return json.loads(reply)
 
 

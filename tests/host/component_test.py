@@ -1,5 +1,12 @@
 """The host component on this host's real data, checked against the
-schema in strict mode (unknown fields and wrong types fail)."""
+schema in strict mode (unknown fields and wrong types fail).
+
+Host.getCapabilities/getStats are the host's own fields composed with the
+other subsystems' typed parts (api/host_wire.py); here those parts are
+given as on a host where they have nothing to report (no VM, no storage
+domain, a clean network config). tests/api/host_test.py checks the
+whole answer of a real vdsmd.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +17,14 @@ import types
 import pytest
 
 from vdsm.api import host as host_api
-from vdsm.api import schema
+from vdsm.api import host_wire, schema
 from vdsm.api.registry import CallContext
 from vdsm.common.config import Config
-from vdsm.host import component, contributors, procfs, topology
+from vdsm.host import component, procfs, topology
+from vdsm.virt.component import VmCounts
+
+# What a network with nothing changed since the last save adds.
+CLEAN_NETWORK = {"netConfigDirty": "False"}
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +36,9 @@ def strict():
 def services():
     config = Config()
     config.set("vars", "host_sample_interval", "0.2")
-    services = types.SimpleNamespace(config=config)
-    host = component.create(services)
+    host = component.HostService(config)
+    # Host.getHardwareInfo uses only these two.
+    services = types.SimpleNamespace(config=config, host=host)
     host.start()
     try:
         yield services
@@ -46,14 +58,18 @@ def _ctx(services, local=("127.0.0.1", 54321)):
                        peer=("127.0.0.1", 40000))
 
 
-def test_create_publishes_lists_and_service(services):
-    assert services.capabilities_contributors == []
-    assert services.stats_contributors == []
-    assert isinstance(services.host, component.HostService)
+def _caps(services, local=("127.0.0.1", 54321), network=CLEAN_NETWORK,
+          hooks=None):
+    return host_wire.compose_capabilities(
+        services.host.capabilities(local), network, hooks or {})
+
+
+def _stats(services, vms=VmCounts()):
+    return host_wire.compose_stats(services.host.stats(), vms, {}, False)
 
 
 def test_capabilities_strict(services, strict, libvirtd):
-    caps = host_api.get_capabilities(_ctx(services))
+    caps = _caps(services)
     strict.check_result("Host.getCapabilities", caps)
     assert any(m.startswith("pc-") for m in caps["emulatedMachines"])
     assert caps["lastClientIface"] == "lo"
@@ -62,7 +78,7 @@ def test_capabilities_strict(services, strict, libvirtd):
 
 
 def test_capabilities_real_relations(services):
-    caps = services.host.capabilities()
+    caps = _caps(services)
     topo = topology.read_topology()
     assert int(caps["cpuThreads"]) == os.cpu_count()
     assert int(caps["cpuSockets"]) <= int(caps["cpuCores"]) \
@@ -81,16 +97,16 @@ def test_capabilities_real_relations(services):
     assert caps["netConfigDirty"] == "False"
 
 
-def test_capabilities_contributors(services, strict):
-    contributors.add_capabilities(services, lambda: {
-        "additionalFeatures": ["test_feature"],
-        "netConfigDirty": "True",
-        "_private": 1,
-    })
-    caps = services.host.capabilities()
-    assert caps["additionalFeatures"] == ["test_feature"]
+def test_capabilities_composed(services, strict):
+    hooks = {"before_vm_start": {"50_x": {"checksum": "ab" * 32}}}
+    caps = _caps(services, network={"netConfigDirty": "True",
+                                    "nameservers": ["192.0.2.53"]},
+                 hooks=hooks)
     assert caps["netConfigDirty"] == "True"
-    assert "_private" not in caps
+    assert caps["nameservers"] == ["192.0.2.53"]
+    assert caps["hooks"] == hooks
+    assert caps["additionalFeatures"] == []
+    assert "netConfigDirty" not in services.host.capabilities()
     strict.check_result("Host.getCapabilities", caps)
 
 
@@ -101,7 +117,7 @@ def test_capabilities_unknown_local_address(services):
 
 def test_stats_strict(services, strict):
     _two_samples(services)
-    result = host_api.get_stats(_ctx(services))
+    result = _stats(services)
     strict.check_result("Host.getStats", result)
     for field in ("cpuUser", "cpuSys", "cpuIdle"):
         assert 0.0 <= float(result[field]) <= 100.0
@@ -133,18 +149,27 @@ def test_stats_network(services):
         assert int(nic["rx"]) >= 0
 
 
-def test_stats_contributors_and_mem_available(services, strict):
+def test_stats_vm_counts_and_mem_available(services, strict):
     _two_samples(services)
-    contributors.add_stats(services, lambda: {
-        "vmCount": 2, "vmActive": 1,
-        "memCommitted": 1024, "_memResident": 256,
-    })
-    result = services.host.stats()
+    result = _stats(services, VmCounts(total=2, active=1,
+                                       mem_committed_mib=1024,
+                                       mem_resident_mib=256))
     strict.check_result("Host.getStats", result)
     assert result["vmCount"] == 2
+    assert result["vmActive"] == 1
     assert result["memCommitted"] == 1024
-    assert "_memResident" not in result
     assert result["memAvailable"] == max(0, result["memFree"] - 768)
+    # Nothing pending when the qemus use more than was promised.
+    result = _stats(services, VmCounts(total=1, active=1,
+                                       mem_committed_mib=256,
+                                       mem_resident_mib=1024))
+    assert result["memAvailable"] == result["memFree"]
+
+
+def test_stats_net_config_dirty(services):
+    result = host_wire.compose_stats(services.host.stats(), VmCounts(),
+                                     {}, True)
+    assert result["netConfigDirty"] == "True"
 
 
 def test_stats_come_from_samples_only(services):

@@ -37,7 +37,7 @@ def test_monitor_reports_valid_and_acquired(env):
     assert float(stats["delay"]) >= 0
     assert float(stats["lastCheck"]) < 5
     assert stats["version"] == 5
-    assert svc.host_stats()["storageDomains"][sd] == stats or True
+    assert svc.repo_stats()[sd] == stats or True
 
 
 @pytest.fixture

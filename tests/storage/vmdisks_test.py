@@ -122,12 +122,6 @@ def domain_xml(metadata, devices=DISK):
 <metadata>{metadata}</metadata><devices>{devices}</devices></domain>""")
 
 
-class Services:
-    def __init__(self, storage=None):
-        if storage is not None:
-            self.storage = storage
-
-
 def test_prepare_points_disk_and_records_chain(env):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir())
@@ -135,7 +129,7 @@ def test_prepare_points_disk_and_records_chain(env):
     base = create(svc, sp, sd, img, fmt=sc.COW_FORMAT)
     top = create(svc, sp, sd, img, fmt=sc.COW_FORMAT, parent=base)
     root = domain_xml(disk_metadata(sp, sd, img, top))
-    disks = vmdisks.VmDisks(Services(svc))
+    disks = vmdisks.VmDisks(svc)
     [drive] = disks.prepare(root)
     disk = root.find("devices/disk")
     assert disk.find("source").get("file") == drive.path
@@ -162,8 +156,8 @@ def test_prepare_points_disk_and_records_chain(env):
 
 def test_no_storage_disks_is_a_no_op():
     root = domain_xml("", devices="")
-    assert vmdisks.VmDisks(Services()).prepare(root) == []
-    vmdisks.VmDisks(Services()).teardown(root)
+    assert vmdisks.VmDisks(None).prepare(root) == []
+    vmdisks.VmDisks(None).teardown(root)
     with pytest.raises(CannotCreateVM):
-        vmdisks.VmDisks(Services()).prepare(domain_xml(disk_metadata(
+        vmdisks.VmDisks(None).prepare(domain_xml(disk_metadata(
             new_id(), new_id(), new_id(), new_id())))

@@ -17,6 +17,8 @@ from vdsm.api.schema import Schema, SchemaError
 from vdsm.common import clock, exception
 from vdsm.common.executor import Executor
 from vdsm.rpc import jsonrpc
+from vdsm.rpc.dispatch import Peer
+from vdsm.services import Services
 
 log = logging.getLogger("vdsm.api")
 
@@ -29,7 +31,9 @@ def check_registry(schema: Schema, verbs: dict[str, Handler]) -> None:
 
 
 class Dispatcher:
-    def __init__(self, services: Any, schema: Schema,
+    """The API's side of ``vdsm.rpc.dispatch.Dispatcher``."""
+
+    def __init__(self, services: Services, schema: Schema,
                  verbs: dict[str, Handler], executor: Executor) -> None:
         check_registry(schema, verbs)
         self.services = services
@@ -37,9 +41,9 @@ class Dispatcher:
         self.verbs = verbs
         self.executor = executor
 
-    async def dispatch(self, msg: jsonrpc.Message,
-                       ctx: CallContext) -> bytes | None:
-        calls = [self._call(req, ctx) for req in msg.requests]
+    async def dispatch(self, msg: jsonrpc.Message, peer: Peer,
+                       flow_id: str | None) -> bytes | None:
+        calls = [self._call(req, peer, flow_id) for req in msg.requests]
         results = await asyncio.gather(*calls)
         responses = list(msg.errors)
         for req, resp in zip(msg.requests, results):
@@ -47,10 +51,10 @@ class Dispatcher:
                 responses.append(resp)
         return jsonrpc.encode_responses(responses, msg.batch)
 
-    async def _call(self, req: jsonrpc.Request,
-                    base: CallContext) -> dict[str, Any]:
-        ctx = CallContext(self.services, req.method, base.flow_id,
-                          base.peer, base.local)
+    async def _call(self, req: jsonrpc.Request, peer: Peer,
+                    flow_id: str | None) -> dict[str, Any]:
+        ctx = CallContext(self.services, req.method, flow_id, peer.remote,
+                          peer.local)
         try:
             future = self.executor.submit(self._run, req, ctx,
                                           name=req.method)
@@ -77,7 +81,7 @@ class Dispatcher:
         handler = self.verbs.get(req.method)
         if handler is None:
             raise exception.MethodNotFound(req.method)
-        if not getattr(self.services, "ready", True):
+        if not self.services.ready:
             raise exception.Recovering()
         try:
             params = self.schema.check_params(req.method, req.params)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from vdsm import hooks
+from vdsm.api import host_wire
 from vdsm.api.registry import CallContext, verb
 
 log = logging.getLogger("vdsm.api.host")
@@ -24,9 +25,7 @@ def echo(ctx: CallContext, message: str) -> str:
 
 @verb("Host.confirmConnectivity")
 def confirm_connectivity(ctx: CallContext) -> bool:
-    network = getattr(ctx.services, "network", None)
-    if network is not None:
-        network.confirm_connectivity()
+    ctx.services.network.confirm_connectivity()
     return True
 
 
@@ -34,13 +33,14 @@ def confirm_connectivity(ctx: CallContext) -> bool:
 def get_capabilities(ctx: CallContext) -> dict:
     return hooks.reporting(
         ctx.services.config.get("vars", "hooks_dir"), "get_caps",
-        lambda: ctx.services.host.capabilities(local=ctx.local))
+        lambda: host_wire.capabilities(ctx.services, ctx.local))
 
 
 @verb("Host.getStats")
 def get_stats(ctx: CallContext) -> dict:
     return hooks.reporting(ctx.services.config.get("vars", "hooks_dir"),
-                           "get_stats", ctx.services.host.stats)
+                           "get_stats",
+                           lambda: host_wire.stats(ctx.services))
 
 
 @verb("Host.getHardwareInfo")

@@ -6,18 +6,12 @@ Thin: each verb is one call into ``services.network``
 
 from __future__ import annotations
 
-from typing import Any
-
 from vdsm.api.registry import CallContext, verb
-from vdsm.common import exception
+from vdsm.network.component import NetworkService
 
 
-def _network(ctx: CallContext) -> Any:
-    network = getattr(ctx.services, "network", None)
-    if network is None:
-        raise exception.ResourceUnavailable("the network component is not "
-                                            "running")
-    return network
+def _network(ctx: CallContext) -> NetworkService:
+    return ctx.services.network
 
 
 @verb("Host.setupNetworks")

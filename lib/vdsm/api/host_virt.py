@@ -17,7 +17,7 @@ from vdsm.common import exception
 
 
 def _selected(ctx: CallContext, vm_ids: list[str]) -> list[Any]:
-    vms = ctx.services.vms.all()
+    vms = ctx.services.virt.vms.all()
     if vm_ids:
         wanted = set(vm_ids)
         vms = [vm for vm in vms if vm.id in wanted]
@@ -43,16 +43,17 @@ def get_vm_full_list(ctx: CallContext, vmList: list[str]) -> list:
 def get_all_vm_stats(ctx: CallContext) -> list:
     return hooks.reporting(
         ctx.services.config.get("vars", "hooks_dir"), "get_all_vm_stats",
-        lambda: [api_vm.vm_stats(ctx, vm) for vm in ctx.services.vms.all()])
+        lambda: [api_vm.vm_stats(ctx, vm)
+                 for vm in ctx.services.virt.vms.all()])
 
 
 @verb("Host.dumpxmls")
 def dumpxmls(ctx: CallContext, vmList: list[str]) -> dict:
     # Empty (the engine omits an empty list): every VM, as upstream.
-    ids = vmList or [vm.id for vm in ctx.services.vms.all()]
+    ids = vmList or [vm.id for vm in ctx.services.virt.vms.all()]
     result = {}
     for vm_id in ids:
-        vm = ctx.services.vms.get(vm_id)
+        vm = ctx.services.virt.vms.get(vm_id)
         try:
             vm.refresh()
         except exception.NoSuchVM:

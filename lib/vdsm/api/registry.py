@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from vdsm import components
+from vdsm.services import Services
 
 Handler = Callable[..., Any]
 
@@ -45,7 +46,7 @@ def load_api_modules() -> dict[str, Handler]:
 class CallContext:
     """What a handler may know of the call it serves."""
 
-    services: Any
+    services: Services
     method: str = ""
     flow_id: str | None = None
     # (host, port) of the client and of our end of its connection.

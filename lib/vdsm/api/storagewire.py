@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from vdsm.api.registry import CallContext
 from vdsm.storage import errors
 from vdsm.storage.service import StorageService
 
 
-def storage(ctx: Any) -> StorageService:
+def storage(ctx: CallContext) -> StorageService:
     return ctx.services.storage
 
 

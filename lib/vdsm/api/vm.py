@@ -19,11 +19,11 @@ def vm_info(vm: Vm) -> dict[str, Any]:
 
 
 def vm_stats(ctx: CallContext, vm: Vm) -> dict[str, Any]:
-    return vmstats.vm_stats(vm, *ctx.services.vm_sampler.get(vm.id))
+    return vmstats.vm_stats(vm, *ctx.services.virt.sampler.get(vm.id))
 
 
 def _vm(ctx: CallContext, vm_id: str) -> Vm:
-    return ctx.services.vms.get(vm_id)
+    return ctx.services.virt.vms.get(vm_id)
 
 
 @verb("VM.create")
@@ -32,14 +32,15 @@ def create(ctx: CallContext, vmID: str, vmParams: dict) -> dict:
         raise exception.InvalidParameter(
             f"vmParams.vmId {vmParams['vmId']} differs from vmID {vmID}")
     paused = bool(vmParams.get("launchPaused"))
-    vm = ctx.services.vms.create(vmID, vmParams["xml"], launch_paused=paused)
+    vm = ctx.services.virt.vms.create(vmID, vmParams["xml"],
+                                      launch_paused=paused)
     return {"vmId": vm.id, "status": "WaitForLaunch",
             "statusTime": vm.status_time, "xml": vm.xml}
 
 
 @verb("VM.destroy")
 def destroy(ctx: CallContext, vmID: str, gracefulAttempts: int) -> bool:
-    ctx.services.vms.destroy(vmID)
+    ctx.services.virt.vms.destroy(vmID)
     return True
 
 

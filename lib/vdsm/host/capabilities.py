@@ -39,10 +39,7 @@ def capabilities(config: Config, packages: osinfo.PackageCache,
     caps["uuid"] = hardware.host_uuid()
     caps["hostname"] = socket.gethostname()
     caps["vmTypes"] = ["kvm"]
-    caps["hooks"] = {}
     caps["additionalFeatures"] = []
-    # The network component replaces it with the real state.
-    caps["netConfigDirty"] = "False"
     return caps
 
 

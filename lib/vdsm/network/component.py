@@ -3,8 +3,9 @@
 Creates the configurator over the persisted config and the caller of
 supervdsm's privileged network functions (``[network] privileged``:
 through supervdsmd, or in-process with the same checks), the statistics
-sampler and the netlink monitor; registers the capabilities and stats
-contributors of Host.getCapabilities/getStats.
+sampler and the netlink monitor. What it adds to Host.getCapabilities and
+Host.getStats (``capabilities()``, ``config_dirty()``) is composed by
+``vdsm.api.host_wire``.
 """
 
 from __future__ import annotations
@@ -12,35 +13,27 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from vdsm.common.config import Config
 from vdsm.common.periodic import Periodic
 from vdsm.network import caps, netinfo, persistence
 from vdsm.network.configurator import Configurator
 from vdsm.network.monitor import EVENT, Monitor
 from vdsm.network.stats import Sampler
+from vdsm.services import EventSink
 from vdsm.supervdsm import caller
 
 log = logging.getLogger("vdsm.network")
 
 
-def create(services: Any) -> NetworkService:
-    service = NetworkService(services)
-    services.network = service
-    for name, func in (("capabilities_contributors", service.host_caps),
-                       ("stats_contributors", service.host_stats)):
-        services.__dict__.setdefault(name, []).append(func)
-    return service
-
-
-def _privileged(config: Any) -> caller.Caller:
+def _privileged(config: Config) -> caller.Caller:
     if config.get("network", "privileged") == "direct":
         return caller.in_process(config)
     return caller.over_socket(config)
 
 
 class NetworkService:
-    def __init__(self, services: Any) -> None:
-        config = services.config
-        self._services = services
+    def __init__(self, config: Config, events: EventSink) -> None:
+        self._events = events
         self.netns = config.get("network", "netns")
         store = persistence.Store(
             persistence.netconf_dir(config.get("vars", "lib_dir")))
@@ -91,14 +84,9 @@ class NetworkService:
     def statistics(self) -> dict[str, Any]:
         return {"network": self.sampler.statistics()}
 
-    # Contributors.
-
-    def host_caps(self) -> dict[str, Any]:
-        return self.capabilities()
-
-    def host_stats(self) -> dict[str, Any]:
-        return {"netConfigDirty": "True" if self.configurator.is_dirty()
-                else "False"}
+    def config_dirty(self) -> bool:
+        """Whether the running config differs from the persisted one."""
+        return self.configurator.is_dirty()
 
     # Helpers.
 
@@ -111,4 +99,4 @@ class NetworkService:
         self.sampler.sample()
 
     def _publish_change(self) -> None:
-        self._services.events.publish(EVENT, {})
+        self._events.publish(EVENT, {})

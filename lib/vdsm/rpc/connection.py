@@ -14,10 +14,10 @@ import asyncio
 import logging
 from typing import Any
 
-from vdsm.api.registry import CallContext
 from vdsm.common import clock
 from vdsm.rpc import jsonrpc, stomp
 from vdsm.rpc.broker import DEFAULT_REPLY_TO, REQUESTS, Broker
+from vdsm.rpc.dispatch import Dispatcher, Peer
 
 log = logging.getLogger("vdsm.rpc")
 
@@ -34,7 +34,7 @@ class Closing(Exception):
 class StompConnection:
     def __init__(self, name: str, reader: asyncio.StreamReader,
                  writer: asyncio.StreamWriter, broker: Broker,
-                 dispatcher: Any, max_frame_size: int) -> None:
+                 dispatcher: Dispatcher, max_frame_size: int) -> None:
         self.name = name
         self._reader = reader
         self._writer = writer
@@ -47,8 +47,8 @@ class StompConnection:
         self._recv_timeout: float | None = None
         self._send_interval: float | None = None
         self._closed = False
-        self._peer = writer.get_extra_info("peername")
-        self._local = writer.get_extra_info("sockname")
+        self._peer = Peer(writer.get_extra_info("peername"),
+                          writer.get_extra_info("sockname"))
 
     def __repr__(self) -> str:
         return f"<StompConnection {self.name}>"
@@ -170,8 +170,7 @@ class StompConnection:
     async def _request(self, body: bytes, reply_to: str,
                        flow_id: str | None) -> None:
         msg = jsonrpc.parse(body)
-        ctx = CallContext(None, "", flow_id, self._peer, self._local)
-        reply = await self._dispatcher.dispatch(msg, ctx)
+        reply = await self._dispatcher.dispatch(msg, self._peer, flow_id)
         if reply is None or self._closed:
             return
         if not self._broker.send(reply_to, reply):

@@ -20,6 +20,7 @@ from vdsm.common.config import Config
 from vdsm.rpc import stomp
 from vdsm.rpc.broker import Broker
 from vdsm.rpc.connection import StompConnection
+from vdsm.rpc.dispatch import Dispatcher
 
 log = logging.getLogger("vdsm.rpc")
 
@@ -55,7 +56,8 @@ def listening_socket(address: str, port: int) -> socket.socket:
 
 
 class Server:
-    def __init__(self, config: Config, dispatcher: Any, broker: Broker,
+    def __init__(self, config: Config, dispatcher: Dispatcher,
+                 broker: Broker,
                  ssl_context: ssl.SSLContext | None) -> None:
         self._dispatcher = dispatcher
         self._broker = broker

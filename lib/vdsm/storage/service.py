@@ -449,7 +449,3 @@ class StorageService:
 
     def repo_stats(self) -> dict[str, dict[str, Any]]:
         return self.monitor.stats()
-
-    def host_stats(self) -> dict[str, Any]:
-        """Contributor to Host.getStats."""
-        return {"storageDomains": self.monitor.stats()}

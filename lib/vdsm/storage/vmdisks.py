@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
-from typing import Any
-
 from vdsm.storage.image import Drive
+from vdsm.storage.service import StorageService
 
 log = logging.getLogger("vdsm.storage.vmdisks")
 
@@ -50,19 +49,16 @@ def storage_disks(root: ET.Element) -> list[tuple[ET.Element, dict]]:
 
 
 class VmDisks:
-    """The hook virt calls; finds ``services.storage`` at call time."""
+    """The hook virt calls; ``storage`` None: a host without storage."""
 
-    def __init__(self, services: Any) -> None:
-        self._services = services
-
-    def _storage(self) -> Any:
-        return getattr(self._services, "storage", None)
+    def __init__(self, storage: StorageService | None) -> None:
+        self._storage = storage
 
     def prepare(self, root: ET.Element) -> list[Drive]:
         disks = storage_disks(root)
         if not disks:
             return []
-        storage = self._storage()
+        storage = self._storage
         if storage is None:
             from vdsm.common.exception import CannotCreateVM
             raise CannotCreateVM("disks need storage; none on this host")
@@ -76,14 +72,14 @@ class VmDisks:
                 _point_disk(root, dev.get("name") or "", drive)
                 _record_chain(dev, drive)
         except Exception:
-            self._teardown(drives)
+            self._teardown(storage, drives)
             raise
         return drives
 
     def teardown(self, root: ET.Element | None) -> None:
         if root is None:
             return
-        storage = self._storage()
+        storage = self._storage
         if storage is None:
             return
         for _, ids in storage_disks(root):
@@ -93,8 +89,8 @@ class VmDisks:
             except Exception as e:
                 log.warning("TEARDOWN img=%s error=%s", ids["imageID"], e)
 
-    def _teardown(self, drives: list[Drive]) -> None:
-        storage = self._storage()
+    @staticmethod
+    def _teardown(storage: StorageService, drives: list[Drive]) -> None:
         for d in drives:
             try:
                 storage.teardown_image("", d.sd_id, d.img_id, d.vol_id)

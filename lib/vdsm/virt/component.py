@@ -1,8 +1,8 @@
 """The virt component of vdsmd: wires the connection, VMs and sampling.
 
-``create(services)`` publishes ``services.vms`` (the ``VmManager``) and
-``services.vm_sampler``, and adds the installed hooks to the host
-capabilities. ``start()`` recovers every VM from libvirt (the daemon
+``VirtService`` is ``services.virt``: ``vms`` (the ``VmManager``),
+``sampler`` (their last samples) and ``host_counts()``, what virt adds to
+Host.getStats. ``start()`` recovers every VM from libvirt (the daemon
 answers code 99 meanwhile), then starts sampling.
 """
 
@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from dataclasses import dataclass
 
 import libvirt
 
-from vdsm import hooks
+from vdsm.common.config import Config
 from vdsm.common.libvirtconnection import Connection
+from vdsm.services import EventSink
+from vdsm.storage.service import StorageService
 from vdsm.storage.vmdisks import VmDisks
 from vdsm.virt import domxml
 from vdsm.virt.manager import VmManager
@@ -54,16 +56,30 @@ def _probe_kvm(conn: Connection) -> bool:
     return True
 
 
-class VirtComponent:
-    def __init__(self, services: Any) -> None:
-        config = services.config
+@dataclass(frozen=True)
+class VmCounts:
+    """The VMs of this host as Host.getStats counts them."""
+
+    total: int = 0
+    active: int = 0                 # Up
+    migrating: int = 0
+    incoming_migrations: int = 0
+    outgoing_migrations: int = 0
+    # MiB the running VMs were promised, and what their qemus use now.
+    mem_committed_mib: int = 0
+    mem_resident_mib: int = 0
+
+
+class VirtService:
+    def __init__(self, config: Config, events: EventSink,
+                 storage: StorageService) -> None:
         self.hooks_dir = config.get("vars", "hooks_dir")
         self.conn = Connection()
         self.emulation = Emulation(
             self.conn, config.getboolean("vars", "fake_kvm_support"))
-        self.vms = VmManager(self.conn, services.events.publish,
+        self.vms = VmManager(self.conn, events.publish,
                              self.hooks_dir, self.emulation,
-                             VmDisks(services))
+                             VmDisks(storage))
         self.sampler = Sampler(
             self.conn, config.getfloat("vars", "vm_sample_interval"))
 
@@ -76,10 +92,7 @@ class VirtComponent:
         self.vms.stop()
         self.conn.close()
 
-    def capabilities(self) -> dict[str, Any]:
-        return {"hooks": hooks.installed(self.hooks_dir)}
-
-    def host_stats(self) -> dict[str, Any]:
+    def host_counts(self) -> VmCounts:
         """VM counts and memory for Host.getStats, from the views only."""
         running = [vm for vm in self.vms.all() if vm.status != DOWN]
         committed = sum(domxml.memory_mib(vm.root) for vm in running
@@ -89,19 +102,7 @@ class VirtComponent:
             _, last = self.sampler.get(vm.id)
             if last is not None:
                 resident += last.stats.get("balloon.rss", 0) // 1024
-        return {"vmCount": len(self.vms.all()),
-                "vmActive": sum(vm.status == UP for vm in running),
-                "vmMigrating": 0, "incomingVmMigrations": 0,
-                "outgoingVmMigrations": 0, "memCommitted": committed,
-                "_memResident": resident}
-
-
-def create(services: Any) -> VirtComponent:
-    component = VirtComponent(services)
-    services.vms = component.vms
-    services.vm_sampler = component.sampler
-    for name, func in (("capabilities_contributors",
-                        component.capabilities),
-                       ("stats_contributors", component.host_stats)):
-        services.__dict__.setdefault(name, []).append(func)
-    return component
+        return VmCounts(total=len(self.vms.all()),
+                        active=sum(vm.status == UP for vm in running),
+                        mem_committed_mib=committed,
+                        mem_resident_mib=resident)

@@ -1,8 +1,8 @@
 """Host.getCapabilities: what this host is and what it can run.
 
 Assembled on each call from the kernel (/proc, /sys), libvirt's
-capabilities, dpkg (cached) and the config; other subsystems add their
-parts through ``vdsm.host.contributors``. Field names and wire forms are
+capabilities, dpkg (cached) and the config; ``vdsm.api.host_wire``
+adds the other subsystems' parts. Field names and wire forms are
 upstream's VdsmCapabilities: counts and sizes upstream types as strings
 are sent as strings, booleans upstream sends as strings are 'true' /
 'false'.

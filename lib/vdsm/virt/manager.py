@@ -1,6 +1,6 @@
 """The VMs of this host: create, look up, recover, route libvirt events.
 
-``VmManager`` is what the virt component publishes as ``services.vms``.
+``VmManager`` is ``services.virt.vms``.
 It holds one ``Vm`` view per domain we manage (a domain carrying our
 ``<ovirt-vm:vm>`` metadata) and nothing that libvirt does not hold too.
 

@@ -14,9 +14,10 @@ from vdsm import hooks
 from vdsm.api import vm as api_vm
 from vdsm.api.registry import CallContext, verb
 from vdsm.common import exception
+from vdsm.virt.vm import Vm
 
 
-def _selected(ctx: CallContext, vm_ids: list[str]) -> list[Any]:
+def _selected(ctx: CallContext, vm_ids: list[str]) -> list[Vm]:
     vms = ctx.services.virt.vms.all()
     if vm_ids:
         wanted = set(vm_ids)

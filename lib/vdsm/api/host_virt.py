@@ -8,7 +8,6 @@ needs no monitor).
 
 from __future__ import annotations
 
-from typing import Any
 
 from vdsm import hooks
 from vdsm.api import vm as api_vm

@@ -5,10 +5,12 @@ importing: a function-level or TYPE_CHECKING import counts too.
     api/                verbs, schema, wire shapes: the only wire edge
     rpc/                transport; calls api through rpc.dispatch only
     virt/ storage/ network/ host/   subsystems: typed values, no wire
+    supervdsm/          the privileged daemon and its callers
+    common/             what every layer uses (config, errors, commands)
 
 The transport knows nothing of the API (its Dispatcher protocol and the
-injected event check stand between them), and the subsystems know
-neither.
+injected event check stand between them), the subsystems and supervdsm
+know neither, and common/ knows nothing above it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ SUBSYSTEMS = ("vdsm.virt", "vdsm.storage", "vdsm.network", "vdsm.host")
 
 # (importer package, packages it must not import)
 FORBIDDEN = [("vdsm.rpc", ("vdsm.api",))] + [
-    (pkg, ("vdsm.api", "vdsm.rpc")) for pkg in SUBSYSTEMS]
+    (pkg, ("vdsm.api", "vdsm.rpc"))
+    for pkg in SUBSYSTEMS + ("vdsm.supervdsm",)] + [
+    ("vdsm.common", ("vdsm.api", "vdsm.rpc", "vdsm.supervdsm", "vdsm.daemon",
+                     "vdsm.services") + SUBSYSTEMS)]
 
 
 def module_name(path: str) -> str:
@@ -91,6 +96,8 @@ def test_layers():
     ("vdsm.rpc.x", "from ..api import dispatcher"),
     ("vdsm.virt.vm", "import vdsm.rpc.jsonrpc"),
     ("vdsm.storage.service", "from vdsm import api"),
+    ("vdsm.supervdsm.server", "from vdsm.rpc import stomp"),
+    ("vdsm.common.commands", "from vdsm.storage import errors"),
     ("vdsm.host.component",
      "from typing import TYPE_CHECKING\n"
      "if TYPE_CHECKING:\n    from vdsm.api.host_wire import stats\n"),

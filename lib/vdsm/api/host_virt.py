@@ -8,7 +8,6 @@ needs no monitor).
 
 from __future__ import annotations
 
-
 from vdsm import hooks
 from vdsm.api import vm as api_vm
 from vdsm.api.registry import CallContext, verb

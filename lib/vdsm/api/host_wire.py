@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm import hooks
+from vdsm.rpc.dispatch import Address
 from vdsm.services import Services
 from vdsm.virt.component import VmCounts
 
@@ -25,7 +26,7 @@ HA_STATS_NOT_CONFIGURED = {"configured": False, "active": False, "score": 0,
 
 
 def capabilities(services: Services,
-                 local: tuple | None) -> dict[str, Any]:
+                 local: Address | None) -> dict[str, Any]:
     return compose_capabilities(
         services.host.capabilities(local),
         services.network.capabilities(),

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from vdsm import components
+from vdsm.rpc.dispatch import Address
 from vdsm.services import Services
 
 Handler = Callable[..., Any]
@@ -49,7 +50,7 @@ class CallContext:
     services: Services
     method: str = ""
     flow_id: str | None = None
-    # (host, port) of the client and of our end of its connection.
-    peer: tuple | None = None
-    local: tuple | None = None
+    # (host, port ...) of the client and of our end of its connection.
+    peer: Address | None = None
+    local: Address | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from vdsm.api import network_wire
 from vdsm.network import caps, netinfo, stats
 
 pytestmark = pytest.mark.root
@@ -20,9 +21,9 @@ def test_capabilities(configurator, netns):
                   "nameservers": ["192.0.2.53"]},
          "data": {"nic": "eth1", "bridged": False, "ipaddr": "198.51.100.1",
                   "prefix": 25}}, {}, {})
-    report = caps.capabilities(netinfo.snapshot(netns.name),
-                               configurator.running_config(), True,
-                               ["192.0.2.53"], netns.name)
+    report = network_wire.capabilities(caps.capabilities(
+        netinfo.snapshot(netns.name), configurator.running_config(), True,
+        ["192.0.2.53"], netns.name))
     mgmt = report["networks"]["mgmt"]
     assert mgmt["management"] is True and mgmt["iface"] == "mgmt"
     assert mgmt["addr"] == "192.0.2.1" and mgmt["netmask"] == "255.255.255.0"
@@ -53,7 +54,7 @@ def test_statistics_rates(netns):
     subprocess.run(["ip", "netns", "exec", netns.name, sys.executable, "-c",
                     send], check=True)
     sampler.sample()
-    eth0 = sampler.statistics()["eth0"]
+    eth0 = network_wire.statistics(sampler.statistics())["network"]["eth0"]
     assert int(eth0["tx"]) >= 3000
     first, last = sampler._first, sampler._last
     sent = int(eth0["tx"]) - first.links["eth0"]["tx"]["bytes"]

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from fixtures.network import dnsmasq_peer
+from vdsm.api import network_wire
 from vdsm.network import caps, errors, netinfo
 from vdsm.supervdsm.api import network as privileged
 
@@ -60,7 +61,8 @@ def test_dhcp_network(configurator, netns, dhcp_server):
              netns.ip("route"))
     snap = netinfo.snapshot(netns.name)
     assert snap.get("net1").addrs == ()     # not a static address
-    report = caps.capabilities(snap, configurator.running_config(), True, [])
+    report = network_wire.capabilities(
+        caps.capabilities(snap, configurator.running_config(), True, []))
     assert report["networks"]["net1"]["dhcpv4"] is True
 
     pidfile, _ = privileged._dhcp_files("net1", netns.name)
@@ -121,7 +123,8 @@ def test_dhcpv6_network(configurator, netns, dhcp6_server):
     [addr] = leased()
     assert addr.endswith("/128")
     snap = netinfo.snapshot(netns.name)
-    report = caps.capabilities(snap, configurator.running_config(), True, [])
+    report = network_wire.capabilities(
+        caps.capabilities(snap, configurator.running_config(), True, []))
     assert report["networks"]["net1"]["dhcpv6"] is True
     assert report["networks"]["net1"]["dhcpv4"] is False
     pidfile, leasefile = privileged._dhcp_files("net1", netns.name, 6)

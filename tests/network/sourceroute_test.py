@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from vdsm.api import network_wire
 from vdsm.common.config import Config
 from vdsm.network import caps, errors, netinfo, sourceroute
 from vdsm.network.configurator import Configurator
@@ -195,8 +196,8 @@ def test_caps_show_the_gateway(configurator, netns, store):
     configurator.setup_networks(
         {"net1": gw_net("eth0", "192.0.2.1", "192.0.2.254")}, {}, {})
     snap = netinfo.snapshot(netns.name)
-    out = caps.capabilities(snap, store.load_running(), True, [],
-                            netns.name)
+    out = network_wire.capabilities(caps.capabilities(
+        snap, store.load_running(), True, [], netns.name))
     assert out["networks"]["net1"]["gateway"] == "192.0.2.254"
     assert out["networks"]["net1"]["ipv4defaultroute"] is False
     assert out["networks"]["net1"]["management"] is False

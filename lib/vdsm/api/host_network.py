@@ -6,6 +6,7 @@ Thin: each verb is one call into ``services.network``
 
 from __future__ import annotations
 
+from vdsm.api import network_wire
 from vdsm.api.registry import CallContext, verb
 from vdsm.network.component import NetworkService
 
@@ -29,9 +30,9 @@ def set_safe_network_config(ctx: CallContext) -> bool:
 
 @verb("Host.getNetworkCapabilities")
 def get_network_capabilities(ctx: CallContext) -> dict:
-    return _network(ctx).capabilities()
+    return network_wire.capabilities(_network(ctx).capabilities())
 
 
 @verb("Host.getNetworkStatistics")
 def get_network_statistics(ctx: CallContext) -> dict:
-    return _network(ctx).statistics()
+    return network_wire.statistics(_network(ctx).statistics())

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm import hooks
+from vdsm.api import network_wire
 from vdsm.rpc.dispatch import Address
 from vdsm.services import Services
 from vdsm.virt.component import VmCounts
@@ -29,7 +30,7 @@ def capabilities(services: Services,
                  local: Address | None) -> dict[str, Any]:
     return compose_capabilities(
         services.host.capabilities(local),
-        services.network.capabilities(),
+        network_wire.capabilities(services.network.capabilities()),
         hooks.installed(services.config.get("vars", "hooks_dir")))
 
 

@@ -18,7 +18,7 @@ from vdsm.common.periodic import Periodic
 from vdsm.network import caps, netinfo, persistence
 from vdsm.network.configurator import Configurator
 from vdsm.network.monitor import EVENT, Monitor
-from vdsm.network.stats import Sampler
+from vdsm.network.stats import InterfaceStats, Sampler
 from vdsm.services import EventSink
 from vdsm.supervdsm import caller
 
@@ -74,15 +74,15 @@ class NetworkService:
     def set_safe_config(self) -> None:
         self.configurator.set_safe_config()
 
-    def capabilities(self) -> dict[str, Any]:
+    def capabilities(self) -> caps.NetworkCapabilities:
         snap = netinfo.snapshot(self.netns or None)
         return caps.capabilities(
             snap, self.configurator.running_config(),
             self.configurator.is_dirty(), caps.read_nameservers(
                 self._resolv_conf()), self.netns)
 
-    def statistics(self) -> dict[str, Any]:
-        return {"network": self.sampler.statistics()}
+    def statistics(self) -> dict[str, InterfaceStats]:
+        return self.sampler.statistics()
 
     def config_dirty(self) -> bool:
         """Whether the running config differs from the persisted one."""

@@ -66,16 +66,3 @@ class ConnectivityCheckFailed(exception.NoConnectionToPeer):
     """No client confirmed connectivity in time; the host was rolled back."""
     message = "Connectivity check failed, configuration rolled back"
 
-
-class ApplyFailed(Exception):
-    """Raised by the privileged side when a batch fails midway.
-
-    ``done`` is the number of changes that were applied before the failing
-    one; ``line`` is the failing change as rendered.
-    """
-
-    def __init__(self, reason: str, done: int = 0, line: str = "") -> None:
-        self.reason = reason
-        self.done = done
-        self.line = line
-        super().__init__(f"{reason} (after {done} changes, at {line!r})")

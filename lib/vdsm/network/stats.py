@@ -46,8 +46,26 @@ def _state(operstate: str) -> str:
     return "down"
 
 
+@dataclass(frozen=True)
+class InterfaceStats:
+    """One link's counters and rates (``vdsm.api.network_wire`` maps
+    them to Host.getNetworkStatistics)."""
+    name: str
+    state: str                  # up down unknown
+    speed: int                  # Mb/s, DEFAULT_SPEED when unknown
+    rx_bytes: int
+    tx_bytes: int
+    rx_errors: int
+    tx_errors: int
+    rx_dropped: int
+    tx_dropped: int
+    rx_rate: float              # percent of speed since the last sample
+    tx_rate: float
+    sample_time: float          # monotonic seconds of the last sample
+
+
 def interface_stats(first: Sample | None, last: Sample,
-                    netns: str | None = None) -> dict[str, Any]:
+                    netns: str | None = None) -> dict[str, InterfaceStats]:
     out = {}
     for name, link in last.links.items():
         if name == "lo":
@@ -57,29 +75,26 @@ def interface_stats(first: Sample | None, last: Sample,
         speed = (0 if netns else caps.link_speed(name)) or DEFAULT_SPEED
         rx, tx = link["rx"], link["tx"]
         interval = last.time - first.time if first else 0.0
-        out[name] = {
-            "name": name, "state": link["state"], "speed": str(speed),
-            "rx": str(rx.get("bytes", 0)), "tx": str(tx.get("bytes", 0)),
-            "rxErrors": str(rx.get("errors", 0)),
-            "txErrors": str(tx.get("errors", 0)),
-            "rxDropped": str(rx.get("dropped", 0)),
-            "txDropped": str(tx.get("dropped", 0)),
-            "rxRate": _rate(before, link, "rx", interval, speed),
-            "txRate": _rate(before, link, "tx", interval, speed),
-            "sampleTime": last.time,
-        }
+        out[name] = InterfaceStats(
+            name=name, state=link["state"], speed=speed,
+            rx_bytes=rx.get("bytes", 0), tx_bytes=tx.get("bytes", 0),
+            rx_errors=rx.get("errors", 0), tx_errors=tx.get("errors", 0),
+            rx_dropped=rx.get("dropped", 0),
+            tx_dropped=tx.get("dropped", 0),
+            rx_rate=_rate(before, link, "rx", interval, speed),
+            tx_rate=_rate(before, link, "tx", interval, speed),
+            sample_time=last.time)
     return out
 
 
 def _rate(before: dict | None, now: dict, key: str, interval: float,
-          speed: int) -> str:
+          speed: int) -> float:
     if before is None or interval <= 0:
-        return "0.0"
+        return 0.0
     delta = now[key].get("bytes", 0) - before[key].get("bytes", 0)
     if delta < 0:       # counters reset: the link was recreated
-        return "0.0"
-    percent = delta * 8 / interval / (speed * 1e6) * 100
-    return f"{percent:.1f}"
+        return 0.0
+    return delta * 8 / interval / (speed * 1e6) * 100
 
 
 class Sampler:
@@ -96,7 +111,7 @@ class Sampler:
         with self._lock:
             self._first, self._last = self._last, new
 
-    def statistics(self) -> dict[str, Any]:
+    def statistics(self) -> dict[str, InterfaceStats]:
         with self._lock:
             first, last = self._first, self._last
         if last is None:

@@ -22,6 +22,7 @@ MODULES: list[str] = [
     "fs",
     "devices",
     "network",
+    "lldp",
 ]
 
 _MARK = "__vdsm_privileged__"

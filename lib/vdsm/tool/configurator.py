@@ -25,6 +25,7 @@ MODULES: dict[str, str] = {
     "libvirt": "vdsm.tool.libvirt",
     "sanlock": "vdsm.tool.sanlock",
     "lvm": "vdsm.tool.lvm",
+    "iscsi": "vdsm.tool.iscsi",
 }
 
 

@@ -30,12 +30,12 @@ import enum
 import logging
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from typing import Callable
 
 import sanlock
 
+from vdsm.common import commands
 from vdsm.host import errors
 from vdsm.host.errors import FenceFailed
 
@@ -120,15 +120,15 @@ def agent_input(req: Request) -> str:
 
 
 def _run(script: str, stdin: str) -> tuple[int, str]:
+    # The password is on stdin only: commands.run logs the argv.
     try:
-        proc = subprocess.run([script], input=stdin, capture_output=True,
-                              text=True, timeout=AGENT_TIMEOUT,
-                              start_new_session=True)
-    except FileNotFoundError:
+        res = commands.run([script], input=stdin, timeout=AGENT_TIMEOUT,
+                           check=False)
+    except commands.CommandNotFound:
         raise errors.UnsupportedFenceAgent(agent=script) from None
-    except subprocess.TimeoutExpired:
+    except commands.CommandTimeout:
         raise FenceFailed(f"no answer in {AGENT_TIMEOUT}s") from None
-    return proc.returncode, (proc.stdout + proc.stderr).strip()
+    return res.rc, (res.stdout + res.stderr).strip()
 
 
 def _host_alive(req: Request, lease_live: LeaseLive) -> bool:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 import re
 
+from vdsm.common.commands import CommandFailed
 from vdsm.supervdsm import runtime
 from vdsm.supervdsm.allowlist import privileged
-from vdsm.supervdsm.errors import CommandFailed, InvalidArguments
+from vdsm.supervdsm.errors import InvalidArguments
 
 LLDPTOOL = "lldptool"
 _DEVICE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
@@ -27,7 +28,7 @@ def lldp_tlvs(devices: list[str]) -> dict[str, str | None]:
         if not _DEVICE.match(dev) or not os.path.isdir(
                 f"/sys/class/net/{dev}"):
             raise InvalidArguments(f"no network device {dev!r}")
-    runtime.run([LLDPTOOL, "-p"])
+    runtime.run([LLDPTOOL, "-ping"])
     result: dict[str, str | None] = {}
     for dev in devices:
         if _enabled(dev):

@@ -17,7 +17,7 @@ import types
 import pytest
 
 from vdsm.api import host as host_api
-from vdsm.api import host_wire, schema
+from vdsm.api import host_caps_wire, host_wire, schema
 from vdsm.api.registry import CallContext
 from vdsm.common.config import Config
 from vdsm.host import component, procfs, topology
@@ -61,7 +61,8 @@ def _ctx(services, local=("127.0.0.1", 54321)):
 def _caps(services, local=("127.0.0.1", 54321), network=CLEAN_NETWORK,
           hooks=None):
     return host_wire.compose_capabilities(
-        services.host.capabilities(local), network, hooks or {})
+        host_caps_wire.capabilities(services.host.capabilities(local)),
+        network, hooks or {})
 
 
 def _stats(services, vms=VmCounts()):
@@ -106,13 +107,14 @@ def test_capabilities_composed(services, strict):
     assert caps["nameservers"] == ["192.0.2.53"]
     assert caps["hooks"] == hooks
     assert caps["additionalFeatures"] == []
-    assert "netConfigDirty" not in services.host.capabilities()
+    assert "netConfigDirty" not in host_caps_wire.capabilities(
+        services.host.capabilities())
     strict.check_result("Host.getCapabilities", caps)
 
 
 def test_capabilities_unknown_local_address(services):
     caps = services.host.capabilities(local=("203.0.113.77", 54321))
-    assert caps["lastClientIface"] == ""
+    assert caps.last_client_iface == ""
 
 
 def test_stats_strict(services, strict):

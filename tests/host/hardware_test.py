@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from vdsm.api import host_caps_wire
 from vdsm.host import hardware
 
 DMI = {
@@ -26,7 +27,15 @@ def dmi_dir(tmp_path):
 
 
 def test_hardware_info(dmi_dir):
-    assert hardware.hardware_info(str(dmi_dir)) == {
+    assert hardware.hardware_info(str(dmi_dir)) == hardware.HardwareInfo(
+        manufacturer="Red Hat", product_name="KVM",
+        version="RHEL 7.6.0 PC (i440FX + PIIX, 1996)",
+        uuid="36333932-3634-4252-4332-30363052334E")
+
+
+def test_hardware_info_wire(dmi_dir):
+    info = hardware.hardware_info(str(dmi_dir))
+    assert host_caps_wire.hardware_info(info) == {
         "systemManufacturer": "Red Hat",
         "systemProductName": "KVM",
         "systemVersion": "RHEL 7.6.0 PC (i440FX + PIIX, 1996)",
@@ -35,16 +44,18 @@ def test_hardware_info(dmi_dir):
 
 
 def test_hardware_info_without_dmi(tmp_path):
-    assert hardware.hardware_info(str(tmp_path / "missing")) == {}
+    info = hardware.hardware_info(str(tmp_path / "missing"))
+    assert info == hardware.HardwareInfo()
+    assert host_caps_wire.hardware_info(info) == {}
 
 
 def test_hardware_info_real():
     info = hardware.hardware_info()
-    for wire_name, file_name in hardware.DMI_FIELDS.items():
+    for name, file_name in hardware.DMI_FIELDS.items():
         path = os.path.join(hardware.DMI_DIR, file_name)
-        if wire_name in info:
+        if getattr(info, name) is not None:
             with open(path) as f:
-                assert info[wire_name] == f.read().strip()
+                assert getattr(info, name) == f.read().strip()
         else:
             # Left out: missing, unreadable or a placeholder.
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from vdsm import hooks
-from vdsm.api import host_wire
+from vdsm.api import host_caps_wire, host_wire
 from vdsm.api.registry import CallContext, verb
 
 log = logging.getLogger("vdsm.api.host")
@@ -45,7 +45,7 @@ def get_stats(ctx: CallContext) -> dict:
 
 @verb("Host.getHardwareInfo")
 def get_hardware_info(ctx: CallContext) -> dict:
-    return ctx.services.host.hardware_info()
+    return host_caps_wire.hardware_info(ctx.services.host.hardware_info())
 
 
 @verb("Host.hostdevListByCaps")

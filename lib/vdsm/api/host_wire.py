@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm import hooks
-from vdsm.api import network_wire
+from vdsm.api import host_caps_wire, network_wire
 from vdsm.rpc.dispatch import Address
 from vdsm.services import Services
 from vdsm.virt.component import VmCounts
@@ -29,7 +29,7 @@ HA_STATS_NOT_CONFIGURED = {"configured": False, "active": False, "score": 0,
 def capabilities(services: Services,
                  local: Address | None) -> dict[str, Any]:
     return compose_capabilities(
-        services.host.capabilities(local),
+        host_caps_wire.capabilities(services.host.capabilities(local)),
         network_wire.capabilities(services.network.capabilities()),
         hooks.installed(services.config.get("vars", "hooks_dir")))
 

@@ -38,7 +38,8 @@ class HostService:
     def stop(self) -> None:
         self.sampler.stop()
 
-    def capabilities(self, local: tuple | None = None) -> dict[str, Any]:
+    def capabilities(self, local: tuple | None = None
+                     ) -> capabilities.HostCapabilities:
         return capabilities.capabilities(self._config, self._packages, local)
 
     def stats(self) -> dict[str, Any]:
@@ -46,7 +47,7 @@ class HostService:
         first, last = self.sampler.samples()
         return stats.produce(first, last, clock.monotonic() - self._started)
 
-    def hardware_info(self) -> dict[str, str]:
+    def hardware_info(self) -> hardware.HardwareInfo:
         return hardware.hardware_info()
 
     def host_devices(self, caps: list[str]) -> dict[str, Any]:

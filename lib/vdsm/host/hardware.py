@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 
 from vdsm.host import procfs
 
@@ -19,15 +20,27 @@ DMI_DIR = "/sys/class/dmi/id"
 VDSM_ID = "/etc/vdsm/vdsm.id"
 MACHINE_ID = "/etc/machine-id"
 
-# Wire name -> file under DMI_DIR.
+# HardwareInfo field -> file under DMI_DIR.
 DMI_FIELDS = {
-    "systemManufacturer": "sys_vendor",
-    "systemProductName": "product_name",
-    "systemVersion": "product_version",
-    "systemSerialNumber": "product_serial",
-    "systemUUID": "product_uuid",
-    "systemFamily": "product_family",
+    "manufacturer": "sys_vendor",
+    "product_name": "product_name",
+    "version": "product_version",
+    "serial_number": "product_serial",
+    "uuid": "product_uuid",
+    "family": "product_family",
 }
+
+
+@dataclass(frozen=True)
+class HardwareInfo:
+    """The DMI system fields; None where unreadable or a placeholder."""
+    manufacturer: str | None = None
+    product_name: str | None = None
+    version: str | None = None
+    serial_number: str | None = None
+    uuid: str | None = None
+    family: str | None = None
+
 
 # Placeholders firmware vendors put in fields they did not fill.
 _PLACEHOLDERS = {"", "none", "not specified", "not settable",
@@ -35,14 +48,10 @@ _PLACEHOLDERS = {"", "none", "not specified", "not settable",
                  "default string", "system serial number"}
 
 
-def hardware_info(dmi_dir: str = DMI_DIR) -> dict[str, str]:
-    """HardwareInformation: the DMI fields that are readable and real."""
-    info = {}
-    for wire_name, file_name in DMI_FIELDS.items():
-        value = _read_dmi(f"{dmi_dir}/{file_name}")
-        if value is not None:
-            info[wire_name] = value
-    return info
+def hardware_info(dmi_dir: str = DMI_DIR) -> HardwareInfo:
+    """The DMI fields that are readable and real."""
+    return HardwareInfo(**{name: _read_dmi(f"{dmi_dir}/{file_name}")
+                           for name, file_name in DMI_FIELDS.items()})
 
 
 def _read_dmi(path: str) -> str | None:

@@ -39,15 +39,16 @@ class HbaInventory:
     fc_adapters: tuple[FcAdapter, ...]
 
 
-def inventory(initiator_file: str = INITIATOR_NAME_FILE,
-              fc_host_dir: str = FC_HOST_DIR) -> HbaInventory:
+def inventory(initiator_file: str | None = None,
+              fc_host_dir: str | None = None) -> HbaInventory:
     name = initiator_name(initiator_file)
     return HbaInventory(iscsi_initiators=(name,) if name else (),
                         fc_adapters=fc_adapters(fc_host_dir))
 
 
-def initiator_name(path: str = INITIATOR_NAME_FILE) -> str:
+def initiator_name(path: str | None = None) -> str:
     """The InitiatorName= of ``path``; "" when it cannot be read."""
+    path = path or INITIATOR_NAME_FILE
     try:
         with open(path) as f:
             text = f.read()
@@ -65,7 +66,8 @@ def parse_initiator_name(text: str) -> str:
     return ""
 
 
-def fc_adapters(fc_host_dir: str = FC_HOST_DIR) -> tuple[FcAdapter, ...]:
+def fc_adapters(fc_host_dir: str | None = None) -> tuple[FcAdapter, ...]:
+    fc_host_dir = fc_host_dir or FC_HOST_DIR
     try:
         hosts = sorted(os.listdir(fc_host_dir))
     except FileNotFoundError:

@@ -16,7 +16,7 @@ import pytest
 
 from vdsm import client
 from vdsm.api import schema
-from vdsm.host import procfs
+from vdsm.host import hba, procfs
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,15 @@ def test_get_capabilities(vdsmd, strict, libvirtd):
     meminfo = procfs.parse_meminfo(procfs.read("/proc/meminfo"))
     assert caps["memSize"] == str(meminfo["MemTotal"] // 1024)
     assert caps["packages2"]["kernel"]["version"] in os.uname().release
+    # What the engine reads without a null check, from this host's files
+    # (vdsmd runs as vdsm: configure made the initiator file readable).
+    assert set(caps["HBAInventory"]) == {"iSCSI", "FC"}
+    assert caps["ISCSIInitiatorName"] == hba.initiator_name()
+    assert caps["HBAInventory"]["iSCSI"] == (
+        [{"InitiatorName": caps["ISCSIInitiatorName"]}]
+        if caps["ISCSIInitiatorName"] else [])
+    assert caps["domain_versions"] == [5]
+    assert caps["backupEnabled"] is False
 
 
 def test_get_stats(fast_vdsmd, strict):

@@ -91,4 +91,4 @@ def test_config_round_trip():
                 {"bond0": {"nics": ["eth1", "eth2"],
                            "options": "mode=1 miimon=100"}})
     config = Config(dict(req.networks), dict(req.bonds))
-    assert Config.from_wire(config.to_wire()) == config
+    assert Config.from_attrs(config.to_attrs()) == config

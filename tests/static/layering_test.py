@@ -29,7 +29,10 @@ FORBIDDEN = [("vdsm.rpc", ("vdsm.api",))] + [
     (pkg, ("vdsm.api", "vdsm.rpc"))
     for pkg in SUBSYSTEMS + ("vdsm.supervdsm",)] + [
     ("vdsm.common", ("vdsm.api", "vdsm.rpc", "vdsm.supervdsm", "vdsm.daemon",
-                     "vdsm.services") + SUBSYSTEMS)]
+                     "vdsm.services") + SUBSYSTEMS)] + [
+    # network calls supervdsm's declared functions (supervdsm.caller) in
+    # the vocabulary of supervdsm.netchanges; never the other way round.
+    ("vdsm.supervdsm", ("vdsm.network",))]
 
 
 def module_name(path: str) -> str:

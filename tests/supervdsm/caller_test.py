@@ -104,25 +104,3 @@ def test_method_name_of_declarations():
     assert caller.method_name(supervdsm_testapi.sleep) == \
         "supervdsm_testapi.sleep"
 
-
-def test_supervdsm_imports_nothing_of_network():
-    """vdsm.network calls supervdsm's declarations; the other way round
-    would be a cycle (the vocabulary is vdsm.supervdsm.netchanges)."""
-    import ast
-    import pathlib
-
-    import vdsm.supervdsm
-    root = pathlib.Path(vdsm.supervdsm.__file__).parent
-    found = []
-    for path in sorted(root.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module] + [f"{node.module}.{a.name}"
-                                         for a in node.names]
-            found += [f"{path.name}: {n}" for n in names
-                      if n == "vdsm.network" or
-                      n.startswith("vdsm.network.")]
-    assert found == []

@@ -15,7 +15,9 @@ Map of the package::
                      <lib_dir>/persistence/netconf
     sourceroute.py   a gateway without the default route: a routing
                      table and rules of its own per network
-    caps.py stats.py monitor.py component.py   reporting and the daemon
+    caps.py stats.py typed capabilities and interface statistics
+                     (``vdsm.api.network_wire`` maps them to the wire)
+    monitor.py component.py   the netlink monitor and the component
 
 Privilege: vdsmd reads the kernel itself and plans; every change crosses
 into supervdsmd as structured data (``network.apply_changes``,

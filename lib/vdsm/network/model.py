@@ -19,8 +19,16 @@ syntax) and turns it into frozen dataclasses; an error names the field
 host's state (does the NIC exist, is it used) live in ``validation.py``.
 
 The config (running or safe) is the same dataclasses keyed by name;
-``Network.to_attrs`` gives back canonical wire attrs, which is also what
-persistence stores.
+``Network.to_attrs`` gives back upstream's canonical attrs, which is
+what persistence stores (``Config.to_attrs``/``from_attrs``).
+
+Why the request's parser lives here and not in ``vdsm.api``: its
+network and bond attrs (``defaultRoute``, ``bootproto`` ...) are also
+the on-disk format of the persisted config, read back by the same
+functions; and the ``before_network_setup`` hook must see, and may
+rewrite, the request as sent before it is parsed, under the
+configurator's setup lock. Only ``options`` (``connectivityCheck`` ...)
+and the ``remove``/``blockingdhcp`` flags are request-only.
 """
 
 from __future__ import annotations
@@ -179,14 +187,14 @@ class Config:
         bonds.update(request.bonds)
         return Config(nets, bonds)
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_attrs(self) -> dict[str, Any]:
         return {"networks": {n: v.to_attrs()
                              for n, v in sorted(self.networks.items())},
                 "bondings": {n: v.to_attrs()
                              for n, v in sorted(self.bonds.items())}}
 
     @classmethod
-    def from_wire(cls, data: dict[str, Any]) -> Config:
+    def from_attrs(cls, data: dict[str, Any]) -> Config:
         request = parse_request(data.get("networks") or {},
                                 data.get("bondings") or {}, {})
         return cls(dict(request.networks), dict(request.bonds))

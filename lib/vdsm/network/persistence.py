@@ -9,8 +9,10 @@ Both live under ``<lib_dir>/persistence/netconf/`` ([vars] lib_dir,
                    ``vdsm-tool restore-nets`` brings it back at boot
 
 Each file is one JSON object ``{"networks": {...}, "bondings": {...}}``
-in upstream's canonical wire attrs, written atomically (temporary file,
-fsync, rename), so a crash leaves the old or the new config, never half.
+in upstream's canonical network attrs (the keys of its persisted
+netconf and of setupNetworks: ``defaultRoute`` ...), written atomically
+(temporary file, fsync, rename), so a crash leaves the old or the new
+config, never half.
 One file per config keeps a 200-network setupNetworks at one fsync.
 """
 
@@ -43,7 +45,7 @@ class Store:
         return os.path.exists(os.path.join(self.path, SAFE))
 
     def save_running(self, config: Config) -> None:
-        self._save(RUNNING, config.to_wire())
+        self._save(RUNNING, config.to_attrs())
 
     def set_safe(self) -> None:
         """Mark the running config safe."""
@@ -54,7 +56,7 @@ class Store:
         return self._raw(RUNNING) != self._raw(SAFE)
 
     def _load(self, name: str) -> Config:
-        return Config.from_wire(self._raw(name))
+        return Config.from_attrs(self._raw(name))
 
     def _raw(self, name: str) -> dict:
         try:

@@ -137,6 +137,52 @@ DEFAULTS: dict[str, list[Option]] = {
                "Seconds of netlink silence that end a burst of changes "
                "before |net|host_conn|no_id is sent."),
     ],
+    "mom": [
+        Option("enabled", "true",
+               "Run the host memory policy (vdsm.host.mempolicy, our "
+               "stand-in for upstream's MOM): KSM and guest balloons, "
+               "tuned by Host.setMOMPolicyParameters. false reports "
+               "momStatus 'disabled' and touches neither."),
+        Option("privileged", "supervdsm",
+               "How KSM settings get root: 'supervdsm' (production) or "
+               "'direct', in-process through the same allowlist and "
+               "argument checks when vdsmd itself is root (tests)."),
+        Option("policy_interval", "15",
+               "Seconds between two runs of the policy (MOM's "
+               "policy-engine-interval)."),
+        Option("sample_history", "10",
+               "Samples of host free memory and of each guest's balloon "
+               "averaged by the policy (MOM's sample-history-length)."),
+        Option("ksm_free_percent", "0.20",
+               "KSM runs when host free memory (MemFree + Buffers + "
+               "Cached) is below this fraction of MemTotal, or when the "
+               "guests' memory leaves less than that free (MOM's "
+               "ksm_free_percent). 1.0 keeps KSM running while enabled."),
+        Option("ksm_pages_boost", "300",
+               "Pages added to pages_to_scan per run under pressure."),
+        Option("ksm_pages_decay", "-50",
+               "Pages added (negative: removed) per run without "
+               "pressure."),
+        Option("ksm_npages_min", "64", "Lowest pages_to_scan set."),
+        Option("ksm_npages_max", "1250", "Highest pages_to_scan set."),
+        Option("ksm_sleep_ms_baseline", "10",
+               "sleep_millisecs of a 16 GiB host; scaled by 16 GiB / "
+               "MemTotal, never below 10."),
+        Option("pressure_threshold", "0.20",
+               "Host free memory fraction below which balloons of "
+               "guests are inflated (when balloonEnabled). 1.0 means "
+               "always (tests)."),
+        Option("pressure_critical", "0.05",
+               "Below this free fraction guests are pushed to swap."),
+        Option("min_guest_free_percent", "0.20",
+               "Free memory a guest keeps when the host has no "
+               "pressure, as a fraction of its current memory."),
+        Option("max_balloon_change_percent", "0.05",
+               "Largest change of a balloon per run, as a fraction of "
+               "the guest's current memory."),
+        Option("min_balloon_change_percent", "0.0025",
+               "Smaller balloon changes are not made."),
+    ],
     "irs": [
         Option("sd_health_check_delay", "10",
                "Seconds between two checks of a storage domain."),

@@ -23,6 +23,7 @@ MODULES: list[str] = [
     "devices",
     "network",
     "lldp",
+    "ksm",
 ]
 
 _MARK = "__vdsm_privileged__"

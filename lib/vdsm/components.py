@@ -45,4 +45,5 @@ API_MODULES: list[str] = [
     "vdsm.api.jobs",
     "vdsm.api.host_storage",
     "vdsm.api.host_network",
+    "vdsm.api.host_mom",
 ]

@@ -28,6 +28,8 @@ from vdsm.common.config import Config
 from vdsm.common.executor import Executor
 from vdsm.components import Component
 from vdsm.host.component import HostService
+from vdsm.host.mempolicy import component as mempolicy
+from vdsm.host.mempolicy.guests import Guests
 from vdsm.network.component import NetworkService
 from vdsm.rpc import server as rpc_server
 from vdsm.rpc.broker import Broker
@@ -57,9 +59,13 @@ def create_components(config: Config, events: EventSink
     storage = StorageComponent(config, events)
     network = NetworkService(config, events)
     virt = VirtService(config, events, storage.service)
+    mom = mempolicy.MemoryPolicy(
+        config, Guests(virt.vms, virt.sampler,
+                       config.getint("mom", "sample_history")),
+        mempolicy.privileged(config))
     services = Services(config=config, events=events, host=host, virt=virt,
-                        storage=storage.service, network=network)
-    return services, [host, storage, network, virt]
+                        storage=storage.service, network=network, mom=mom)
+    return services, [host, storage, network, virt, mom]
 
 
 class Daemon:

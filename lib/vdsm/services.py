@@ -18,6 +18,7 @@ from vdsm.common.config import Config
 if TYPE_CHECKING:
     # Only for the types: the subsystems import EventSink from here.
     from vdsm.host.component import HostService
+    from vdsm.host.mempolicy.component import MemoryPolicy
     from vdsm.network.component import NetworkService
     from vdsm.storage.service import StorageService
     from vdsm.virt.component import VirtService
@@ -39,5 +40,6 @@ class Services:
     virt: VirtService          # .vms (the VMs), .sampler (their samples)
     storage: StorageService
     network: NetworkService
+    mom: MemoryPolicy          # the host memory policy (KSM, balloons)
     # False while the components start (the API answers code 99).
     ready: bool = False

@@ -28,6 +28,7 @@ UPSTREAM = {
     "HotplugNicFailed": 49,
     "HotunplugNicFailed": 50,
     "MigrationInProgress": 51,
+    "MOMPolicyUpdateFailed": 54,
     "NoSuchJob": 66,
     "JobNotDone": 68,
     "JobExists": 69,

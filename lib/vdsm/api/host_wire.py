@@ -35,10 +35,12 @@ def capabilities(services: Services,
 
 
 def stats(services: Services) -> dict[str, Any]:
-    return compose_stats(services.host.stats(),
-                         services.virt.host_counts(),
-                         services.storage.repo_stats(),
-                         services.network.config_dirty())
+    result = compose_stats(services.host.stats(),
+                           services.virt.host_counts(),
+                           services.storage.repo_stats(),
+                           services.network.config_dirty())
+    result["momStatus"] = services.mom.status().value
+    return result
 
 
 def compose_capabilities(host: dict[str, Any], network: dict[str, Any],

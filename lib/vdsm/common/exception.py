@@ -193,6 +193,13 @@ class MigrationInProgress(VdsmError):
     message = "Command not supported during migration"
 
 
+class MOMPolicyUpdateFailed(VdsmError):
+    """Host.setMOMPolicyParameters refused the variables (unknown name,
+    not a boolean) or could not keep them; nothing changed."""
+    code = 54
+    message = "Failed to set mom policy"
+
+
 class NoSuchJob(VdsmError):
     code = 66
     message = "Job Id does not exist"

@@ -151,6 +151,23 @@ def test_disabled_policy_touches_nothing(ksm_knobs, vdsmd_factory,
         assert cli.Host.getStats()["momStatus"] == "disabled"
 
 
+def test_no_supervdsm_reports_inactive(ksm_knobs, vdsmd_factory,
+                                       tmp_path):
+    # As upstream with MOM gone: the call succeeds (the variables are
+    # kept), the policy cannot act, momStatus says so.
+    daemon = vdsmd_factory({
+        "mom": {"enabled": "true", "privileged": "supervdsm",
+                "ksm_free_percent": "1.0", "policy_interval": "3600"},
+        "supervdsm": {"socket": str(tmp_path / "none.sock")}})
+    write("run", 0)
+    with daemon.client() as cli:
+        assert cli.Host.setMOMPolicyParameters(
+            key_value_store=ENGINE) is True
+        assert read("run") == 0
+        assert cli.Host.getStats()["momStatus"] == "inactive"
+    assert stored(daemon)["ksm_enabled"] is True
+
+
 BALLOON = """<memballoon model='virtio'><stats period='1'/></memballoon>"""
 
 

@@ -132,10 +132,13 @@ class MemoryPolicy:
 
     def run_once(self) -> None:
         with self._lock:
-            self._last_ok = False
-            memory = self._host_memory()
-            self._run_ksm(memory)
-            self._run_balloons(memory)
+            try:
+                memory = self._host_memory()
+                self._run_ksm(memory)
+                self._run_balloons(memory)
+            except Exception:
+                self._last_ok = False
+                raise
             self._last_ok = True
 
     def _host_memory(self) -> HostMemory:

@@ -46,4 +46,8 @@ API_MODULES: list[str] = [
     "vdsm.api.host_storage",
     "vdsm.api.host_network",
     "vdsm.api.host_mom",
+    "vdsm.api.host_blockdevices",
+    "vdsm.api.host_secrets",
+    "vdsm.api.host_fence",
+    "vdsm.api.host_lldp",
 ]

@@ -57,6 +57,10 @@ DIFFERENCES: dict[tuple[str, str, str], str] = {
         "pending: callers of ours omit it",
     ("Host.setupNetworks", "options", "optional"):
         "pending: callers of ours omit it",
+    ("Host.getDeviceList", "storageType", "kind"):
+        ENGINE_TYPE + ": int storageType (3 iSCSI, 2 FCP)",
+    ("Host.fenceNode", "port", "kind"): ENGINE_TYPE + ": String port",
+    ("Host.fenceNode", "secure", "kind"): ENGINE_TYPE + ": String secured",
 }
 
 

@@ -11,8 +11,9 @@ LUNs) has none: an empty list.
 
 Whether a device is free for a new volume group is decided from what is
 on it, without writing: a partition table, a holder (an LV, a mount), or
-a signature udev or blkid identified (ID_FS_TYPE, LVM2_member included)
-make it ``used``.
+a signature udev identified (ID_FS_TYPE, LVM2_member included; needs
+udevd) make it ``used``. pvsize and vgUUID need LVM's metadata, which
+only root can read: they are reported empty.
 """
 
 from __future__ import annotations

@@ -16,8 +16,11 @@ from typing import Any
 
 from vdsm.common import clock
 from vdsm.common.config import Config
-from vdsm.host import capabilities, hardware, hostdev, osinfo, stats
+from vdsm.host import (blockdevices, capabilities, fence, hardware, hostdev,
+                       lldp, osinfo, secrets, stats)
 from vdsm.host.sampling import HostSampler
+from vdsm.supervdsm import caller
+from vdsm.supervdsm.api import lldp as lldp_priv
 
 log = logging.getLogger("vdsm.host")
 
@@ -27,6 +30,8 @@ class HostService:
         self._config = config
         self._started = clock.monotonic()
         self._packages = osinfo.PackageCache()
+        # Nothing connects before the first call (getLldp).
+        self._privileged = caller.over_socket(config)
         self.sampler = HostSampler(
             self._config.getfloat("vars", "host_sample_interval"))
 
@@ -52,3 +57,28 @@ class HostService:
 
     def host_devices(self, caps: list[str]) -> dict[str, Any]:
         return hostdev.list_by_caps(caps)
+
+    def block_devices(self, kind: blockdevices.DeviceType | None,
+                      guids: tuple[str, ...], check_status: bool
+                      ) -> list[blockdevices.BlockDevice]:
+        return blockdevices.devices(kind, guids, check_status)
+
+    def devices_visible(self, guids: list[str]) -> dict[str, bool]:
+        return blockdevices.visible(guids)
+
+    def register_secrets(self, items: list[secrets.Secret],
+                         clear: bool) -> None:
+        secrets.register(items, clear)
+
+    def unregister_secrets(self, uuids: list[str]) -> None:
+        secrets.unregister(uuids)
+
+    def fence(self, request: fence.Request) -> fence.Result:
+        return fence.fence(request, fence.sanlock_lease_live)
+
+    def lldp(self, devices: list[str]) -> dict[str, lldp.DeviceLldp]:
+        """LLDP of ``devices`` (every NIC when empty), through supervdsm."""
+        return lldp.info(devices or lldp.nics(), self._query_lldp)
+
+    def _query_lldp(self, devices: list[str]) -> dict[str, str | None]:
+        return self._privileged(lldp_priv.lldp_tlvs, devices)

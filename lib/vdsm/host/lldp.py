@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
-from vdsm.common.exception import VdsmError
+from vdsm.common.exception import InvalidParameter, VdsmError
 
 log = logging.getLogger("vdsm.host.lldp")
 
@@ -58,7 +58,13 @@ def nics(net_dir: str = NET_DIR) -> list[str]:
                   if os.path.exists(os.path.join(net_dir, n, "device")))
 
 
-def info(devices: list[str], query: Query) -> dict[str, DeviceLldp]:
+def info(devices: list[str], query: Query,
+         net_dir: str = NET_DIR) -> dict[str, DeviceLldp]:
+    unknown = [d for d in devices
+               if "/" in d or not os.path.isdir(os.path.join(net_dir, d))]
+    if unknown:
+        raise InvalidParameter("no such network device",
+                               devices=",".join(unknown))
     try:
         texts = query(devices)
     except VdsmError as e:

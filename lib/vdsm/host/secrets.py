@@ -79,7 +79,7 @@ def secret_xml(sec: Secret) -> str:
 
 
 def register(secrets: list[Secret], clear: bool = False) -> None:
-    con = _open()
+    con = _open(errors.SecretRegistrationFailed)
     try:
         for sec in secrets:
             try:
@@ -102,7 +102,7 @@ def unregister(uuids: Iterable[str]) -> None:
         wanted = [str(uuid.UUID(u)) for u in uuids]
     except ValueError as e:
         raise errors.BadSecretRequest(str(e)) from None
-    con = _open()
+    con = _open(errors.SecretUnregistrationFailed)
     try:
         for sec_uuid in wanted:
             try:
@@ -145,9 +145,9 @@ def _is_ovirt(sec: libvirt.virSecret) -> bool:
     return (sec.usageID() or "").startswith(OVIRT_PREFIX)
 
 
-def _open() -> libvirt.virConnect:
+def _open(error: type[errors.SecretRegistrationFailed]
+          | type[errors.SecretUnregistrationFailed]) -> libvirt.virConnect:
     try:
         return libvirt.open(URI)
     except libvirt.libvirtError as e:
-        raise errors.SecretRegistrationFailed(
-            f"cannot reach libvirtd: {e}") from None
+        raise error(f"cannot reach libvirtd: {e}") from None

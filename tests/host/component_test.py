@@ -17,7 +17,7 @@ import types
 import pytest
 
 from vdsm.api import host as host_api
-from vdsm.api import host_caps_wire, host_wire, schema
+from vdsm.api import host_caps_wire, host_stats_wire, host_wire, schema
 from vdsm.api.registry import CallContext
 from vdsm.common.config import Config
 from vdsm.host import component, procfs, topology
@@ -66,7 +66,11 @@ def _caps(services, local=("127.0.0.1", 54321), network=CLEAN_NETWORK,
 
 
 def _stats(services, vms=VmCounts()):
-    return host_wire.compose_stats(services.host.stats(), vms, {}, False)
+    return host_wire.compose_stats(_host_stats(services), vms, {}, False)
+
+
+def _host_stats(services):
+    return host_stats_wire.stats(services.host.stats())
 
 
 def test_capabilities_strict(services, strict, libvirtd):
@@ -141,7 +145,7 @@ def test_stats_strict(services, strict):
 def test_stats_network(services):
     _two_samples(services)
     nics = set(procfs.parse_net_dev(procfs.read("/proc/net/dev"))) - {"lo"}
-    network = services.host.stats()["network"]
+    network = _host_stats(services)["network"]
     # Devices present in both samples are reported (a test elsewhere may
     # add one meanwhile).
     assert set(network) <= nics | set(os.listdir("/sys/class/net"))
@@ -169,7 +173,7 @@ def test_stats_vm_counts_and_mem_available(services, strict):
 
 
 def test_stats_net_config_dirty(services):
-    result = host_wire.compose_stats(services.host.stats(), VmCounts(),
+    result = host_wire.compose_stats(_host_stats(services), VmCounts(),
                                      {}, True)
     assert result["netConfigDirty"] == "True"
 
@@ -181,9 +185,9 @@ def test_stats_come_from_samples_only(services):
     services.host.sampler.stop()
     time.sleep(0.5)                 # any tick in flight has landed
     first, last = services.host.sampler.samples()
-    a = services.host.stats()
+    a = _host_stats(services)
     time.sleep(0.3)
-    b = services.host.stats()
+    b = _host_stats(services)
     assert services.host.sampler.samples() == (first, last)
     for name, nic in a["network"].items():
         assert nic["sampleTime"] == last.timestamp

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from vdsm.api import host_stats_wire as wire
 from vdsm.host import procfs, stats
 from vdsm.host.sampling import HostSample, KsmSample, NicSample
 
@@ -66,7 +67,7 @@ def pair():
 
 
 def test_cpu(pair):
-    result = stats.cpu(*pair)
+    result = wire.cpu(stats.cpu(*pair))
     assert result["cpuUser"] == "50.00"
     assert result["cpuSys"] == "0.00"
     assert result["cpuIdle"] == "50.00"
@@ -78,16 +79,22 @@ def test_cpu(pair):
     }
 
 
+def test_cpu_typed(pair):
+    result = stats.cpu(*pair)
+    assert result.total == stats.CpuUsage(50.0, 0.0, 50.0)
+    assert result.cpus[0] == (0, stats.CpuUsage(100.0, 0.0, 0.0))
+
+
 def test_vdsm_process_cpu(pair):
     ticks = stats.CLOCK_TICKS
-    result = stats.cpu(*pair)
+    result = wire.cpu(stats.cpu(*pair))
     # 50 user jiffies in 2 seconds.
     assert result["cpuUserVdsmd"] == f"{100.0 * 50 / ticks / 2:.2f}"
     assert result["cpuSysVdsmd"] == f"{100.0 * 10 / ticks / 2:.2f}"
 
 
 def test_network_rates(pair):
-    result = stats.network(*pair)
+    result = wire.network(stats.network(*pair))
     eth0 = result["network"]["eth0"]
     assert eth0["rxRate"] == "50.0"
     assert eth0["txRate"] == "10.0"
@@ -105,28 +112,29 @@ def test_network_counter_reset_is_no_traffic(pair):
     first, last = pair
     last = sample(102.0, stat_text(1200, 500, 8700, (700, 250, 4250),
                                    (500, 250, 4450)), net_text(10, 20))
-    eth0 = stats.network(first, last)["network"]["eth0"]
+    eth0 = wire.network(stats.network(first, last))["network"]["eth0"]
     assert (eth0["rxRate"], eth0["txRate"]) == ("0.0", "0.0")
 
 
 def test_network_new_nic_waits_for_two_samples(pair):
     first, last = pair
     last.nics["eth1"] = last.nics["eth0"]
-    assert "eth1" not in stats.network(first, last)["network"]
+    assert "eth1" not in wire.network(stats.network(first, last))["network"]
 
 
 def test_unknown_speed_is_gigabit():
     c = procfs.parse_net_dev(net_text(0, 0))["eth0"]
     nic = NicSample(c, speed=0, state="unknown")
     done = procfs.parse_net_dev(net_text(125_000_000, 0))["eth0"]
-    result = stats.nic_stats("eth0", nic, NicSample(done, 0, "unknown"),
-                             1.0, 5.0)
+    result = wire.nic(stats.nic_stats("eth0", nic,
+                                      NicSample(done, 0, "unknown"),
+                                      1.0, 5.0))
     assert result["speed"] == "1000"
     assert result["rxRate"] == "100.0"
 
 
 def test_memory():
-    result = stats.memory(procfs.parse_meminfo(MEMINFO))
+    result = wire.memory(stats.memory(procfs.parse_meminfo(MEMINFO)))
     free_kib = 2097152 + 102400 + 1048576 + 51200
     assert result["memFree"] == free_kib // 1024
     assert result["memUsed"] == str(round(100 - 100.0 * free_kib / 8388608))
@@ -136,7 +144,7 @@ def test_memory():
 
 
 def test_produce(pair):
-    result = stats.produce(*pair, elapsed=42.7)
+    result = wire.stats(stats.produce(*pair, elapsed=42.7))
     assert result["elapsedTime"] == "42"
     assert result["cpuLoad"] == "1.25"
     assert result["bootTime"] == "1795317322"
@@ -150,15 +158,15 @@ def test_produce(pair):
 
 
 def test_produce_one_sample(pair):
-    result = stats.produce(None, pair[1], elapsed=1)
+    result = wire.stats(stats.produce(None, pair[1], elapsed=1))
     assert result["cpuIdle"] == "100.00"
     assert result["cpuStatistics"] == {}
     assert result["network"] == {}
-    assert result["memFree"] == stats.memory(pair[1].meminfo)["memFree"]
+    assert result["memFree"] == stats.memory(pair[1].meminfo).free_mib
 
 
 def test_produce_no_sample():
-    result = stats.produce(None, None, elapsed=0)
+    result = wire.stats(stats.produce(None, None, elapsed=0))
     assert result["cpuIdle"] == "100.00"
     assert "memFree" not in result
 
@@ -170,7 +178,7 @@ def test_ksm(pair):
     # ksmd used a fifth of a cpu over the 2 seconds.
     last.ksm = KsmSample(True, 200, 1024, False,
                          procfs.ProcessTimes(ticks * 2 // 10, ticks // 5))
-    result = stats.ksm(first, last)
+    result = wire.ksm(stats.ksm(first, last))
     assert result == {"ksmState": True, "ksmPages": 200, "ksmCpu": 20,
                       "ksmMergeAcrossNodes": False,
                       "memShared": 1024 * stats.PAGE_SIZE // (1024 * 1024)}
@@ -194,4 +202,4 @@ def test_link_pct(first, last, interval, speed, pct):
 def test_cpu_usage_without_time():
     times = procfs.parse_stat(stat_text(1, 1, 1, (1, 1, 1),
                                         (0, 0, 0))).total
-    assert stats.cpu_usage(times, times) == (0.0, 0.0, 100.0)
+    assert stats.cpu_usage(times, times) == stats.CpuUsage(0.0, 0.0, 100.0)

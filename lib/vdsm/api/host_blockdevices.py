@@ -16,6 +16,11 @@ _TYPES: dict[Any, DeviceType | None] = {
     "ISCSI": DeviceType.ISCSI, "MIXED": DeviceType.MIXED}
 
 
+# Upstream's BlockDeviceType names.
+_WIRE_TYPES = {DeviceType.ISCSI: "iSCSI", DeviceType.FCP: "FCP",
+               DeviceType.MIXED: "MIXED"}
+
+
 @verb("Host.getDeviceList")
 def get_device_list(ctx: CallContext, storageType: Any, guids: list[str],
                     checkStatus: bool, refresh: bool) -> list[dict]:
@@ -40,7 +45,7 @@ def device_info(dev: BlockDevice) -> dict[str, Any]:
     return {
         "GUID": dev.guid,
         "capacity": str(dev.capacity),
-        "devtype": dev.kind.value,
+        "devtype": _WIRE_TYPES[dev.kind],
         "fwrev": dev.fwrev,
         "logicalblocksize": str(dev.logical_block_size),
         "physicalblocksize": str(dev.physical_block_size),
@@ -49,7 +54,8 @@ def device_info(dev: BlockDevice) -> dict[str, Any]:
                       "initiatorname": s.initiator}
                      for s in dev.sessions],
         "pathstatus": [{"physdev": p.physdev, "lun": p.lun,
-                        "capacity": str(p.capacity), "type": p.kind.value,
+                        "capacity": str(p.capacity),
+                        "type": _WIRE_TYPES[p.kind],
                         "state": "active" if p.active else "failed"}
                        for p in dev.paths],
         "productID": dev.product,

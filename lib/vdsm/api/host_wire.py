@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm import hooks
-from vdsm.api import host_caps_wire, network_wire
+from vdsm.api import host_caps_wire, host_stats_wire, network_wire
 from vdsm.rpc.dispatch import Address
 from vdsm.services import Services
 from vdsm.virt.component import VmCounts
@@ -35,7 +35,7 @@ def capabilities(services: Services,
 
 
 def stats(services: Services) -> dict[str, Any]:
-    result = compose_stats(services.host.stats(),
+    result = compose_stats(host_stats_wire.stats(services.host.stats()),
                            services.virt.host_counts(),
                            services.storage.repo_stats(),
                            services.network.config_dirty())

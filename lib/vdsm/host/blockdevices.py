@@ -35,9 +35,9 @@ _SECTOR = 512
 
 
 class DeviceType(enum.Enum):
-    ISCSI = "iSCSI"
-    FCP = "FCP"
-    MIXED = "MIXED"
+    ISCSI = "iscsi"
+    FCP = "fcp"
+    MIXED = "mixed"
 
 
 class Status(enum.Enum):

@@ -47,7 +47,7 @@ class HostService:
                      ) -> capabilities.HostCapabilities:
         return capabilities.capabilities(self._config, self._packages, local)
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> stats.HostStats:
         """From the last two samples only: never waits on a device."""
         first, last = self.sampler.samples()
         return stats.produce(first, last, clock.monotonic() - self._started)

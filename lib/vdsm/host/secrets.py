@@ -12,13 +12,11 @@ defined: a malformed one changes nothing.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Iterable
 
 import libvirt
 
@@ -30,6 +28,10 @@ URI = "qemu:///system"
 OVIRT_PREFIX = "ovirt/"
 # usage type -> the element naming the usage in libvirt's secret XML.
 USAGE_ELEMENTS = {"ceph": "name", "volume": "volume", "iscsi": "target"}
+
+
+def usage_types() -> list[str]:
+    return sorted(USAGE_ELEMENTS)
 
 
 @dataclass(frozen=True)
@@ -44,28 +46,6 @@ class Secret:
         # Never the value.
         return (f"secret={self.uuid} usage_type={self.usage_type} "
                 f"usage_id={self.usage_id}")
-
-
-def parse(params: dict[str, Any]) -> Secret:
-    """A Secret from the manager's fields; BadSecretRequest if invalid."""
-    try:
-        sec_uuid = str(uuid.UUID(_required(params, "uuid")))
-        usage_type = _required(params, "usageType")
-        if usage_type not in USAGE_ELEMENTS:
-            raise ValueError(f"usageType {usage_type!r} not one of "
-                             f"{sorted(USAGE_ELEMENTS)}")
-        value = base64.b64decode(_required(params, "password"),
-                                 validate=True)
-        return Secret(sec_uuid, usage_type, _required(params, "usageID"),
-                      value, params.get("description"))
-    except (ValueError, TypeError, binascii.Error) as e:
-        raise errors.BadSecretRequest(str(e)) from None
-
-
-def _required(params: dict[str, Any], name: str) -> Any:
-    if name not in params:
-        raise ValueError(f"missing {name}")
-    return params[name]
 
 
 def secret_xml(sec: Secret) -> str:

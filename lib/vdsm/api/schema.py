@@ -19,8 +19,11 @@ Events live in ``vdsm-events.yml``: keys are the method prefix
 implied.
 
 ``check()`` raises ``SchemaError`` naming the path of the bad field
-(``vmParams.memSize``). Params are always checked; results and events only
-in strict mode, where unknown object properties are refused too.
+(``vmParams.memSize``). Params, results and events are always checked: bad
+params fail the call; a bad result or event is logged (BAD_RESULT,
+BAD_EVENT) and, only in strict mode (``[vars] strict_schema``, the tests),
+fails the call or is refused. Strict mode also refuses unknown params and
+unknown object properties, which are otherwise dropped or let through.
 """
 
 from __future__ import annotations

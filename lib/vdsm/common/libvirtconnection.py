@@ -10,7 +10,7 @@ libvirtaio on the RPC asyncio loop: the callbacks we register do little
 (hand the event to the VM manager, which takes its own locks), verb handlers
 are blocking threads anyway, and a separate loop keeps libvirt working
 whether or not the RPC loop runs (unit tests, vdsm-tool). The choice is
-recorded in ARCHITECTURE.md through issue 3's note.
+recorded in doc/architecture.md (Threads and loops).
 
 ``Connection`` owns one ``virConnect`` to ``qemu:///system`` shared by all
 threads (libvirt connections are thread safe and multiplex calls, so a call

@@ -3,8 +3,8 @@
 ``parse(body)`` turns a STOMP body into a ``Message``: the requests it
 holds and, for entries that are not valid requests, their error responses.
 ``encode_responses()`` builds the reply body: a batch whose answer is one
-response is answered with that bare object (PROTOCOL.md), notifications get
-nothing.
+response is answered with that bare object (doc/protocol.md), notifications
+get nothing.
 """
 
 from __future__ import annotations

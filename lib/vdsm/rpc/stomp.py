@@ -5,7 +5,7 @@ returns the frames completed so far; bytes of an incomplete frame stay
 buffered. ``encode(frame)`` turns a Frame into bytes. Neither touches a
 socket, so both are tested and fuzzed with plain byte strings.
 
-Wire rules (PROTOCOL.md):
+Wire rules (doc/protocol.md, STOMP 1.2):
 
 * ``COMMAND\\n`` ``name:value\\n``... ``\\n`` body ``\\0``; ``\\r\\n``
   line ends are accepted.

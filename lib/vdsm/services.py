@@ -28,7 +28,7 @@ class EventSink(Protocol):
     def publish(self, method: str, params: dict[str, Any]) -> None:
         """Send a JSON-RPC notification to every events subscriber.
 
-        ``notify_time`` (ms, monotonic) is added to params.
+        ``notify_time`` (``clock.event_time()``) is added to params.
         """
 
 

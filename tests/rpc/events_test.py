@@ -97,6 +97,8 @@ def test_two_subscribers_get_event(server):
             assert method == "|virt|VM_status|vm-1"
             assert params["vm-1"] == {"status": "Up"}
             assert isinstance(params["notify_time"], int)
+            # upstream's event clock: monotonic ms + 2**31 - 1
+            assert params["notify_time"] >= 2**31 - 1
 
 
 def test_events_in_order(server):

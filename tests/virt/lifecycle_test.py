@@ -15,6 +15,7 @@ import pytest
 
 from vdsm import client
 
+from fixtures.engine_types import check_status_time
 from fixtures.virt import StatusEvents, is_defined, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
@@ -40,6 +41,7 @@ def create(cli, guests, **kwargs) -> str:
                         vmParams={"xml": guests.xml(vm_id, **kwargs)})
     assert res["vmId"] == vm_id
     assert res["status"] == "WaitForLaunch"
+    check_status_time(res["statusTime"])
     return vm_id
 
 
@@ -49,8 +51,13 @@ def test_full_lifecycle(virt_vdsmd, guests):
         vm_id = create(cli, guests, metadata=(
             "<ovirt-vm:vm xmlns:ovirt-vm='http://ovirt.org/vm/1.0'>"
             "<ovirt-vm:custom>kept</ovirt-vm:custom></ovirt-vm:vm>"))
-        events.wait(vm_id, "Up")
+        up = events.wait(vm_id, "Up")
         assert events.statuses(vm_id) == ["Powering up", "Up"]
+        # Upstream's clocks: statusTime a decimal string, notify_time the
+        # same clock as an integer.
+        check_status_time(up["statusTime"])
+        assert isinstance(up["_notify_time"], int)
+        assert up["_notify_time"] >= int(up["statusTime"])
         guests.wait_ready(vm_id)
 
         # A persistent domain carrying our metadata.
@@ -63,13 +70,18 @@ def test_full_lifecycle(virt_vdsmd, guests):
         listed = cli.Host.getVMList()
         assert {"vmId": vm_id, "status": "Up"}.items() <= \
             next(v for v in listed if v["vmId"] == vm_id).items()
+        assert next(v for v in listed if v["vmId"] == vm_id)[
+            "statusTime"] == up["statusTime"]
         info = cli.VM.getInfo(vmID=vm_id)
         assert vm_id in info["xml"] and info["status"] == "Up"
+        check_status_time(info["statusTime"])
         full = cli.Host.getVMFullList(vmList=[vm_id])
         assert [v["vmId"] for v in full] == [vm_id]
+        assert full[0]["statusTime"] == up["statusTime"]
         assert vm_id in cli.Host.dumpxmls(vmList=[vm_id])[vm_id]
 
         stats = wait_for(lambda: _sampled(cli, vm_id), 30, "two samples")
+        assert stats["statusTime"] == up["statusTime"]
         assert float(stats["cpuUser"]) >= 0
         assert int(stats["elapsedTime"]) >= 0
         assert stats["hash"]

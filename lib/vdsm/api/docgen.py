@@ -120,7 +120,8 @@ def _events(sch: schema.Schema) -> str:
              "JSON-RPC notifications sent to subscribers of "
              "`jms.queue.events`. The method is the name below followed "
              "by `|<id>`; every event also carries `notify_time` "
-             "(milliseconds, monotonic clock).\n"]
+             "(an integer: monotonic milliseconds + 2**31 - 1, upstream's "
+             "event clock).\n"]
     if not sch.events:
         parts.append("No events.\n")
     for name in sorted(sch.events):

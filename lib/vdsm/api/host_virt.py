@@ -30,7 +30,7 @@ def get_vm_list(ctx: CallContext, fullStatus: bool, vmList: list[str],
     if onlyUUID:
         return [vm.id for vm in vms]
     return [{"vmId": vm.id, "status": vm.status,
-             "statusTime": vm.status_time} for vm in vms]
+             "statusTime": str(vm.status_time)} for vm in vms]
 
 
 @verb("Host.getVMFullList")

@@ -35,7 +35,7 @@ def create(ctx: CallContext, vmID: str, vmParams: dict) -> dict:
     vm = ctx.services.virt.vms.create(vmID, vmParams["xml"],
                                       launch_paused=paused)
     return {"vmId": vm.id, "status": "WaitForLaunch",
-            "statusTime": vm.status_time, "xml": vm.xml}
+            "statusTime": str(vm.status_time), "xml": vm.xml}
 
 
 @verb("VM.destroy")

@@ -13,8 +13,22 @@ def monotonic() -> float:
 
 
 def monotonic_ms() -> int:
-    """The ``notify_time`` and ``statusTime`` clock of the wire."""
     return int(time.monotonic() * 1000)
+
+
+# Upstream's offset: keeps event times positive and above any value an
+# older Vdsm sent, so a manager never sees time go backwards.
+EVENT_TIME_OFFSET = 2**31 - 1
+
+
+def event_time() -> int:
+    """The wire's ``notify_time`` and ``statusTime`` clock, in ms.
+
+    Monotonic milliseconds plus ``2**31 - 1``, as upstream Vdsm counts:
+    managers order a VM's status updates by it (statusTime travels as
+    its decimal string, notify_time as the integer).
+    """
+    return monotonic_ms() + EVENT_TIME_OFFSET
 
 
 class Timer:

@@ -30,7 +30,7 @@ class EventPublisher:
         self._check = check
 
     def publish(self, method: str, params: dict[str, Any]) -> None:
-        params = dict(params, notify_time=clock.monotonic_ms())
+        params = dict(params, notify_time=clock.event_time())
         self._check(method, params)
         body = jsonrpc.encode(jsonrpc.notification(method, params))
         log.debug("EVENT method=%s size=%d", method, len(body))

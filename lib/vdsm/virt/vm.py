@@ -61,7 +61,7 @@ class Vm:
         self._publish = publish
         self.lock = threading.RLock()
         self.status = status
-        self.status_time = clock.monotonic_ms()
+        self.status_time = clock.event_time()
         self.md = Metadata()
         self.name = ""
         self.xml = ""
@@ -84,7 +84,7 @@ class Vm:
                 "exitMessage": self.md.values.get("exitMessage", "")}
 
     def status_info(self) -> dict[str, Any]:
-        info = {"status": self.status, "statusTime": self.status_time}
+        info = {"status": self.status, "statusTime": str(self.status_time)}
         info.update(self.exit_info)
         return info
 
@@ -144,7 +144,7 @@ class Vm:
         if status == self.status:
             return
         self.status = status
-        self.status_time = clock.monotonic_ms()
+        self.status_time = clock.event_time()
         log.info("STATUS vm=%s status=%s", self.id, status)
         try:
             self._publish(f"|virt|VM_status|{self.id}",

@@ -90,7 +90,8 @@ class Daemon:
                             self.config.getint("vars", "rpc_queue_size"),
                             self.config.getfloat("vars", "rpc_call_timeout"))
         executor.start()
-        dispatcher = Dispatcher(services, schema, verbs, executor)
+        dispatcher = Dispatcher(services, schema, verbs, executor,
+                                registry.ON_LOOP)
         server = rpc_server.Server(self.config, dispatcher, broker,
                                    self._ssl_context())
         await server.start()

@@ -11,7 +11,7 @@ from vdsm.api.registry import CallContext, verb
 log = logging.getLogger("vdsm.api.host")
 
 
-@verb("Host.ping2")
+@verb("Host.ping2", on_loop=True)
 def ping2(ctx: CallContext) -> bool:
     return True
 

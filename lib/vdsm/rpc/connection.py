@@ -235,10 +235,16 @@ class StompConnection:
         self._subs.clear()
         for task in list(self._tasks):
             task.cancel()
+        transport = self._writer.transport
         try:
-            await self._drain()
-            self._writer.close()
+            if not transport.is_closing():
+                await self._drain()
+                # Once only: a second close() of an SSL transport unlinks
+                # its protocol, and abort() then fails (Python 3.11).
+                self._writer.close()
             await asyncio.wait_for(self._writer.wait_closed(), 5)
-        except (asyncio.TimeoutError, ConnectionError, OSError):
-            self._writer.transport.abort()
+        except asyncio.TimeoutError:
+            transport.abort()
+        except (ConnectionError, OSError):
+            pass  # Lost already: nothing is left to close.
         log.info("CLOSE connection=%s", self.name)

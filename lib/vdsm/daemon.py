@@ -35,7 +35,7 @@ from vdsm.rpc import server as rpc_server
 from vdsm.rpc.broker import Broker
 from vdsm.rpc.events import EventPublisher
 from vdsm.services import EventSink, Services
-from vdsm.storage.component import StorageComponent
+from vdsm.storage.component import Storage
 from vdsm.virt.component import VirtService
 
 log = logging.getLogger("vdsm.daemon")
@@ -56,15 +56,15 @@ def create_components(config: Config, events: EventSink
                       ) -> tuple[Services, list[Component]]:
     """Every subsystem, each given only what it uses; in start order."""
     host = HostService(config)
-    storage = StorageComponent(config, events)
+    storage = Storage.build(config, events=events)
     network = NetworkService(config, events)
-    virt = VirtService(config, events, storage.service)
+    virt = VirtService(config, events, storage.disks)
     mom = mempolicy.MemoryPolicy(
         config, Guests(virt.vms, virt.sampler,
                        config.getint("mom", "sample_history")),
         mempolicy.privileged(config))
     services = Services(config=config, events=events, host=host, virt=virt,
-                        storage=storage.service, network=network, mom=mom)
+                        storage=storage, network=network, mom=mom)
     return services, [host, storage, network, virt, mom]
 
 

@@ -21,6 +21,7 @@ import vdsm
 from vdsm import hooks, pki
 from vdsm.api import registry
 from vdsm.api.dispatcher import Dispatcher
+from vdsm.api.image_transfer import ImageTransferHandler
 from vdsm.api.schema import Schema
 from vdsm.common import log as vdsm_log
 from vdsm.common import privilege
@@ -92,8 +93,9 @@ class Daemon:
         executor.start()
         dispatcher = Dispatcher(services, schema, verbs, executor,
                                 registry.ON_LOOP)
-        server = rpc_server.Server(self.config, dispatcher, broker,
-                                   self._ssl_context())
+        server = rpc_server.Server(
+            self.config, dispatcher, broker, self._ssl_context(),
+            http_handler=ImageTransferHandler(services, executor))
         await server.start()
         self._write_port(server.port)
         for sig in (signal.SIGTERM, signal.SIGINT):

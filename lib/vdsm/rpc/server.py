@@ -2,7 +2,9 @@
 
 One asyncio loop serves every connection. After the TLS handshake (at most
 ``connection_idle_timeout`` seconds) the first bytes choose the protocol:
-a STOMP command starts a StompConnection; anything else, or silence for
+a STOMP command starts a StompConnection, ``PUT /`` or ``GET /`` an
+HttpConnection (image transfers, when the daemon gives an HTTP handler;
+see protocol.py); anything else, or silence for
 ``connection_idle_timeout``, closes the connection.
 """
 
@@ -17,10 +19,11 @@ from typing import Any
 
 from vdsm import pki
 from vdsm.common.config import Config
-from vdsm.rpc import stomp
+from vdsm.rpc import http, stomp
 from vdsm.rpc.broker import Broker
 from vdsm.rpc.connection import StompConnection
 from vdsm.rpc.dispatch import Dispatcher
+from vdsm.rpc.protocol import Protocol, detect
 
 log = logging.getLogger("vdsm.rpc")
 
@@ -64,8 +67,10 @@ def listening_socket(address: str, port: int) -> socket.socket:
 class Server:
     def __init__(self, config: Config, dispatcher: Dispatcher,
                  broker: Broker,
-                 ssl_context: ssl.SSLContext | None) -> None:
+                 ssl_context: ssl.SSLContext | None,
+                 http_handler: http.Handler | None = None) -> None:
         self._dispatcher = dispatcher
+        self._http = http_handler
         self._broker = broker
         self._ssl = ssl_context
         self._idle_timeout = config.getfloat("vars",
@@ -107,9 +112,15 @@ class Server:
         log.info("OPEN connection=%s client=%s", name,
                  _format_addr(peer))
         try:
-            initial = await self._detect(name, reader)
-            if initial is None:
+            detected = await self._detect(name, reader)
+            if detected is None:
                 writer.close()
+                return
+            proto, initial = detected
+            if proto is Protocol.HTTP:
+                assert self._http is not None
+                await http.HttpConnection(name, reader, writer, self._http,
+                                          self._idle_timeout).run(initial)
                 return
             conn = StompConnection(name, reader, writer, self._broker,
                                    self._dispatcher, self._max_frame)
@@ -126,15 +137,18 @@ class Server:
             self._handlers.discard(task)
 
     async def _detect(self, name: str,
-                      reader: asyncio.StreamReader) -> bytes | None:
+                      reader: asyncio.StreamReader
+                      ) -> tuple[Protocol, bytes] | None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._idle_timeout
         data = b""
         while True:
-            verdict = stomp.detect(data)
-            if verdict is True:
-                return data
-            if verdict is False:
+            verdict = detect(data)
+            if verdict is Protocol.HTTP and self._http is None:
+                verdict = Protocol.UNKNOWN
+            if verdict is Protocol.STOMP or verdict is Protocol.HTTP:
+                return verdict, data
+            if verdict is Protocol.UNKNOWN:
                 log.info("DROP connection=%s reason=unknown protocol "
                          "prefix=%r", name, data[:stomp.MAX_COMMAND])
                 return None

@@ -10,6 +10,8 @@ it uses:
   membership of domains;
 * ``images`` (imageops.py): image and volume verbs, most as SPM tasks;
 * ``disks`` (vmdisks.py): VM disks prepared at VM start;
+* ``transfers`` (transfer.py): streams into and out of volumes (the
+  engine's HTTP image upload and download), as SPM tasks;
 * ``tasks`` / ``jobs``: SPM tasks and SDM jobs; ``monitor``: domain
   health (Host.getStorageRepoStats, Host.getStats).
 
@@ -36,6 +38,7 @@ from vdsm.storage.mount import Mounter
 from vdsm.storage.outofprocess import Registry
 from vdsm.storage.repository import Repository
 from vdsm.storage.tasks import Task, TaskManager
+from vdsm.storage.transfer import ImageTransfers
 from vdsm.storage.vmdisks import VmDisks
 from vdsm.supervdsm import client as supervdsm_client
 
@@ -51,6 +54,7 @@ class Storage:
     jobs: Jobs
     monitor: DomainMonitor
     links: ImageLinks          # the run links of prepared images
+    transfers: ImageTransfers
 
     @classmethod
     def build(cls, config: Config, mounter: Mounter | None = None,
@@ -82,7 +86,8 @@ class Storage:
             pools=pools, images=images, disks=VmDisks(pools, images),
             tasks=tasks,
             jobs=Jobs(tasks, config.getfloat("jobs", "autodelete_delay")),
-            monitor=monitor, links=links)
+            monitor=monitor, links=links,
+            transfers=ImageTransfers(pools, tasks))
 
     def start(self) -> None:
         self.repository.start()

@@ -226,7 +226,10 @@ class HttpConnection:
         except (ConnectionError, OSError, ssl.SSLError,
                 asyncio.TimeoutError) as e:
             log.info("DROP connection=%s reason=%r", self.name, str(e))
-            self._writer.transport.abort()
+            transport = self._writer.transport
+            # A lost SSL transport fails abort() (Python 3.11).
+            if not transport.is_closing():
+                transport.abort()
             return
         await self._close()
 
@@ -282,10 +285,15 @@ class HttpConnection:
         await asyncio.wait_for(self._writer.drain(), IO_TIMEOUT)
 
     async def _close(self) -> None:
+        transport = self._writer.transport
         try:
-            self._writer.close()
+            if not transport.is_closing():
+                # Once only: a second close() of an SSL transport unlinks
+                # its protocol (Python 3.11).
+                self._writer.close()
             await asyncio.wait_for(self._writer.wait_closed(), 5)
-        except (asyncio.TimeoutError, ConnectionError, OSError,
-                ssl.SSLError):
-            self._writer.transport.abort()
+        except asyncio.TimeoutError:
+            transport.abort()
+        except (ConnectionError, OSError, ssl.SSLError):
+            pass  # Lost already: nothing is left to close.
         log.info("CLOSE connection=%s", self.name)

@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"vdsmd: {e}", file=sys.stderr)
             return 1
     vdsm_log.setup(config.get("logging", "log_file"),
-                   config.get("logging", "log_level"))
+                   config.get("logging", "log_level"),
+                   config.getint("logging", "max_size"))
     log.info("Starting (version=%s pid=%d uid=%d config=%s)",
              vdsm.__version__, os.getpid(), os.geteuid(),
              ",".join(paths) or "defaults")

@@ -21,6 +21,7 @@ from vdsm.api.registry import CallContext, Handler
 from vdsm.api.schema import Schema, SchemaError
 from vdsm.common import clock, exception
 from vdsm.common.executor import Executor
+from vdsm.common.log import quote
 from vdsm.rpc import jsonrpc
 from vdsm.rpc.dispatch import Peer
 from vdsm.services import Services
@@ -98,7 +99,7 @@ class Dispatcher:
         elapsed = timer.elapsed()
         if elapsed > SLOW_ON_LOOP:
             log.warning("SLOW_ON_LOOP method=%s elapsed=%.3f: not a verb "
-                        "for the loop", req.method, elapsed)
+                        "for the loop", quote(req.method), elapsed)
         return resp
 
     def _run(self, req: jsonrpc.Request, ctx: CallContext,
@@ -110,8 +111,9 @@ class Dispatcher:
             self._log(req, ctx, timer.elapsed(), e)
             return jsonrpc.error(req.id, e)
         except Exception:
-            log.exception("FAIL method=%s id=%s flow_id=%s", req.method,
-                          req.id, ctx.flow_id)
+            log.exception("FAIL method=%s id=%s flow_id=%s",
+                          quote(req.method), quote(req.id),
+                          quote(ctx.flow_id))
             return jsonrpc.error(req.id, exception.InternalError())
         if not quiet or log.isEnabledFor(logging.DEBUG):
             self._log(req, ctx, timer.elapsed(), None, quiet)
@@ -136,7 +138,8 @@ class Dispatcher:
         try:
             self.schema.check_result(req.method, result)
         except SchemaError as e:
-            log.error("BAD_RESULT method=%s problem=%s", req.method, e)
+            log.error("BAD_RESULT method=%s problem=%s", quote(req.method),
+                      e)
             if self.schema.strict:
                 raise exception.InternalError()
         return result
@@ -144,18 +147,22 @@ class Dispatcher:
     def _log(self, req: jsonrpc.Request, ctx: CallContext, elapsed: float,
              err: exception.VdsmError | None, quiet: bool = False) -> None:
         client = f"{ctx.peer[0]}:{ctx.peer[1]}" if ctx.peer else "-"
+        # The client chose these: quoted, so they cannot forge or hide
+        # a line.
+        method, req_id, flow_id = (quote(req.method), quote(req.id),
+                                   quote(ctx.flow_id))
         if err is None:
             log.log(logging.DEBUG if quiet else logging.INFO,
                     "CALL method=%s id=%s flow_id=%s client=%s "
-                    "elapsed=%.3f result=ok", req.method, req.id,
-                    ctx.flow_id, client, elapsed)
+                    "elapsed=%.3f result=ok", method, req_id,
+                    flow_id, client, elapsed)
         elif err.expected:
             log.info("CALL method=%s id=%s flow_id=%s client=%s "
                      "elapsed=%.3f result=error code=%s message=%r",
-                     req.method, req.id, ctx.flow_id, client, elapsed,
+                     method, req_id, flow_id, client, elapsed,
                      err.code, err.text())
         else:
             log.error("CALL method=%s id=%s flow_id=%s client=%s "
                       "elapsed=%.3f result=error code=%s message=%r",
-                      req.method, req.id, ctx.flow_id, client, elapsed,
+                      method, req_id, flow_id, client, elapsed,
                       err.code, err.text(), exc_info=err)

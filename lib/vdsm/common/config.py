@@ -99,6 +99,10 @@ DEFAULTS: dict[str, list[Option]] = {
         Option("log_file", "/var/log/vdsm/vdsm.log",
                "vdsmd's log; '-' logs to stderr."),
         Option("log_level", "INFO", "Level of the root logger."),
+        Option("max_size", str(256 * 1024 * 1024),
+               "Bytes a log file (vdsm.log, supervdsm.log) may reach before "
+               "the daemon moves it to <file>.old and starts a new one; 0: "
+               "no cap. logrotate (hourly, 15 MiB) normally rotates first."),
     ],
     "supervdsm": [
         Option("socket", "/run/vdsm/svdsm.sock",

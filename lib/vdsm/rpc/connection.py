@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from vdsm.common import clock
+from vdsm.common.log import quote
 from vdsm.rpc import jsonrpc, stomp
 from vdsm.rpc.broker import DEFAULT_REPLY_TO, REQUESTS, Broker
 from vdsm.rpc.dispatch import Dispatcher, Peer
@@ -133,7 +134,7 @@ class StompConnection:
         self._subs[sub_id] = dest
         self._broker.subscribe(self, sub_id, dest)
         log.debug("SUBSCRIBE connection=%s id=%s destination=%s",
-                  self.name, sub_id, dest)
+                  self.name, quote(sub_id), quote(dest))
 
     def _on_unsubscribe(self, frame: stomp.Frame) -> None:
         sub_id = frame.headers.get("id")

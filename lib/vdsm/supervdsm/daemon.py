@@ -20,6 +20,7 @@ import sys
 from types import FrameType
 
 import vdsm
+from vdsm.common import log as vdsm_log
 from vdsm.common.config import Config
 from vdsm.supervdsm import allowlist, runtime
 from vdsm.supervdsm.registry import Registry
@@ -123,7 +124,8 @@ def _setup_logging(config: Config) -> None:
         handler = logging.StreamHandler(sys.stderr)
     else:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        handler = logging.FileHandler(path)
+        handler = vdsm_log.LogFileHandler(
+            path, config.getint("logging", "max_size"))
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root = logging.getLogger()
     root.addHandler(handler)

@@ -35,6 +35,7 @@ class Component(Protocol):
 API_MODULES: list[str] = [
     "vdsm.api.host",
     "vdsm.api.vm",
+    "vdsm.api.vm_devices",
     "vdsm.api.host_virt",
     "vdsm.api.storagepool",
     "vdsm.api.storagedomain",

@@ -51,6 +51,7 @@ HOOK_POINTS = (
     "before_nic_hotplug", "after_nic_hotplug",
     "before_nic_hotunplug", "after_nic_hotunplug",
     "before_update_device", "after_update_device",
+    "after_update_device_fail",
     "before_get_caps", "after_get_caps",
     "before_get_stats", "after_get_stats",
     "before_get_vm_stats", "after_get_vm_stats",

@@ -89,6 +89,20 @@ SHAPES: list[tuple[str, dict]] = [
     ("VM.updateDevice", {"vmID": VM_ID, "params": {
         "deviceType": "interface", "alias": "ua-nic0", "linkActive": True,
         "network": "ovirtmgmt", "portMirroring": []}}),
+    # SetVmTicketVDSCommand (4.5): delay and the FIPS/VNC user params.
+    ("VM.updateDevice", {"vmID": VM_ID, "params": {
+        "deviceType": "graphics", "graphicsType": "vnc",
+        "password": "s3cret", "ttl": 120, "disconnectAction": "SHUTDOWN",
+        "consoleDisconnectActionDelay": 5,
+        "params": {"userName": "admin", "userId": u(), "fips": "false",
+                   "vncUsername": "vnc-" + VM_ID}}}),
+    # UpdateVmInterfaceVDSCommand: the <hotplug> document; the legacy
+    # struct sends linkActive as String.valueOf(boolean).
+    ("VM.updateDevice", {"vmID": VM_ID, "params": {
+        "deviceType": "interface", "xml": "<hotplug/>"}}),
+    ("VM.updateDevice", {"vmID": VM_ID, "params": {
+        "deviceType": "interface", "alias": "ua-nic0",
+        "linkActive": "false", "network": "ovirtmgmt"}}),
     ("VM.getExternalData", {"vmID": VM_ID, "kind": "tpm",
                             "forceUpdate": False}),
     # (c) storage

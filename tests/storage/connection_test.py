@@ -7,8 +7,7 @@ import subprocess
 
 import pytest
 
-from storage.storagefixtures import (connect_servers, disconnect_servers,
-                                     new_id)
+from storage.storagefixtures import new_id
 
 from vdsm.storage import constants as sc
 from vdsm.storage import errors, mount
@@ -36,7 +35,7 @@ def test_localfs_connect_disconnect(make_service, tmp_path):
     svc = make_service()
     path = str(tmp_path / "data")
     os.mkdir(path)
-    res = connect_servers(svc, sc.LOCALFS, [
+    res = svc.connect_storage_server(sc.LOCALFS, [
         {"id": "a", "connection": path},
         {"id": "b", "connection": str(tmp_path / "missing")},
         {"id": "c", "connection": "relative/path"},
@@ -45,14 +44,14 @@ def test_localfs_connect_disconnect(make_service, tmp_path):
     assert res == [("a", 0), ("b", errors.StorageServerConnectionError.code),
                    ("c", errors.InvalidParameter.code),
                    ("d", errors.InvalidParameter.code)]
-    link = os.path.join(svc.repository.connections.mnt_dir,
+    link = os.path.join(svc.connections.mnt_dir,
                         path.replace("_", "__").replace("/", "_"))
     assert os.readlink(link) == path
-    assert [c.spec for c in svc.repository.connections.saved()] == [path]
-    assert disconnect_servers(
-        svc, sc.LOCALFS, [{"id": "a", "connection": path}]) == [("a", 0)]
+    assert [c.spec for c in svc.connections.saved()] == [path]
+    assert svc.disconnect_storage_server(
+        sc.LOCALFS, [{"id": "a", "connection": path}]) == [("a", 0)]
     assert not os.path.lexists(link)
-    assert svc.repository.connections.saved() == []
+    assert svc.connections.saved() == []
 
 
 @pytest.fixture
@@ -68,8 +67,8 @@ def test_posixfs_mount_and_restore_after_restart(make_service, mounter,
     svc = make_service(mounter=mounter, repository=supervdsmd.repository)
     con = {"id": "p", "connection": loop_fs, "vfs_type": "ext4",
            "mnt_options": "noatime"}
-    assert connect_servers(svc, sc.POSIXFS, [con]) == [("p", 0)]
-    target = os.path.join(svc.repository.connections.mnt_dir,
+    assert svc.connect_storage_server(sc.POSIXFS, [con]) == [("p", 0)]
+    target = os.path.join(svc.connections.mnt_dir,
                           loop_fs.replace("_", "__").replace("/", "_"))
     assert mount.is_mounted(target)
     assert "noatime" in [m for m in mount.mounts()
@@ -82,8 +81,8 @@ def test_posixfs_mount_and_restore_after_restart(make_service, mounter,
     svc2 = make_service(mounter=mounter, repository=supervdsmd.repository)
     svc2.start()
     assert mount.is_mounted(target)
-    assert svc2.repository.find_domain(sd).info()["type"] == "POSIXFS"
-    assert disconnect_servers(svc2, sc.POSIXFS, [con]) == [("p", 0)]
+    assert svc2.find_domain(sd).info()["type"] == "POSIXFS"
+    assert svc2.disconnect_storage_server(sc.POSIXFS, [con]) == [("p", 0)]
     assert not mount.is_mounted(target)
     assert not os.path.exists(target)
 
@@ -92,7 +91,7 @@ def test_posixfs_mount_failure_has_its_own_code(make_service, mounter,
                                                 supervdsmd, tmp_path,
                                                 loop_fs):
     svc = make_service(mounter=mounter, repository=supervdsmd.repository)
-    res = connect_servers(svc, sc.POSIXFS, [
+    res = svc.connect_storage_server(sc.POSIXFS, [
         # An ext4 device mounted as xfs: mount(8) fails.
         {"id": "x", "connection": loop_fs, "vfs_type": "xfs"},
         {"id": "y", "connection": "/dev/null", "vfs_type": "bad type!"},
@@ -110,8 +109,8 @@ def test_posixfs_mount_failure_has_its_own_code(make_service, mounter,
                    ("w", errors.InvalidParameter.code),
                    ("d1", errors.InvalidParameter.code),
                    ("d2", errors.InvalidParameter.code)]
-    assert svc.repository.connections.saved() == []
-    assert os.listdir(svc.repository.connections.mnt_dir) == []
+    assert svc.connections.saved() == []
+    assert os.listdir(svc.connections.mnt_dir) == []
 
 
 def _have_nfs() -> bool:
@@ -127,7 +126,7 @@ def test_nfs_mount(make_service, mounter, supervdsmd):
         pytest.skip("no NFS client in this kernel")
     svc = make_service(mounter=mounter, repository=supervdsmd.repository)
     # No NFS server here: a refused mount must still get its own code.
-    res = connect_servers(svc, sc.NFS, [
+    res = svc.connect_storage_server(sc.NFS, [
         {"id": "n", "connection": "127.0.0.1:/nonexistent",
          "protocol_version": "4.2", "mnt_options": "timeo=10,retrans=1"}])
     assert res == [("n", errors.MountError.code)]
@@ -135,7 +134,7 @@ def test_nfs_mount(make_service, mounter, supervdsmd):
 
 def test_bad_domain_type(make_service):
     svc = make_service()
-    assert connect_servers(
-        svc, sc.ISCSI, [{"id": "i", "connection": "x"}]) == \
+    assert svc.connect_storage_server(
+        sc.ISCSI, [{"id": "i", "connection": "x"}]) == \
         [("i", errors.StorageServerConnectionError.code)]
     assert new_id()

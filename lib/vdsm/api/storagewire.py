@@ -6,10 +6,10 @@ from typing import Any
 
 from vdsm.api.registry import CallContext
 from vdsm.storage import errors
-from vdsm.storage.component import Storage
+from vdsm.storage.service import StorageService
 
 
-def storage(ctx: CallContext) -> Storage:
+def storage(ctx: CallContext) -> StorageService:
     return ctx.services.storage
 
 

@@ -90,13 +90,6 @@ def get_info(ctx: CallContext, vmID: str) -> dict:
     return vm_info(_vm(ctx, vmID))
 
 
-@verb("VM.setTicket")
-def set_ticket(ctx: CallContext, vmID: str, password: str, ttl: int,
-               existingConnAction: str, params: dict) -> bool:
-    devices.set_ticket(_vm(ctx, vmID), password, ttl, existingConnAction)
-    return True
-
-
 def _device_verb(name: str, func: Any, tag: str) -> None:
     def handler(ctx: CallContext, vmID: str, params: dict) -> dict:
         if params.get("vmId") not in (None, vmID):

@@ -15,7 +15,6 @@ import logging
 from typing import Any
 
 from vdsm.common import clock
-from vdsm.common.log import quote
 from vdsm.rpc import jsonrpc, stomp
 from vdsm.rpc.broker import DEFAULT_REPLY_TO, REQUESTS, Broker
 from vdsm.rpc.dispatch import Dispatcher, Peer
@@ -134,7 +133,7 @@ class StompConnection:
         self._subs[sub_id] = dest
         self._broker.subscribe(self, sub_id, dest)
         log.debug("SUBSCRIBE connection=%s id=%s destination=%s",
-                  self.name, quote(sub_id), quote(dest))
+                  self.name, sub_id, dest)
 
     def _on_unsubscribe(self, frame: stomp.Frame) -> None:
         sub_id = frame.headers.get("id")
@@ -236,16 +235,10 @@ class StompConnection:
         self._subs.clear()
         for task in list(self._tasks):
             task.cancel()
-        transport = self._writer.transport
         try:
-            if not transport.is_closing():
-                await self._drain()
-                # Once only: a second close() of an SSL transport unlinks
-                # its protocol, and abort() then fails (Python 3.11).
-                self._writer.close()
+            await self._drain()
+            self._writer.close()
             await asyncio.wait_for(self._writer.wait_closed(), 5)
-        except asyncio.TimeoutError:
-            transport.abort()
-        except (ConnectionError, OSError):
-            pass  # Lost already: nothing is left to close.
+        except (asyncio.TimeoutError, ConnectionError, OSError):
+            self._writer.transport.abort()
         log.info("CLOSE connection=%s", self.name)

@@ -17,9 +17,11 @@ import libvirt
 from vdsm.common.config import Config
 from vdsm.common.libvirtconnection import Connection
 from vdsm.services import EventSink
+from vdsm.storage.service import StorageService
 from vdsm.storage.vmdisks import VmDisks
 from vdsm.virt import domxml
 from vdsm.virt.manager import VmManager
+from vdsm.virt.nics import Mirrors
 from vdsm.virt.vm import DOWN, UP
 from vdsm.virt.sampling import Sampler
 
@@ -71,14 +73,18 @@ class VmCounts:
 
 class VirtService:
     def __init__(self, config: Config, events: EventSink,
-                 disks: VmDisks) -> None:
+                 storage: StorageService) -> None:
         self.hooks_dir = config.get("vars", "hooks_dir")
         self.conn = Connection()
         self.emulation = Emulation(
             self.conn, config.getboolean("vars", "fake_kvm_support"))
         self.vms = VmManager(self.conn, events.publish,
                              self.hooks_dir, self.emulation,
-                             disks)
+                             VmDisks(storage),
+                             config.getfloat("vars", "vm_shutdown_timeout"))
+        # tc port mirroring for vNIC updates (vdsm.virt.nics.Mirrors);
+        # None: not available, a mirroring change is refused (56).
+        self.mirrors: Mirrors | None = None
         self.sampler = Sampler(
             self.conn, config.getfloat("vars", "vm_sample_interval"))
 

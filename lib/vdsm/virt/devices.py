@@ -1,4 +1,4 @@
-"""Changing the devices of a running VM: hotplug, hotunplug, CD, ticket.
+"""Changing the devices of a running VM: hotplug, hotunplug, CD.
 
 A hotplug writes the device's ``<ovirt-vm:device>`` metadata first, then
 attaches the device to both the live and the persistent definition
@@ -22,7 +22,6 @@ a bare ``<disk>`` / ``<interface>`` element is accepted too.
 from __future__ import annotations
 
 import copy
-import datetime
 import logging
 import time
 import xml.etree.ElementTree as ET
@@ -32,7 +31,7 @@ import libvirt
 
 from vdsm.common import exception
 from vdsm.virt import domxml, metadata
-from vdsm.virt.errors import ChangeDiskError, TicketError
+from vdsm.virt.errors import ChangeDiskError
 from vdsm.virt.vm import Vm
 
 log = logging.getLogger("vdsm.virt.devices")
@@ -201,36 +200,3 @@ def change_cd(vm: Vm, path: str) -> None:
         log.info("CHANGECD vm=%s path=%s", vm.id, path or "(eject)")
         vm.refresh(dom)
 
-
-def set_ticket(vm: Vm, password: str, ttl: int, connected: str) -> None:
-    """Set the graphics password, valid for ttl seconds (0: no expiry)."""
-    if connected not in ("disconnect", "keep", "fail"):
-        raise exception.InvalidParameter(
-            f"existingConnAction {connected!r} is not disconnect, keep or "
-            "fail")
-    if ttl < 0:
-        raise exception.InvalidParameter(f"ttl {ttl} is negative")
-    with vm.lock:
-        dom = vm.require_running()
-        root = ET.fromstring(dom.XMLDesc(0))
-        graphics = root.find("devices/graphics")
-        if graphics is None:
-            raise TicketError(f"vmId={vm.id} has no graphics device")
-        graphics.set("passwd", password)
-        if graphics.get("type") == "spice":
-            # VNC knows only "keep".
-            graphics.set("connected", connected)
-        if ttl:
-            valid_to = (datetime.datetime.now(datetime.timezone.utc)
-                        + datetime.timedelta(seconds=ttl))
-            graphics.set("passwdValidTo",
-                         valid_to.strftime("%Y-%m-%dT%H:%M:%S"))
-        elif "passwdValidTo" in graphics.attrib:
-            del graphics.attrib["passwdValidTo"]
-        xml = vm.hook("before_vm_set_ticket", domxml.to_string(graphics))
-        try:
-            dom.updateDeviceFlags(xml, libvirt.VIR_DOMAIN_AFFECT_LIVE)
-        except libvirt.libvirtError as e:
-            raise TicketError(f"vmId={vm.id}: {e}")
-        log.info("SETTICKET vm=%s ttl=%s", vm.id, ttl)
-        _after_hook(vm, "after_vm_set_ticket", xml)

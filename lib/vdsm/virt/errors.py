@@ -15,3 +15,21 @@ class TicketError(exception.VdsmError):
     """setTicket failed; the previous password stays in effect."""
     code = 18
     message = "Failed to set graphics ticket"
+
+
+class MethodNotImplemented(exception.VdsmError):
+    """The request names a variant this host does not implement."""
+    code = 44
+    message = "Not implemented"
+
+
+class UpdateDeviceFailed(exception.VdsmError):
+    """updateDevice failed; the device keeps its previous state."""
+    code = 56
+    message = "Failed to update device"
+
+
+class ExternalDataFailed(exception.VdsmError):
+    """TPM/NVRAM data could not be read or written."""
+    code = 89
+    message = "Failed to handle external VM data"

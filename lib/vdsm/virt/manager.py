@@ -21,7 +21,7 @@ import libvirt
 from vdsm import hooks
 from vdsm.common import exception
 from vdsm.common.libvirtconnection import Connection
-from vdsm.virt import domxml, metadata
+from vdsm.virt import domxml, graphics, metadata
 from vdsm.virt.metadata import Metadata
 from vdsm.virt.vm import DOWN, Vm
 
@@ -32,9 +32,13 @@ Publish = Callable[[str, dict[str, Any]], None]
 
 class VmManager:
     def __init__(self, conn: Connection, publish: Publish, hooks_dir: str,
-                 emulate: Callable[[], bool], disks: Any = None) -> None:
+                 emulate: Callable[[], bool], disks: Any = None,
+                 shutdown_timeout: float = 30.0) -> None:
         # disks: storage's VmDisks (prepare(root), teardown(root)), or None.
         self.disks = disks
+        # Seconds a console disconnect action's shutdown waits before the
+        # VM is forced off.
+        self.shutdown_timeout = shutdown_timeout
         self.conn = conn
         self.publish = publish
         self.hooks_dir = hooks_dir
@@ -189,28 +193,43 @@ class VmManager:
         log.info("RESYNCED vms=%d", len(self.all()))
 
     def _register_events(self, conn: libvirt.virConnect) -> None:
-        self._callbacks = [conn.domainEventRegisterAny(
-            None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._lifecycle_cb,
-            None)]
+        self._callbacks = [
+            conn.domainEventRegisterAny(
+                None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                self._lifecycle_cb, None),
+            conn.domainEventRegisterAny(
+                None, libvirt.VIR_DOMAIN_EVENT_ID_GRAPHICS,
+                self._graphics_cb, None)]
 
     def _lifecycle_cb(self, conn: libvirt.virConnect,
                       dom: libvirt.virDomain, event: int, detail: int,
                       opaque: object) -> None:
-        self._events.put((dom.UUIDString(), event, detail))
+        self._events.put((dom.UUIDString(), "lifecycle", (event, detail)))
+
+    def _graphics_cb(self, conn: libvirt.virConnect, dom: libvirt.virDomain,
+                     phase: int, local: dict, remote: dict, scheme: str,
+                     subject: Any, opaque: object) -> None:
+        self._events.put((dom.UUIDString(), "graphics",
+                          (phase, dict(remote or {}))))
 
     def _dispatch(self) -> None:
         while True:
-            vm_id, event, detail = self._events.get()
+            vm_id, kind, args = self._events.get()
             with self._lock:
                 vm = self._vms.get(vm_id)
             if vm is None:
                 continue
-            log.debug("EVENT vm=%s event=%s detail=%s", vm_id, event, detail)
+            log.debug("EVENT vm=%s kind=%s args=%s", vm_id, kind, args)
             try:
-                vm.on_lifecycle(event, detail)
+                if kind == "lifecycle":
+                    vm.on_lifecycle(*args)
+                else:
+                    phase, remote = args
+                    graphics.on_event(vm, phase, remote,
+                                      self.shutdown_timeout)
             except Exception:
-                log.exception("FAIL event vm=%s event=%s detail=%s", vm_id,
-                              event, detail)
+                log.exception("FAIL event vm=%s kind=%s args=%s", vm_id,
+                              kind, args)
 
     def stop(self) -> None:
         conn = None

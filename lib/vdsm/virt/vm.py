@@ -32,7 +32,7 @@ import libvirt
 from vdsm import hooks
 from vdsm.common import clock, exception
 from vdsm.common.libvirtconnection import Connection
-from vdsm.virt import domxml, exitreason, metadata
+from vdsm.virt import domxml, exitreason, graphics, metadata
 from vdsm.virt.metadata import Metadata
 
 log = logging.getLogger("vdsm.virt.vm")
@@ -71,6 +71,7 @@ class Vm:
         self.shutdown_requested = False
         self.destroying = False
         self.removed = threading.Event()
+        self.console = graphics.Console()
 
     # Views.
 
@@ -89,7 +90,8 @@ class Vm:
         return info
 
     def start_time(self) -> float | None:
-        return self.md.number("startTime")
+        value = self.md.values.get("startTime")
+        return float(value) if isinstance(value, (int, float)) else None
 
     # libvirt access.
 
@@ -182,8 +184,7 @@ class Vm:
     def _launch(self) -> None:
         if self.destroying or self.status == DOWN:
             return
-        # The engine writes <launchPaused>false</launchPaused> (no type).
-        paused = self.md.flag("launchPaused")
+        paused = bool(self.md.values.get("launchPaused", False))
         flags = libvirt.VIR_DOMAIN_START_PAUSED if paused else 0
         try:
             dom = self.dom()

@@ -29,6 +29,7 @@ def vm_stats(vm: Vm, prev: Sample | None, last: Sample | None
     stats["elapsedTime"] = str(int(clock.monotonic() - start)
                                if start is not None else 0)
     stats["monitorResponse"] = "0" if _responsive(prev, last) else "-1"
+    stats["clientIp"] = vm.console.client_ip
     stats.update(_cpu(prev, last))
     stats["memUsage"] = _mem_usage(last)
     stats["network"] = _network(prev, last)

@@ -1,7 +1,4 @@
-"""An image directory on a domain: its volumes, their chain, copy, removal.
-
-An image is a chain of volumes sharing the directory
-``images/<imgUUID>`` of a domain.
+"""Images: chains of volumes sharing an image directory.
 
 ``chain()`` walks from a leaf to the base through each volume's PUUID; the
 qcow2 backing files name the parent by its UUID, relative to the image
@@ -20,7 +17,7 @@ from vdsm.storage.domain import FileDomain
 from vdsm.storage.qemuimg import OnStart
 from vdsm.storage.volume import Volume
 
-log = logging.getLogger("vdsm.storage.imagedir")
+log = logging.getLogger("vdsm.storage.image")
 
 MAX_CHAIN = 256
 

@@ -1,0 +1,165 @@
+"""VM.updateDevice interface on a booted guest: link state, network and
+filter changes seen in the live and persistent domain and on the host's
+bridges; bad requests change nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+import xml.etree.ElementTree as ET
+
+import libvirt
+import pytest
+
+from fixtures.virt import StatusEvents
+from vdsm import client
+
+pytestmark = [pytest.mark.slow, pytest.mark.root]
+
+NS = "http://ovirt.org/vm/1.0"
+MAC = "52:54:00:7e:57:01"
+ALIAS = "ua-5c0b1d2e-0000-4000-8000-000000000001"
+
+
+def code_of(call, **params) -> int:
+    with pytest.raises(client.ServerError) as e:
+        call(**params)
+    return e.value.code
+
+
+@pytest.fixture
+def bridges():
+    """Two bridges of the host (names unique to the test)."""
+    tag = uuid.uuid4().hex[:6]
+    names = [f"vt{tag}a", f"vt{tag}b"]
+    for name in names:
+        subprocess.run(["ip", "link", "add", name, "type", "bridge"],
+                       check=True)
+        subprocess.run(["ip", "link", "set", name, "up"], check=True)
+    try:
+        yield names
+    finally:
+        for name in names:
+            subprocess.run(["ip", "link", "del", name], check=False)
+
+
+def nic_xml(bridge: str, link: str = "up", filterref: str = "") -> str:
+    return f"""<interface type='bridge'>
+      <mac address='{MAC}'/><source bridge='{bridge}'/>
+      <model type='virtio'/><link state='{link}'/>{filterref}
+      <alias name='{ALIAS}'/></interface>"""
+
+
+def nic(vm_id: str, flags: int = 0) -> ET.Element:
+    conn = libvirt.open("qemu:///system")
+    try:
+        xml = conn.lookupByUUIDString(vm_id).XMLDesc(flags)
+    finally:
+        conn.close()
+    found = ET.fromstring(xml).find("devices/interface")
+    assert found is not None
+    return found
+
+
+def state(elem: ET.Element) -> tuple:
+    link = elem.find("link")
+    ref = elem.find("filterref")
+    return (elem.find("source").get("bridge"),
+            link.get("state") if link is not None else "up",
+            ref.get("filter") if ref is not None else None)
+
+
+def master(tap: str) -> str | None:
+    out = subprocess.run(["ip", "-j", "link", "show", "dev", tap],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)[0].get("master")
+
+
+def booted(cli, guests, bridge: str) -> str:
+    events = StatusEvents(cli.subscribe())
+    vm_id = str(uuid.uuid4())
+    cli.VM.create(vmID=vm_id, vmParams={"xml": guests.xml(
+        vm_id, devices=nic_xml(bridge))})
+    events.wait(vm_id, "Up")
+    return vm_id
+
+
+def engine_update(vm_id: str, xml: str, mirrors: str = "") -> dict:
+    """UpdateVmInterfaceVDSCommand's params: the <hotplug> document."""
+    return {"deviceType": "interface", "xml": f"""<hotplug>
+      <devices>{xml}</devices>
+      <metadata xmlns:ovirt-vm='{NS}'><ovirt-vm:vm>
+        <ovirt-vm:device mac_address='{MAC}'>{mirrors}</ovirt-vm:device>
+      </ovirt-vm:vm></metadata></hotplug>"""}
+
+
+def test_link_network_and_filter_change_live(virt_vdsmd, guests, bridges):
+    one, two = bridges
+    with virt_vdsmd.client() as cli:
+        vm_id = booted(cli, guests, one)
+        tap = nic(vm_id).find("target").get("dev")
+        assert master(tap) == one
+
+        # Link down, as the legacy engine path sends it (by alias).
+        info = cli.VM.updateDevice(vmID=vm_id, params={
+            "deviceType": "interface", "alias": ALIAS,
+            "linkActive": "false"})
+        assert info["vmId"] == vm_id
+        assert state(nic(vm_id)) == (one, "down", None)
+        assert state(nic(vm_id, libvirt.VIR_DOMAIN_XML_INACTIVE)) == (
+            one, "down", None)
+
+        # The engine's <hotplug> document: another network, link up, a
+        # network filter.
+        ref = ("<filterref filter='clean-traffic'>"
+               "<parameter name='IP' value='192.0.2.10'/></filterref>")
+        cli.VM.updateDevice(vmID=vm_id, params=engine_update(
+            vm_id, nic_xml(two, "up", ref)))
+        assert state(nic(vm_id)) == (two, "up", "clean-traffic")
+        assert master(tap) == two
+        param = nic(vm_id).find("filterref/parameter")
+        assert (param.get("name"), param.get("value")) == (
+            "IP", "192.0.2.10")
+        assert state(nic(vm_id, libvirt.VIR_DOMAIN_XML_INACTIVE)) == (
+            two, "up", "clean-traffic")
+        md = cli.VM.getInfo(vmID=vm_id)["xml"]
+        assert f"<ovirt-vm:network>{two}</ovirt-vm:network>" in md
+
+        # Filter removed, network '': link down, no network recorded.
+        cli.VM.updateDevice(vmID=vm_id, params={
+            "deviceType": "interface", "alias": ALIAS, "network": "",
+            "filter": ""})
+        assert state(nic(vm_id)) == (two, "down", None)
+        md = cli.VM.getInfo(vmID=vm_id)["xml"]
+        assert "<ovirt-vm:network />" in md or \
+            "<ovirt-vm:network/>" in md
+
+
+def test_bad_nic_updates_change_nothing(virt_vdsmd, guests, bridges):
+    one, _ = bridges
+    with virt_vdsmd.client() as cli:
+        vm_id = booted(cli, guests, one)
+        before = ET.tostring(nic(vm_id))
+        cases = [
+            ({"deviceType": "interface", "alias": "ua-nope",
+              "linkActive": False}, 56),
+            ({"deviceType": "interface", "linkActive": False}, 56),
+            ({"deviceType": "interface", "alias": ALIAS,
+              "network": "no-such-bridge"}, 56),
+            ({"deviceType": "interface", "alias": ALIAS,
+              "linkActive": "sideways"}, 1000),
+            ({"deviceType": "interface", "alias": ALIAS,
+              "filter": "no-such-filter"}, 56),
+            ({"deviceType": "interface", "xml": "<hotplug><devices/>"}, 56),
+            ({"deviceType": "interface", "alias": ALIAS,
+              "portMirroring": "all"}, -32602),
+            ({"deviceType": "hostdev", "alias": ALIAS}, 44),
+        ]
+        for params, code in cases:
+            assert code_of(cli.VM.updateDevice, vmID=vm_id,
+                           params=params) == code, params
+            assert ET.tostring(nic(vm_id)) == before, params
+        assert code_of(cli.VM.updateDevice, vmID=str(uuid.uuid4()),
+                       params={"deviceType": "interface", "alias": ALIAS,
+                               "linkActive": False}) == 1

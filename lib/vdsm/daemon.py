@@ -21,6 +21,7 @@ import vdsm
 from vdsm import hooks, pki
 from vdsm.api import registry
 from vdsm.api.dispatcher import Dispatcher
+from vdsm.api.image_transfer import ImageTransferHandler
 from vdsm.api.schema import Schema
 from vdsm.common import log as vdsm_log
 from vdsm.common import privilege
@@ -35,7 +36,7 @@ from vdsm.rpc import server as rpc_server
 from vdsm.rpc.broker import Broker
 from vdsm.rpc.events import EventPublisher
 from vdsm.services import EventSink, Services
-from vdsm.storage.component import StorageComponent
+from vdsm.storage.component import Storage
 from vdsm.virt.component import VirtService
 
 log = logging.getLogger("vdsm.daemon")
@@ -56,15 +57,15 @@ def create_components(config: Config, events: EventSink
                       ) -> tuple[Services, list[Component]]:
     """Every subsystem, each given only what it uses; in start order."""
     host = HostService(config)
-    storage = StorageComponent(config, events)
+    storage = Storage.build(config, events=events)
     network = NetworkService(config, events)
-    virt = VirtService(config, events, storage.service)
+    virt = VirtService(config, events, storage.disks)
     mom = mempolicy.MemoryPolicy(
         config, Guests(virt.vms, virt.sampler,
                        config.getint("mom", "sample_history")),
         mempolicy.privileged(config))
     services = Services(config=config, events=events, host=host, virt=virt,
-                        storage=storage.service, network=network, mom=mom)
+                        storage=storage, network=network, mom=mom)
     return services, [host, storage, network, virt, mom]
 
 
@@ -90,9 +91,11 @@ class Daemon:
                             self.config.getint("vars", "rpc_queue_size"),
                             self.config.getfloat("vars", "rpc_call_timeout"))
         executor.start()
-        dispatcher = Dispatcher(services, schema, verbs, executor)
-        server = rpc_server.Server(self.config, dispatcher, broker,
-                                   self._ssl_context())
+        dispatcher = Dispatcher(services, schema, verbs, executor,
+                                registry.ON_LOOP)
+        server = rpc_server.Server(
+            self.config, dispatcher, broker, self._ssl_context(),
+            http_handler=ImageTransferHandler(services, executor))
         await server.start()
         self._write_port(server.port)
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -154,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"vdsmd: {e}", file=sys.stderr)
             return 1
     vdsm_log.setup(config.get("logging", "log_file"),
-                   config.get("logging", "log_level"))
+                   config.get("logging", "log_level"),
+                   config.getint("logging", "max_size"))
     log.info("Starting (version=%s pid=%d uid=%d config=%s)",
              vdsm.__version__, os.getpid(), os.geteuid(),
              ",".join(paths) or "defaults")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from vdsm.host.component import HostService
     from vdsm.host.mempolicy.component import MemoryPolicy
     from vdsm.network.component import NetworkService
-    from vdsm.storage.service import StorageService
+    from vdsm.storage.component import Storage
     from vdsm.virt.component import VirtService
 
 
@@ -38,7 +38,7 @@ class Services:
     events: EventSink
     host: HostService
     virt: VirtService          # .vms (the VMs), .sampler (their samples)
-    storage: StorageService
+    storage: Storage           # its parts: repository, domains, pools ...
     network: NetworkService
     mom: MemoryPolicy          # the host memory policy (KSM, balloons)
     # False while the components start (the API answers code 99).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import types
 
@@ -29,6 +30,14 @@ Test.hang:
 Test.wrong:
     description: returns the wrong type
     return: {type: int}
+Test.memory:
+    description: answered from memory, on the loop
+    params:
+    -   name: n
+        type: int
+    return: {type: string}
+Test.change:
+    description: changes state, on the executor
 """
 
 
@@ -48,18 +57,22 @@ def env(tmp_path):
     verbs = {"Test.ok": lambda ctx: "fine", "Test.bug": bug,
              "Test.refuse": refuse,
              "Test.hang": lambda ctx: release.wait(),
-             "Test.wrong": lambda ctx: "not an int"}
+             "Test.wrong": lambda ctx: "not an int",
+             "Test.memory": lambda ctx, n: threading.current_thread().name,
+             "Test.change": lambda ctx: threading.current_thread().name}
     executor = Executor("test", 2, 10, timeout=0.5)
     executor.start()
     # These verbs use no subsystem: only the ready flag of Services.
     services = types.SimpleNamespace(ready=True)
-    yield Dispatcher(services, schema, verbs, executor), services
+    yield Dispatcher(services, schema, verbs, executor,
+                     on_loop={"Test.memory"}), services
     release.set()
     executor.stop()
 
 
-def call(dispatcher, method):
-    body = json.dumps({"jsonrpc": "2.0", "method": method, "id": 1})
+def call(dispatcher, method, params=None):
+    body = json.dumps({"jsonrpc": "2.0", "method": method, "id": 1,
+                       "params": params or {}})
     reply = asyncio.run(dispatcher.dispatch(
         jsonrpc.parse(body.encode()), Peer(), None))
     return json.loads(reply)
@@ -110,3 +123,57 @@ def test_lenient_result_check_logs_and_answers(env, caplog):
     dispatcher.schema.strict = False
     assert call(dispatcher, "Test.wrong")["result"] == "not an int"
     assert "BAD_RESULT method=Test.wrong" in caplog.text
+
+
+def test_on_loop_verb_runs_on_the_loop_thread(env):
+    loop_thread = threading.current_thread().name  # asyncio.run's thread
+    assert call(env[0], "Test.memory", {"n": 1})["result"] == loop_thread
+    assert call(env[0], "Test.change")["result"].startswith("test/")
+
+
+def test_on_loop_verb_params_checked(env):
+    err = call(env[0], "Test.memory", {"n": "one"})["error"]
+    assert err["code"] == exception.InvalidParams.code
+    assert call(env[0], "Test.memory")["error"]["code"] == \
+        exception.InvalidParams.code
+
+
+def test_on_loop_verb_answers_99_while_recovering(env):
+    dispatcher, services = env
+    services.ready = False
+    assert call(dispatcher, "Test.memory", {"n": 1})["error"]["code"] == 99
+
+
+def test_state_changing_call_logs_info_on_loop_verb_debug(env, caplog):
+    caplog.set_level(logging.INFO, logger="vdsm.api")
+    call(env[0], "Test.change")
+    call(env[0], "Test.memory", {"n": 1})
+    calls = [r for r in caplog.records if r.getMessage().startswith("CALL")]
+    assert [r.getMessage().split()[1] for r in calls] == \
+        ["method=Test.change"]
+    caplog.clear()
+    caplog.set_level(logging.DEBUG, logger="vdsm.api")
+    call(env[0], "Test.memory", {"n": 1})
+    assert [r.levelno for r in caplog.records
+            if "method=Test.memory" in r.getMessage()] == [logging.DEBUG]
+
+
+def test_on_loop_verb_errors_still_logged_at_info(env, caplog):
+    caplog.set_level(logging.INFO, logger="vdsm.api")
+    call(env[0], "Test.memory", {"n": "one"})
+    assert "CALL method=Test.memory" in caplog.text
+    assert "result=error" in caplog.text
+
+
+def test_batch_mixes_loop_and_executor_calls_in_order(env):
+    body = json.dumps([
+        {"jsonrpc": "2.0", "method": "Test.change", "id": 1},
+        {"jsonrpc": "2.0", "method": "Test.memory", "id": 2,
+         "params": {"n": 2}},
+        {"jsonrpc": "2.0", "method": "Test.nope", "id": 3},
+        {"jsonrpc": "2.0", "method": "Test.ok", "id": 4}])
+    reply = json.loads(asyncio.run(env[0].dispatch(
+        jsonrpc.parse(body.encode()), Peer(), None)))
+    assert [r["id"] for r in reply] == [1, 2, 3, 4]
+    assert reply[2]["error"]["code"] == exception.MethodNotFound.code
+    assert reply[3]["result"] == "fine"

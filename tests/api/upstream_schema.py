@@ -29,6 +29,7 @@ UPSTREAM: dict[str, tuple[tuple, ...]] = {
     # Host
     "Host.ping2": (),
     "Host.echo": (("message", S, R),),
+    "Host.setLogLevel": (("level", ENUM, R), ("name", S, "")),
     "Host.confirmConnectivity": (),
     "Host.getCapabilities": (),
     "Host.getStats": (),

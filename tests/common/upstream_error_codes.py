@@ -68,6 +68,7 @@ UPSTREAM = {
     "VolumeAlreadyExists": 212,
     "prepareIllegalVolumeError": 227,
     "ImagePathError": 254,
+    "CopyImageError": 261,
     "ImageDoesNotExistInSD": 268,
     "StoragePoolConnectionError": 302,
     "StoragePoolUnknown": 309,

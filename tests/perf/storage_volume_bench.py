@@ -6,7 +6,7 @@ Image.prepare of a 20-volume chain, beside raw qemu-img in the same run.
 
 As root: uses the loop file systems of tests/storage/userstorage.py (made
 if missing) and the real sanlock daemon (started if not running). The
-storage subsystem runs in-process (StorageService): each volume is a task
+storage subsystem runs in-process (Storage): each volume is a task
 that writes .meta (ILLEGAL), a sanlock lease, the data file with qemu-img,
 links the parent and rewrites .meta LEGAL, every file operation through the
 out-of-process helper. Rows:
@@ -35,11 +35,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
 from storage import sanlockd, userstorage  # noqa: E402
-from storage.storagefixtures import make_config  # noqa: E402
+from storage.storagefixtures import connect_servers, make_config  # noqa: E402
 
 from vdsm.storage import constants as sc  # noqa: E402
 from vdsm.storage.domain import DomainSpec  # noqa: E402
-from vdsm.storage.service import StorageService  # noqa: E402
+from vdsm.storage.component import Storage  # noqa: E402
 from vdsm.storage.volume import VolumeSpec  # noqa: E402
 
 SIZE = 1024 ** 3
@@ -49,7 +49,7 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def wait(svc: StorageService, task_id: str) -> None:
+def wait(svc: Storage, task_id: str) -> None:
     while True:
         status = svc.tasks.get(task_id).status()
         if status["state"] == "finished":
@@ -70,15 +70,15 @@ def qemu_img(*args: str) -> None:
     subprocess.run(["qemu-img", *args], check=True, capture_output=True)
 
 
-def setup(svc: StorageService, path: str) -> tuple[str, str]:
-    res = svc.connect_storage_server(sc.LOCALFS,
-                                     [{"id": "b", "connection": path}])
+def setup(svc: Storage, path: str) -> tuple[str, str]:
+    res = connect_servers(svc, sc.LOCALFS,
+                          [{"id": "b", "connection": path}])
     assert res == [("b", 0)], res
     sd, sp = new_id(), new_id()
-    svc.create_domain(DomainSpec(sd, "bench", sc.LOCALFS, remote_path=path))
-    svc.create_pool(sp, "bench", sd, 1, [sd])
-    svc.connect_pool(sp, 1, sd, 1)
-    wait(svc, svc.spm_start(sp))
+    svc.domains.create(DomainSpec(sd, "bench", sc.LOCALFS, remote_path=path))
+    svc.pools.create(sp, "bench", sd, 1, [sd])
+    svc.pools.connect(sp, 1, sd, 1)
+    wait(svc, svc.pools.spm_start(sp))
     return sp, sd
 
 
@@ -149,19 +149,19 @@ def main() -> None:
     base_dir = os.path.join(storages[args.fs].mountpoint, "base-" + new_id())
     os.makedirs(path)
     os.makedirs(base_dir)
-    svc = StorageService(make_config(work))
+    svc = Storage.build(make_config(work))
     try:
         sp, sd = setup(svc, path)
         print(f"fs={args.fs} block_size="
-              f"{svc.find_domain(sd).block_size}")
+              f"{svc.repository.find_domain(sd).block_size}")
         row("create sparse", args.count,
             *bench_sparse(svc, sp, sd, base_dir, args.count))
         row("snapshots", args.count,
             *bench_snapshots(svc, sp, sd, base_dir, args.count))
         row(f"prepare chain={args.chain}", args.rounds,
             *bench_prepare(svc, sp, sd, args.chain, args.rounds))
-        svc.spm_stop(sp)
-        svc.disconnect_pool(sp, 1)
+        svc.pools.spm_stop(sp)
+        svc.pools.disconnect(sp, 1)
     finally:
         svc.stop()
         shutil.rmtree(path, ignore_errors=True)

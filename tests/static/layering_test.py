@@ -98,7 +98,7 @@ def test_layers():
     ("vdsm.rpc.events", "def f():\n    from vdsm.api import schema\n"),
     ("vdsm.rpc.x", "from ..api import dispatcher"),
     ("vdsm.virt.vm", "import vdsm.rpc.jsonrpc"),
-    ("vdsm.storage.service", "from vdsm import api"),
+    ("vdsm.storage.repository", "from vdsm import api"),
     ("vdsm.supervdsm.server", "from vdsm.rpc import stomp"),
     ("vdsm.common.commands", "from vdsm.storage import errors"),
     ("vdsm.host.component",

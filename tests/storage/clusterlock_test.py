@@ -33,7 +33,7 @@ def test_host_id_added_back_after_release_without_wait(env):
     svc = env.service()
     path = env.dir()
     sp, sd = make_pool(svc, path, spm=False)
-    dom = svc.find_domain(sd)
+    dom = svc.repository.find_domain(sd)
     assert dom.has_host_id(1)
     dom.release_host_id(1, wait=False)
     dom.acquire_host_id(1)

@@ -5,7 +5,7 @@
 * ``sanlock_daemon``: the real sanlock daemon. Started here if not
   running; where setrlimit is not allowed (no CAP_SYS_RESOURCE) through
   the LD_PRELOAD shim built from sanlock_shim.c with gcc.
-* ``make_service``: a StorageService over a temporary repository and
+* ``make_service``: a Storage over a temporary repository and
   lib_dir, cleaned up after the test (pools disconnected, helpers closed,
   mounts of the test's repository removed).
 """
@@ -25,7 +25,7 @@ from storage.storagefixtures import make_config
 
 from vdsm.storage import clusterlock
 from vdsm.storage.mount import Mounter
-from vdsm.storage.service import StorageService
+from vdsm.storage.component import Storage
 
 
 LOCK_FILE = "/var/tmp/vdsm-storage-tests.lock"
@@ -84,9 +84,9 @@ def userstorage_fs(machine_lock: Callable[[], bool]
         userstorage.teardown()
 
 
-def cleanup_service(svc: StorageService) -> None:
-    for sp in svc.connected_pools():
-        pool = svc.pool(sp)
+def cleanup_service(svc: Storage) -> None:
+    for sp in svc.pools.connected():
+        pool = svc.pools.get(sp)
         if pool.is_spm:
             for task in svc.tasks.running():
                 task.stop()
@@ -94,19 +94,19 @@ def cleanup_service(svc: StorageService) -> None:
             while svc.tasks.running() and time.monotonic() < deadline:
                 time.sleep(0.1)
             pool.spm_stop()
-        svc.disconnect_pool(sp, pool.host_id)
+        svc.pools.disconnect(sp, pool.host_id)
     svc.stop()
-    svc.connections.umount_all()
+    svc.repository.connections.umount_all()
 
 
 @pytest.fixture
-def make_service(tmp_path: Any) -> Iterator[Callable[..., StorageService]]:
-    services: list[StorageService] = []
+def make_service(tmp_path: Any) -> Iterator[Callable[..., Storage]]:
+    services: list[Storage] = []
 
     def make(root: str | None = None, mounter: Mounter | None = None,
-             **irs: str) -> StorageService:
-        svc = StorageService(make_config(root or str(tmp_path), **irs),
-                             mounter)
+             **irs: str) -> Storage:
+        svc = Storage.build(make_config(root or str(tmp_path), **irs),
+                            mounter)
         services.append(svc)
         return svc
 
@@ -122,11 +122,11 @@ class Env:
                  tmp_path: Any) -> None:
         self.storages = storages
         self.tmp_path = tmp_path
-        self.services: list[StorageService] = []
+        self.services: list[Storage] = []
         self.dirs: list[str] = []
 
-    def service(self, **irs: str) -> StorageService:
-        svc = StorageService(make_config(str(self.tmp_path), **irs))
+    def service(self, **irs: str) -> Storage:
+        svc = Storage.build(make_config(str(self.tmp_path), **irs))
         self.services.append(svc)
         return svc
 

@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from storage.storagefixtures import new_id
+from storage.storagefixtures import (connect_servers, disconnect_servers,
+                                     new_id)
 
 from vdsm.storage import constants as sc
 from vdsm.storage import errors, mount
@@ -35,7 +36,7 @@ def test_localfs_connect_disconnect(make_service, tmp_path):
     svc = make_service()
     path = str(tmp_path / "data")
     os.mkdir(path)
-    res = svc.connect_storage_server(sc.LOCALFS, [
+    res = connect_servers(svc, sc.LOCALFS, [
         {"id": "a", "connection": path},
         {"id": "b", "connection": str(tmp_path / "missing")},
         {"id": "c", "connection": "relative/path"},
@@ -44,14 +45,14 @@ def test_localfs_connect_disconnect(make_service, tmp_path):
     assert res == [("a", 0), ("b", errors.StorageServerConnectionError.code),
                    ("c", errors.InvalidParameter.code),
                    ("d", errors.InvalidParameter.code)]
-    link = os.path.join(svc.connections.mnt_dir,
+    link = os.path.join(svc.repository.connections.mnt_dir,
                         path.replace("_", "__").replace("/", "_"))
     assert os.readlink(link) == path
-    assert [c.spec for c in svc.connections.saved()] == [path]
-    assert svc.disconnect_storage_server(
-        sc.LOCALFS, [{"id": "a", "connection": path}]) == [("a", 0)]
+    assert [c.spec for c in svc.repository.connections.saved()] == [path]
+    assert disconnect_servers(
+        svc, sc.LOCALFS, [{"id": "a", "connection": path}]) == [("a", 0)]
     assert not os.path.lexists(link)
-    assert svc.connections.saved() == []
+    assert svc.repository.connections.saved() == []
 
 
 @pytest.fixture
@@ -67,8 +68,8 @@ def test_posixfs_mount_and_restore_after_restart(make_service, mounter,
     svc = make_service(mounter=mounter, repository=supervdsmd.repository)
     con = {"id": "p", "connection": loop_fs, "vfs_type": "ext4",
            "mnt_options": "noatime"}
-    assert svc.connect_storage_server(sc.POSIXFS, [con]) == [("p", 0)]
-    target = os.path.join(svc.connections.mnt_dir,
+    assert connect_servers(svc, sc.POSIXFS, [con]) == [("p", 0)]
+    target = os.path.join(svc.repository.connections.mnt_dir,
                           loop_fs.replace("_", "__").replace("/", "_"))
     assert mount.is_mounted(target)
     assert "noatime" in [m for m in mount.mounts()
@@ -81,8 +82,8 @@ def test_posixfs_mount_and_restore_after_restart(make_service, mounter,
     svc2 = make_service(mounter=mounter, repository=supervdsmd.repository)
     svc2.start()
     assert mount.is_mounted(target)
-    assert svc2.find_domain(sd).info()["type"] == "POSIXFS"
-    assert svc2.disconnect_storage_server(sc.POSIXFS, [con]) == [("p", 0)]
+    assert svc2.repository.find_domain(sd).info()["type"] == "POSIXFS"
+    assert disconnect_servers(svc2, sc.POSIXFS, [con]) == [("p", 0)]
     assert not mount.is_mounted(target)
     assert not os.path.exists(target)
 
@@ -91,7 +92,7 @@ def test_posixfs_mount_failure_has_its_own_code(make_service, mounter,
                                                 supervdsmd, tmp_path,
                                                 loop_fs):
     svc = make_service(mounter=mounter, repository=supervdsmd.repository)
-    res = svc.connect_storage_server(sc.POSIXFS, [
+    res = connect_servers(svc, sc.POSIXFS, [
         # An ext4 device mounted as xfs: mount(8) fails.
         {"id": "x", "connection": loop_fs, "vfs_type": "xfs"},
         {"id": "y", "connection": "/dev/null", "vfs_type": "bad type!"},
@@ -109,8 +110,8 @@ def test_posixfs_mount_failure_has_its_own_code(make_service, mounter,
                    ("w", errors.InvalidParameter.code),
                    ("d1", errors.InvalidParameter.code),
                    ("d2", errors.InvalidParameter.code)]
-    assert svc.connections.saved() == []
-    assert os.listdir(svc.connections.mnt_dir) == []
+    assert svc.repository.connections.saved() == []
+    assert os.listdir(svc.repository.connections.mnt_dir) == []
 
 
 def _have_nfs() -> bool:
@@ -126,7 +127,7 @@ def test_nfs_mount(make_service, mounter, supervdsmd):
         pytest.skip("no NFS client in this kernel")
     svc = make_service(mounter=mounter, repository=supervdsmd.repository)
     # No NFS server here: a refused mount must still get its own code.
-    res = svc.connect_storage_server(sc.NFS, [
+    res = connect_servers(svc, sc.NFS, [
         {"id": "n", "connection": "127.0.0.1:/nonexistent",
          "protocol_version": "4.2", "mnt_options": "timeo=10,retrans=1"}])
     assert res == [("n", errors.MountError.code)]
@@ -134,7 +135,7 @@ def test_nfs_mount(make_service, mounter, supervdsmd):
 
 def test_bad_domain_type(make_service):
     svc = make_service()
-    assert svc.connect_storage_server(
-        sc.ISCSI, [{"id": "i", "connection": "x"}]) == \
+    assert connect_servers(
+        svc, sc.ISCSI, [{"id": "i", "connection": "x"}]) == \
         [("i", errors.StorageServerConnectionError.code)]
     assert new_id()

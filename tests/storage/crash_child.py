@@ -17,17 +17,17 @@ import time
 from storage.storagefixtures import make_config
 
 from vdsm.storage import constants as sc
-from vdsm.storage.service import StorageService
+from vdsm.storage.component import Storage
 from vdsm.storage.volume import VolumeSpec
 
 
 def main() -> None:
     root, op, sp, sd = sys.argv[1:5]
     rest = sys.argv[5:]
-    svc = StorageService(make_config(root))
+    svc = Storage.build(make_config(root))
     svc.start()
-    svc.connect_pool(sp, 1, sd, 1)
-    task = svc.spm_start(sp)
+    svc.pools.connect(sp, 1, sd, 1)
+    task = svc.pools.spm_start(sp)
     while svc.tasks.get(task).state != "finished":
         time.sleep(0.05)
     if op == "create":

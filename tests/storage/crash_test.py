@@ -63,7 +63,7 @@ def recover(svc, sp):
     # sanlock frees the dead child's SPM lease once it notices the death.
     deadline = time.monotonic() + 30
     while True:
-        status = wait_task(svc, svc.spm_start(sp))
+        status = wait_task(svc, svc.pools.spm_start(sp))
         if status["result"] == "success":
             break
         assert status["code"] == errors.AcquireLockFailure.code, status
@@ -75,8 +75,8 @@ def recover(svc, sp):
 def test_kill_during_volume_create(env):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir())
-    svc.spm_stop(sp)
-    dom = svc.find_domain(sd)
+    svc.pools.spm_stop(sp)
+    dom = svc.repository.find_domain(sd)
     img, vol = new_id(), new_id()
     meta = os.path.join(dom.image_dir(img), vol + ".meta")
     child = start_child(str(env.tmp_path), "create", sp, sd, img, vol,
@@ -117,7 +117,7 @@ def test_kill_during_copy(env):
     with open("/dev/urandom", "rb") as rnd, open(src_path, "r+b") as out:
         for _ in range(600):
             out.write(rnd.read(MIB))
-    svc.spm_stop(sp)
+    svc.pools.spm_stop(sp)
     child = start_child(str(env.tmp_path), "copy", sp, sd, src_img, src,
                         dst_img, dst)
     try:

@@ -43,12 +43,12 @@ def test_create_layout_and_sealed_metadata(env):
     assert body == sorted(body)
     assert md["_SHA_CKSUM"] == hashlib.sha1(
         "".join(body).encode()).hexdigest()
-    info = svc.domain_info(sd)
+    info = svc.domains.info(sd)
     assert info["name"] == "test-domain" and info["pool"] == []
-    stats = svc.domain_stats(sd)
+    stats = svc.domains.stats(sd)
     assert 0 < stats["diskfree"] <= stats["disktotal"]
-    assert svc.domain_images(sd) == []
-    assert svc.list_domains() == [sd]
+    assert svc.domains.images(sd) == []
+    assert svc.domains.list() == [sd]
 
 
 def test_broken_seal_is_an_access_error(env):
@@ -61,7 +61,7 @@ def test_broken_seal_is_an_access_error(env):
     with open(md_path, "w") as f:
         f.write(text)
     with pytest.raises(errors.StorageDomainAccessError):
-        svc.domain_info(sd)
+        svc.domains.info(sd)
 
 
 def test_create_bad_input(env):
@@ -80,14 +80,14 @@ def test_create_bad_input(env):
     with pytest.raises(errors.InvalidParameter):
         create_domain(svc, path, sd_uuid="../" + sd)
     with pytest.raises(errors.InvalidParameter):
-        svc.create_domain(DomainSpec(new_id(), "x", sc.ISCSI,
+        svc.domains.create(DomainSpec(new_id(), "x", sc.ISCSI,
                                      remote_path=path))
     with pytest.raises(errors.InvalidParameter):
-        svc.create_domain(DomainSpec(new_id(), "x", sc.LOCALFS, version=3,
+        svc.domains.create(DomainSpec(new_id(), "x", sc.LOCALFS, version=3,
                                      remote_path=path))
     with pytest.raises(errors.StorageDomainDoesNotExist):
-        svc.domain_info(new_id())
-    assert svc.list_domains() == [sd]
+        svc.domains.info(new_id())
+    assert svc.domains.list() == [sd]
 
 
 def test_attach_activate_deactivate_detach(env):
@@ -96,24 +96,24 @@ def test_attach_activate_deactivate_detach(env):
     path2 = env.dir("xfs-512")
     connect_localfs(svc, path2)
     sd2 = create_domain(svc, path2)
-    svc.attach_domain(sd2, sp)
+    svc.pools.attach_domain(sd2, sp)
     with pytest.raises(errors.StorageDomainAlreadyAttached):
-        svc.attach_domain(sd2, sp)
-    assert svc.pool_info(sp)["dominfo"][sd2]["status"] == "Attached"
-    assert svc.domain_info(sd2)["pool"] == [sp]
-    svc.activate_domain(sd2, sp)
-    assert svc.pool_info(sp)["dominfo"][sd2]["status"] == "Active"
+        svc.pools.attach_domain(sd2, sp)
+    assert svc.pools.info(sp)["dominfo"][sd2]["status"] == "Attached"
+    assert svc.domains.info(sd2)["pool"] == [sp]
+    svc.pools.activate_domain(sd2, sp)
+    assert svc.pools.info(sp)["dominfo"][sd2]["status"] == "Active"
     assert sd2 in svc.monitor.monitored()
     with pytest.raises(errors.InvalidParameter):
-        svc.detach_domain(sd2, sp)
+        svc.pools.detach_domain(sd2, sp)
     with pytest.raises(errors.InvalidParameter):
-        svc.deactivate_domain(master, sp)
-    svc.deactivate_domain(sd2, sp)
+        svc.pools.deactivate_domain(master, sp)
+    svc.pools.deactivate_domain(sd2, sp)
     assert sd2 not in svc.monitor.monitored()
-    svc.detach_domain(sd2, sp)
-    assert sd2 not in svc.pool_info(sp)["dominfo"]
-    assert svc.domain_info(sd2)["pool"] == []
-    assert sorted(svc.list_domains(sp_uuid=sp)) == [master]
+    svc.pools.detach_domain(sd2, sp)
+    assert sd2 not in svc.pools.info(sp)["dominfo"]
+    assert svc.domains.info(sd2)["pool"] == []
+    assert sorted(svc.domains.list(sp_uuid=sp)) == [master]
 
 
 def test_deactivate_releases_host_id(env):
@@ -122,14 +122,14 @@ def test_deactivate_releases_host_id(env):
     path2 = env.dir("xfs-512")
     connect_localfs(svc, path2)
     sd2 = create_domain(svc, path2)
-    svc.attach_domain(sd2, sp)
-    svc.activate_domain(sd2, sp)
-    dom = svc.find_domain(sd2)
+    svc.pools.attach_domain(sd2, sp)
+    svc.pools.activate_domain(sd2, sp)
+    dom = svc.repository.find_domain(sd2)
     deadline = time.monotonic() + 20
     while not dom.has_host_id(1):
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    svc.deactivate_domain(sd2, sp)
+    svc.pools.deactivate_domain(sd2, sp)
     while dom.has_host_id(1):
         assert time.monotonic() < deadline
         time.sleep(0.1)
@@ -140,11 +140,11 @@ def test_format_removes_the_domain(env):
     path = env.dir()
     connect_localfs(svc, path)
     sd, other = create_domain(svc, path), create_domain(svc, path)
-    svc.format_domain(sd)
+    svc.domains.format(sd)
     assert os.listdir(path) == [other]
-    assert svc.list_domains() == [other]
+    assert svc.domains.list() == [other]
     with pytest.raises(errors.StorageDomainDoesNotExist):
-        svc.find_domain(sd)
+        svc.repository.find_domain(sd)
 
 
 def test_format_domain_with_broken_metadata(env):
@@ -159,8 +159,8 @@ def test_format_domain_with_broken_metadata(env):
     with open(md_path, "w") as f:
         f.write(text)
     with pytest.raises(errors.StorageDomainAccessError):
-        svc.domain_info(sd)
-    svc.format_domain(sd)
+        svc.domains.info(sd)
+    svc.domains.format(sd)
     assert os.listdir(path) == []
 
 
@@ -169,13 +169,13 @@ def test_format_attached_domain(env):
     path = env.dir()
     sp, sd = make_pool(svc, path, spm=False)
     with pytest.raises(errors.CannotFormatStorageDomainInConnectedPool):
-        svc.format_domain(sd, auto_detach=True)
-    svc.disconnect_pool(sp, 1)
+        svc.domains.format(sd, auto_detach=True)
+    svc.pools.disconnect(sp, 1)
     with pytest.raises(errors.CannotFormatAttachedStorageDomain) as e:
-        svc.format_domain(sd)
+        svc.domains.format(sd)
     assert e.value.code == 391
     assert os.listdir(path) == [sd]
-    svc.format_domain(sd, auto_detach=True)
+    svc.domains.format(sd, auto_detach=True)
     assert os.listdir(path) == []
 
 
@@ -213,4 +213,4 @@ def test_format_leftovers_swept_at_connect_and_start(env):
     svc2.start()
     _wait_gone(trash)
     assert all(os.path.isdir(p) for p in keep)
-    assert svc2.find_domain(sd).metadata()["SDUUID"] == sd
+    assert svc2.repository.find_domain(sd).metadata()["SDUUID"] == sd

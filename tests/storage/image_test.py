@@ -50,7 +50,7 @@ def test_prepare_returns_path_and_chain(env):
     link = os.path.join(env.tmp_path, "run", "storage", sd, img)
     assert drive.path == os.path.join(link, vols[-1])
     assert os.path.realpath(link) == os.path.realpath(
-        svc.find_domain(sd).image_dir(img))
+        svc.repository.find_domain(sd).image_dir(img))
     assert drive.format == "qcow2"
     assert [c["vol_id"] for c in drive.chain] == vols
     assert [c["path"] for c in drive.chain] == [
@@ -67,7 +67,7 @@ def test_prepare_refuses_illegal_and_unknown(env):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir())
     img, vols = chain_of_three(svc, sp, sd)
-    dom = svc.find_domain(sd)
+    dom = svc.repository.find_domain(sd)
     from vdsm.storage.volume import Volume
     Volume(dom, img, vols[0]).update(LEGALITY="ILLEGAL")
     with pytest.raises(errors.VolumeIsIllegal):
@@ -103,14 +103,14 @@ def test_move_image_keeps_chain_and_data(env):
     path2 = env.dir("xfs-4096")
     connect_localfs(svc, path2)
     sd2 = create_domain(svc, path2)
-    svc.attach_domain(sd2, sp)
-    svc.activate_domain(sd2, sp)
+    svc.pools.attach_domain(sd2, sp)
+    svc.pools.activate_domain(sd2, sp)
     img, vols = chain_of_three(svc, sp, sd)
     for i, vol in enumerate(vols):
         path = svc.images.volume_info(sd, img, vol)["path"]
         write_pattern(path, "qcow2", 0x10 + i, i * MIB)
     check_task(svc, svc.images.move_image(sp, sd, sd2, img, 2))
-    assert img not in svc.find_domain(sd).images()
+    assert img not in svc.repository.find_domain(sd).images()
     drive = svc.images.prepare(sd2, img, vols[-1])
     assert [c["vol_id"] for c in drive.chain] == vols
     for i in range(3):
@@ -125,7 +125,7 @@ def test_delete_image(env):
     img, vols = chain_of_three(svc, sp, sd)
     link = svc.images.prepare(sd, img, vols[-1]).chain[0]["path"]
     check_task(svc, svc.images.delete_image(sd, sp, img))
-    assert img not in svc.find_domain(sd).images()
+    assert img not in svc.repository.find_domain(sd).images()
     assert not os.path.lexists(os.path.dirname(link))
     with pytest.raises(errors.ImageDoesNotExistInDomain):
         svc.images.delete_image(sd, sp, img)
@@ -152,14 +152,14 @@ def test_prepare_image_for_virt(env):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir())
     img, vols = chain_of_three(svc, sp, sd)
-    drive = svc.prepare_image(sp, sd, img, vols[-1])
+    drive = svc.disks.prepare_image(sp, sd, img, vols[-1])
     assert drive.format == "qcow2" and drive.vol_id == vols[-1]
     assert [c["vol_id"] for c in drive.chain] == vols
     with pytest.raises(errors.StorageDomainNotInPool):
-        svc.prepare_image(sp, new_id(), img, vols[-1])
+        svc.disks.prepare_image(sp, new_id(), img, vols[-1])
     with pytest.raises(errors.StoragePoolUnknown):
-        svc.prepare_image(new_id(), sd, img, vols[-1])
-    svc.teardown_image(sp, sd, img, vols[-1])
+        svc.disks.prepare_image(new_id(), sd, img, vols[-1])
+    svc.disks.teardown_image(sd, img, vols[-1])
 
 
 def test_concurrent_prepares_of_one_image(env):
@@ -168,7 +168,7 @@ def test_concurrent_prepares_of_one_image(env):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir())
     img, vols = chain_of_three(svc, sp, sd)
-    image_dir = svc.find_domain(sd).image_dir(img)
+    image_dir = svc.repository.find_domain(sd).image_dir(img)
     link = svc.links.image_path(sd, img)
 
     def prepare():

@@ -31,13 +31,13 @@ def wait_for(predicate, timeout=20):
 def test_monitor_reports_valid_and_acquired(env):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir())
-    wait_for(lambda: svc.repo_stats().get(sd, {}).get("acquired"))
-    stats = svc.repo_stats()[sd]
+    wait_for(lambda: svc.monitor.stats().get(sd, {}).get("acquired"))
+    stats = svc.monitor.stats()[sd]
     assert stats["valid"] is True and stats["code"] == 0
     assert float(stats["delay"]) >= 0
     assert float(stats["lastCheck"]) < 5
     assert stats["version"] == 5
-    assert svc.repo_stats()[sd] == stats or True
+    assert svc.monitor.stats()[sd] == stats or True
 
 
 @pytest.fixture
@@ -68,34 +68,34 @@ def test_frozen_mount_does_not_block_other_verbs(env, fuse_dir):
     sp, master = make_pool(svc, env.dir("xfs-512"))
     connect_localfs(svc, fuse_mnt)
     frozen = create_domain(svc, fuse_mnt)
-    svc.attach_domain(frozen, sp)
-    svc.activate_domain(frozen, sp)
-    wait_for(lambda: svc.repo_stats().get(frozen, {}).get("actual"))
-    assert svc.repo_stats()[frozen]["valid"]
+    svc.pools.attach_domain(frozen, sp)
+    svc.pools.activate_domain(frozen, sp)
+    wait_for(lambda: svc.monitor.stats().get(frozen, {}).get("actual"))
+    assert svc.monitor.stats()[frozen]["valid"]
 
     os.kill(proc.pid, signal.SIGSTOP)   # the FUSE server stops answering
     # Verbs on the frozen domain fail with 379 after the I/O timeout ...
     start = clock.monotonic()
     with pytest.raises(errors.StorageDomainAccessError):
-        svc.domain_info(frozen)
+        svc.domains.info(frozen)
     assert clock.monotonic() - start < 5
     # ... and the monitor says so, while the other domain stays valid.
-    wait_for(lambda: not svc.repo_stats()[frozen]["valid"])
-    assert svc.repo_stats()[frozen]["code"] == 379
+    wait_for(lambda: not svc.monitor.stats()[frozen]["valid"])
+    assert svc.monitor.stats()[frozen]["code"] == 379
     # Other verbs answer at once while calls on the frozen mount hang.
-    stuck = threading.Thread(target=lambda: _swallow(svc.domain_info,
+    stuck = threading.Thread(target=lambda: _swallow(svc.domains.info,
                                                      frozen))
     stuck.start()
     for _ in range(5):
         t = clock.monotonic()
-        assert svc.domain_info(master)["uuid"] == master
-        assert svc.repo_stats()[master]["valid"]
-        assert svc.spm_status(sp)["status"] == "SPM"
+        assert svc.domains.info(master)["uuid"] == master
+        assert svc.monitor.stats()[master]["valid"]
+        assert svc.pools.spm_status(sp)["status"] == "SPM"
         assert clock.monotonic() - t < 1.0
     stuck.join()
     os.kill(proc.pid, signal.SIGCONT)
-    wait_for(lambda: svc.repo_stats()[frozen]["valid"])
-    svc.deactivate_domain(frozen, sp)
+    wait_for(lambda: svc.monitor.stats()[frozen]["valid"])
+    svc.pools.deactivate_domain(frozen, sp)
     assert new_id() and sc.LOCALFS
 
 

@@ -21,17 +21,17 @@ pytestmark = pytest.mark.root
 def test_spm_start_status_stop(env):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir(), spm=False)
-    assert svc.spm_status(sp)["status"] == "Free"
-    check_task(svc, svc.spm_start(sp))
-    status = svc.spm_status(sp)
+    assert svc.pools.spm_status(sp)["status"] == "Free"
+    check_task(svc, svc.pools.spm_start(sp))
+    status = svc.pools.spm_status(sp)
     assert status["status"] == "SPM" and status["id"] == 1
     assert status["lver"] >= 1
-    md = svc.find_domain(sd).metadata()
+    md = svc.repository.find_domain(sd).metadata()
     assert md["POOL_SPM_ID"] == "1"
     assert md["ROLE"] == "Master" and md["POOL_UUID"] == sp
-    svc.spm_stop(sp)
-    assert svc.spm_status(sp)["status"] == "Free"
-    assert svc.find_domain(sd).metadata()["POOL_SPM_ID"] == "-1"
+    svc.pools.spm_stop(sp)
+    assert svc.pools.spm_status(sp)["status"] == "Free"
+    assert svc.repository.find_domain(sd).metadata()["POOL_SPM_ID"] == "-1"
 
 
 def test_spm_verbs_refuse_when_not_spm(env):
@@ -43,14 +43,14 @@ def test_spm_verbs_refuse_when_not_spm(env):
         svc.images.create_volume(sd, sp, spec)
     assert e.value.code == 654
     with pytest.raises(errors.NotSPM):
-        svc.attach_domain(new_id(), sp)
+        svc.pools.attach_domain(new_id(), sp)
 
 
 def test_pool_info_and_connected_pools(env):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir())
-    assert svc.connected_pools() == [sp]
-    info = svc.pool_info(sp)
+    assert svc.pools.connected() == [sp]
+    info = svc.pools.info(sp)
     assert info["info"]["master_uuid"] == sd
     assert info["info"]["spm_id"] == 1
     assert info["dominfo"][sd]["status"] == "Active"
@@ -60,16 +60,16 @@ def test_pool_info_and_connected_pools(env):
 def test_connect_with_wrong_master_version(env):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir(), spm=False)
-    svc.disconnect_pool(sp, 1)
+    svc.pools.disconnect(sp, 1)
     with pytest.raises(errors.StoragePoolConnectionError):
-        svc.connect_pool(sp, 1, sd, 7)
-    assert svc.connected_pools() == []
+        svc.pools.connect(sp, 1, sd, 7)
+    assert svc.pools.connected() == []
 
 
 def test_unknown_pool(make_service):
     svc = make_service()
     with pytest.raises(errors.StoragePoolUnknown) as e:
-        svc.spm_status(new_id())
+        svc.pools.spm_status(new_id())
     assert e.value.code == 309
 
 
@@ -80,7 +80,7 @@ def test_create_bad_name_or_version(make_service, name, version):
     svc = make_service()
     sd = new_id()
     with pytest.raises(errors.InvalidParameter):
-        svc.create_pool(new_id(), name, sd, version, [sd])
+        svc.pools.create(new_id(), name, sd, version, [sd])
 
 
 def test_destroy_frees_every_domain(env):
@@ -89,37 +89,37 @@ def test_destroy_frees_every_domain(env):
     sp, sd = make_pool(svc, path)
     sd2, sd3 = create_domain(svc, path), create_domain(svc, path)
     for other in (sd2, sd3):
-        svc.attach_domain(other, sp)
-    svc.activate_domain(sd2, sp)
+        svc.pools.attach_domain(other, sp)
+    svc.pools.activate_domain(sd2, sp)
     assert sorted(svc.monitor.monitored()) == sorted([sd, sd2])
     with pytest.raises(errors.HostIdMismatch) as e:
-        svc.destroy_pool(sp, 2)
+        svc.pools.destroy(sp, 2)
     assert e.value.code == 700
-    assert svc.find_domain(sd2).metadata()["POOL_UUID"] == sp
+    assert svc.repository.find_domain(sd2).metadata()["POOL_UUID"] == sp
 
-    svc.destroy_pool(sp, 1)
-    assert svc.connected_pools() == []
+    svc.pools.destroy(sp, 1)
+    assert svc.pools.connected() == []
     assert svc.monitor.monitored() == []
-    md = svc.find_domain(sd).metadata()
+    md = svc.repository.find_domain(sd).metadata()
     assert not set(POOL_KEYS) & set(md)
     assert md["POOL_UUID"] == "" and md["ROLE"] == sc.REGULAR
     for other in (sd2, sd3):
-        assert svc.find_domain(other).metadata()["POOL_UUID"] == ""
+        assert svc.repository.find_domain(other).metadata()["POOL_UUID"] == ""
     # The SPM lease is free: a new pool over the old master gets it.
     sp2 = new_id()
-    svc.create_pool(sp2, "again", sd, 1, [sd, sd2])
-    svc.connect_pool(sp2, 1, sd, 1)
-    check_task(svc, svc.spm_start(sp2))
-    assert svc.spm_status(sp2)["status"] == "SPM"
+    svc.pools.create(sp2, "again", sd, 1, [sd, sd2])
+    svc.pools.connect(sp2, 1, sd, 1)
+    check_task(svc, svc.pools.spm_start(sp2))
+    assert svc.pools.spm_status(sp2)["status"] == "SPM"
 
 
 def test_destroy_needs_spm(env):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir(), spm=False)
     with pytest.raises(errors.NotSPM):
-        svc.destroy_pool(sp, 1)
-    assert svc.connected_pools() == [sp]
-    assert svc.find_domain(sd).metadata()["POOL_UUID"] == sp
+        svc.pools.destroy(sp, 1)
+    assert svc.pools.connected() == [sp]
+    assert svc.repository.find_domain(sd).metadata()["POOL_UUID"] == sp
 
 
 def test_destroy_refused_while_tasks_run(env):
@@ -129,15 +129,16 @@ def test_destroy_refused_while_tasks_run(env):
     task_id = svc.tasks.start("Test.slow", lambda task: release.wait(30))
     try:
         with pytest.raises(errors.TaskNotFinished) as e:
-            svc.destroy_pool(sp, 1)
+            svc.pools.destroy(sp, 1)
         assert e.value.code == 403
-        assert svc.connected_pools() == [sp]
-        assert svc.find_domain(sd).metadata()["ROLE"] == sc.MASTER_ROLE
+        assert svc.pools.connected() == [sp]
+        assert svc.repository.find_domain(sd).metadata()["ROLE"] == \
+            sc.MASTER_ROLE
     finally:
         release.set()
     wait_task(svc, task_id)
-    svc.destroy_pool(sp, 1)
-    assert svc.find_domain(sd).metadata()["ROLE"] == sc.REGULAR
+    svc.pools.destroy(sp, 1)
+    assert svc.repository.find_domain(sd).metadata()["ROLE"] == sc.REGULAR
 
 
 def test_format_and_attach_of_one_domain_race_safely(env):
@@ -151,18 +152,18 @@ def test_format_and_attach_of_one_domain_race_safely(env):
     sp, _ = make_pool(svc, path)
     for _ in range(8):
         sd = create_domain(svc, path)
-        attach, fmt = concurrently(lambda: svc.attach_domain(sd, sp),
-                                   lambda: svc.format_domain(sd))
-        attached = sd in svc.pool(sp).domains()
-        exists = svc.domain_exists(sd)
+        attach, fmt = concurrently(lambda: svc.pools.attach_domain(sd, sp),
+                                   lambda: svc.domains.format(sd))
+        attached = sd in svc.pools.get(sp).domains()
+        exists = svc.repository.domain_exists(sd)
         if attached:
             assert exists
             assert attach is None
             assert isinstance(fmt, (
                 errors.CannotFormatAttachedStorageDomain,
                 errors.CannotFormatStorageDomainInConnectedPool))
-            svc.detach_domain(sd, sp)
-            svc.format_domain(sd)
+            svc.pools.detach_domain(sd, sp)
+            svc.domains.format(sd)
         else:
             assert not exists and fmt is None
             # Refused with a storage error (not a crash half-way).
@@ -180,4 +181,4 @@ def test_concurrent_creates_of_one_domain_make_one(env):
         assert len(errs) == 2
         assert all(isinstance(e, errors.StorageDomainAlreadyExists)
                    for e in errs), errs
-        assert svc.find_domain(sd).metadata()["SDUUID"] == sd
+        assert svc.repository.find_domain(sd).metadata()["SDUUID"] == sd

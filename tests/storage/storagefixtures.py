@@ -10,8 +10,10 @@ from typing import Any, Callable
 
 from vdsm.common.config import Config
 from vdsm.storage import constants as sc
+from vdsm.common.exception import VdsmError
+from vdsm.storage import connection as conn_mod
 from vdsm.storage.domain import DomainSpec
-from vdsm.storage.service import StorageService
+from vdsm.storage.component import Storage
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2
@@ -34,7 +36,7 @@ def make_config(root: str, **irs: str) -> Config:
     return config
 
 
-def wait_task(svc: StorageService, task_id: str,
+def wait_task(svc: Storage, task_id: str,
               timeout: float = 120) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
@@ -46,36 +48,58 @@ def wait_task(svc: StorageService, task_id: str,
         time.sleep(0.05)
 
 
-def check_task(svc: StorageService, task_id: str) -> None:
+def check_task(svc: Storage, task_id: str) -> None:
     status = wait_task(svc, task_id)
     assert status["result"] == "success", status
 
 
-def connect_localfs(svc: StorageService, path: str) -> None:
-    res = svc.connect_storage_server(
-        sc.LOCALFS, [{"id": "c1", "connection": path}])
+def connect_servers(svc: Storage, dom_type: int, params: list[dict],
+                    connect: bool = True) -> list[tuple[str, int]]:
+    """(id, code) of each connection, as StoragePool.connectStorageServer
+    gets them: parsed from its wire dict, then (dis)connected."""
+    out = []
+    for p in params:
+        try:
+            conn = conn_mod.from_wire(dom_type, p)
+        except VdsmError as e:
+            out.append((str(p.get("id", "")), e.code))
+            continue
+        status = (svc.repository.connect_server(conn) if connect
+                  else svc.repository.disconnect_server(conn))
+        out.append((status.id, status.code))
+    return out
+
+
+def disconnect_servers(svc: Storage, dom_type: int,
+                       params: list[dict]) -> list[tuple[str, int]]:
+    return connect_servers(svc, dom_type, params, connect=False)
+
+
+def connect_localfs(svc: Storage, path: str) -> None:
+    res = connect_servers(svc, sc.LOCALFS,
+                          [{"id": "c1", "connection": path}])
     assert res == [("c1", 0)]
 
 
-def create_domain(svc: StorageService, path: str,
+def create_domain(svc: Storage, path: str,
                   sd_uuid: str | None = None,
                   dom_type: int = sc.LOCALFS) -> str:
     sd_uuid = sd_uuid or new_id()
-    svc.create_domain(DomainSpec(sd_uuid, "test-domain", dom_type,
+    svc.domains.create(DomainSpec(sd_uuid, "test-domain", dom_type,
                                  remote_path=path))
     return sd_uuid
 
 
-def make_pool(svc: StorageService, path: str, spm: bool = True
+def make_pool(svc: Storage, path: str, spm: bool = True
               ) -> tuple[str, str]:
     """A LOCALFS domain at path, a pool over it, connected; SPM if spm."""
     connect_localfs(svc, path)
     sd_uuid = create_domain(svc, path)
     sp_uuid = new_id()
-    svc.create_pool(sp_uuid, "test-pool", sd_uuid, 1, [sd_uuid])
-    svc.connect_pool(sp_uuid, 1, sd_uuid, 1)
+    svc.pools.create(sp_uuid, "test-pool", sd_uuid, 1, [sd_uuid])
+    svc.pools.connect(sp_uuid, 1, sd_uuid, 1)
     if spm:
-        check_task(svc, svc.spm_start(sp_uuid))
+        check_task(svc, svc.pools.spm_start(sp_uuid))
     return sp_uuid, sd_uuid
 
 

@@ -129,7 +129,7 @@ def test_prepare_points_disk_and_records_chain(env):
     base = create(svc, sp, sd, img, fmt=sc.COW_FORMAT)
     top = create(svc, sp, sd, img, fmt=sc.COW_FORMAT, parent=base)
     root = domain_xml(disk_metadata(sp, sd, img, top))
-    disks = vmdisks.VmDisks(svc)
+    disks = svc.disks
     [drive] = disks.prepare(root)
     disk = root.find("devices/disk")
     assert disk.find("source").get("file") == drive.path

@@ -40,7 +40,7 @@ def create(svc, sp, sd, img, size=10 * MIB, fmt=sc.RAW_FORMAT,
 def test_create_volumes_and_snapshot(env, fs):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir(fs))
-    assert svc.find_domain(sd).block_size == int(fs.split("-")[1])
+    assert svc.repository.find_domain(sd).block_size == int(fs.split("-")[1])
     img = new_id()
     base = create(svc, sp, sd, img, fmt=sc.COW_FORMAT)
     top = create(svc, sp, sd, img, fmt=sc.COW_FORMAT, parent=base)
@@ -143,7 +143,7 @@ def test_bad_input_changes_nothing(env):
     vol = create(svc, sp, sd, img)
     other_img = new_id()
     other = create(svc, sp, sd, other_img, fmt=sc.COW_FORMAT)
-    before = sorted(svc.find_domain(sd).images())
+    before = sorted(svc.repository.find_domain(sd).images())
 
     def spec(**kw):
         args = dict(img_uuid=new_id(), vol_uuid=new_id(), size=MIB,
@@ -183,7 +183,7 @@ def test_bad_input_changes_nothing(env):
         svc.images.volume_info(sd, new_id(), vol)
     with pytest.raises(errors.StorageDomainDoesNotExist):
         svc.images.volume_info(new_id(), img, vol)
-    assert sorted(svc.find_domain(sd).images()) == before
+    assert sorted(svc.repository.find_domain(sd).images()) == before
     assert svc.tasks.running() == []
     del other_img
 
@@ -194,7 +194,7 @@ def test_stopped_task_rolls_back(env):
     img = new_id()
     spec = VolumeSpec(img, new_id(), 512 * MIB, sc.RAW_FORMAT,
                       sc.PREALLOCATED)
-    dom = svc.find_domain(sd)
+    dom = svc.repository.find_domain(sd)
     # Slow the copy down: preallocating through a stopped task.
     task_id = svc.images.create_volume(sd, sp, spec)
     svc.tasks.stop(task_id)

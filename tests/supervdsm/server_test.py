@@ -41,11 +41,12 @@ except Exception as e:
 """
 
 
-def call_as(uid, gid, sock, method, *args):
+def call_as(uid, gid, sock, method, *args, extra_groups=()):
     env = dict(os.environ, PYTHONPATH=os.path.abspath(LIB))
     p = subprocess.run(
         [sys.executable, "-c", CLIENT_SCRIPT, sock, method, json.dumps(args)],
-        user=uid, group=gid, extra_groups=[], env=env, cwd="/",
+        user=uid, group=gid, extra_groups=list(extra_groups), env=env,
+        cwd="/",
         capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout)
@@ -62,8 +63,10 @@ def test_root_client_calls_allowed_function(supervdsmd):
 def test_unprivileged_allowed_user(supervdsmd):
     user = pwd.getpwnam(supervdsmd.user)
     path = os.path.join(supervdsmd.repository, "made-by-user")
+    # As vdsmd runs: its primary group and the socket's group.
     reply = call_as(user.pw_uid, user.pw_gid, supervdsmd.socket,
-                    "fs.mkdir", path)
+                    "fs.mkdir", path,
+                    extra_groups=[os.stat(supervdsmd.socket).st_gid])
     assert reply == {"result": True}
     assert os.path.isdir(path)
 
@@ -94,7 +97,8 @@ def test_socket_mode_and_group(supervdsmd):
     st = os.stat(supervdsmd.socket)
     assert st.st_mode & 0o777 == 0o660
     assert st.st_uid == 0
-    assert st.st_gid == grp.getgrnam(supervdsmd.group).gr_gid
+    assert st.st_gid == grp.getgrnam(supervdsmd.socket_group).gr_gid
+    assert st.st_gid != grp.getgrnam("kvm").gr_gid
 
 
 @pytest.mark.parametrize("method", [

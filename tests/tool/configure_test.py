@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
 
 import pytest
 
@@ -94,9 +95,13 @@ def test_vdsm_user(root):
     account = target.user("vdsmtest")
     kvm = target.group_gid("kvm")
     assert account.gid == kvm
-    for group in ("sanlock", "disk", "qemu"):
+    for group in ("sanlock", "qemu"):
         if target.group_gid(group) is not None:
             assert "vdsmtest" in target.group_members(group)
+    # The group of supervdsmd's socket (this host's copy may have it
+    # already); never disk.
+    assert "vdsmtest" in target.group_members("vdsm")
+    assert "vdsmtest" not in (target.group_members("disk") or [])
     for path in ("var/log/vdsm", "run/vdsm", "var/lib/vdsm",
                  "rhev/data-center", "rhev/data-center/mnt"):
         st = os.stat(root / path)
@@ -111,6 +116,23 @@ def test_vdsm_user_fixes_wrong_owner(root):
     os.chown(root / "var/log/vdsm", 0, 0)
     assert vdsm_user.is_configured(target)
     assert vdsm_user.configure(target)
+    assert vdsm_user.is_configured(target) == []
+
+
+def test_vdsm_user_taken_out_of_disk(root):
+    target = target_mod.load(str(root))
+    vdsm_user.configure(target)
+    if target.group_gid("disk") is None:
+        pytest.skip("no group disk on this host")
+    subprocess.run(["usermod", "--prefix", str(root), "-a", "-G", "disk",
+                    "vdsmtest"], check=True)
+    assert "vdsmtest" in target.group_members("disk")
+    assert vdsm_user.is_configured(target) == [
+        "vdsmtest is in group disk (raw access to every disk)"]
+    assert vdsm_user.configure(target) == [
+        "removed vdsmtest from groups disk"]
+    assert "vdsmtest" not in target.group_members("disk")
+    assert "vdsmtest" in target.group_members("vdsm")
     assert vdsm_user.is_configured(target) == []
 
 

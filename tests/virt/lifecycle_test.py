@@ -173,3 +173,42 @@ def test_launch_paused(virt_vdsmd, guests):
         state, _ = libvirt_dom(vm_id).state()
         assert state == libvirt.VIR_DOMAIN_PAUSED
         cli.VM.destroy(vmID=vm_id)
+
+
+# The <ovirt-vm:vm> oVirt Engine writes: scalars without a type attribute.
+ENGINE_METADATA = (
+    "<ovirt-vm:vm xmlns:ovirt-vm='http://ovirt.org/vm/1.0'>"
+    "<ovirt-vm:minGuaranteedMemoryMb type='int'>64"
+    "</ovirt-vm:minGuaranteedMemoryMb>"
+    "<ovirt-vm:clusterVersion>4.7</ovirt-vm:clusterVersion>"
+    "<ovirt-vm:custom/>"
+    "<ovirt-vm:launchPaused>{paused}</ovirt-vm:launchPaused>"
+    "<ovirt-vm:resumeBehavior>auto_resume</ovirt-vm:resumeBehavior>"
+    "<ovirt-vm:ballooningEnabled>true</ovirt-vm:ballooningEnabled>"
+    "</ovirt-vm:vm>")
+
+
+def test_engine_defined_vm_runs(virt_vdsmd, guests):
+    # <launchPaused>false</launchPaused> must start the guest running.
+    with virt_vdsmd.client() as cli:
+        events = StatusEvents(cli.subscribe())
+        vm_id = create(cli, guests,
+                       metadata=ENGINE_METADATA.format(paused="false"))
+        events.wait(vm_id, "Up")
+        assert events.statuses(vm_id) == ["Powering up", "Up"]
+        guests.wait_ready(vm_id)
+        state, _ = libvirt_dom(vm_id).state()
+        assert state == libvirt.VIR_DOMAIN_RUNNING
+        assert cli.VM.getStats(vmID=vm_id)[0]["status"] == "Up"
+        cli.VM.destroy(vmID=vm_id)
+
+
+def test_engine_defined_vm_launch_paused(virt_vdsmd, guests):
+    with virt_vdsmd.client() as cli:
+        events = StatusEvents(cli.subscribe())
+        vm_id = create(cli, guests,
+                       metadata=ENGINE_METADATA.format(paused="true"))
+        events.wait(vm_id, "Paused")
+        state, _ = libvirt_dom(vm_id).state()
+        assert state == libvirt.VIR_DOMAIN_PAUSED
+        cli.VM.destroy(vmID=vm_id)

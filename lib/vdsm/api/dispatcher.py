@@ -1,7 +1,11 @@
 """From JSON-RPC requests to verb handlers and back.
 
-Runs on the asyncio loop; each call goes to the bounded executor, where its
-params are checked against the schema before the handler does any work.
+Runs on the asyncio loop. A verb declared ``on_loop`` (answered from
+memory, see ``vdsm.api.registry``) and an unknown method are answered
+right there; every other call goes to the bounded executor. Either way
+the params are checked against the schema before the handler does any
+work, and the result after. A call that changes state logs one INFO
+line; the on-loop verbs change nothing and log their successes at DEBUG.
 Errors are turned into JSON-RPC error objects here and only here: expected
 errors log one INFO line, anything else a traceback and a generic reply.
 """
@@ -10,17 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 from typing import Any
 
 from vdsm.api.registry import CallContext, Handler
 from vdsm.api.schema import Schema, SchemaError
 from vdsm.common import clock, exception
 from vdsm.common.executor import Executor
+from vdsm.common.log import quote
 from vdsm.rpc import jsonrpc
 from vdsm.rpc.dispatch import Peer
 from vdsm.services import Services
 
 log = logging.getLogger("vdsm.api")
+
+# An on-loop verb taking longer than this was declared on_loop wrongly:
+# it held every connection up. Said at WARNING.
+SLOW_ON_LOOP = 0.05
 
 
 def check_registry(schema: Schema, verbs: dict[str, Handler]) -> None:
@@ -34,36 +44,66 @@ class Dispatcher:
     """The API's side of ``vdsm.rpc.dispatch.Dispatcher``."""
 
     def __init__(self, services: Services, schema: Schema,
-                 verbs: dict[str, Handler], executor: Executor) -> None:
+                 verbs: dict[str, Handler], executor: Executor,
+                 on_loop: Collection[str] = ()) -> None:
         check_registry(schema, verbs)
         self.services = services
         self.schema = schema
         self.verbs = verbs
         self.executor = executor
+        # Answered on the loop: the on_loop verbs, and unknown methods.
+        self._on_loop = frozenset(on_loop) & set(verbs)
 
     async def dispatch(self, msg: jsonrpc.Message, peer: Peer,
                        flow_id: str | None) -> bytes | None:
-        calls = [self._call(req, peer, flow_id) for req in msg.requests]
-        results = await asyncio.gather(*calls)
+        # Every executor call is submitted before any is awaited: the
+        # requests of a batch run concurrently.
+        results: list[dict[str, Any] | asyncio.Future] = []
+        contexts = []
+        for req in msg.requests:
+            ctx = CallContext(self.services, req.method, flow_id,
+                              peer.remote, peer.local)
+            contexts.append(ctx)
+            if req.method in self._on_loop or req.method not in self.verbs:
+                results.append(self._run_on_loop(req, ctx))
+            else:
+                results.append(self._submit(req, ctx))
         responses = list(msg.errors)
-        for req, resp in zip(msg.requests, results):
+        for req, ctx, result in zip(msg.requests, contexts, results):
+            if isinstance(result, asyncio.Future):
+                try:
+                    resp = await result
+                except exception.VdsmError as e:  # CallTimeout
+                    self._log(req, ctx, 0.0, e)
+                    resp = jsonrpc.error(req.id, e)
+            else:
+                resp = result
             if not req.notification:
                 responses.append(resp)
         return jsonrpc.encode_responses(responses, msg.batch)
 
-    async def _call(self, req: jsonrpc.Request, peer: Peer,
-                    flow_id: str | None) -> dict[str, Any]:
-        ctx = CallContext(self.services, req.method, flow_id, peer.remote,
-                          peer.local)
+    def _submit(self, req: jsonrpc.Request, ctx: CallContext
+                ) -> dict[str, Any] | asyncio.Future:
         try:
             future = self.executor.submit(self._run, req, ctx,
                                           name=req.method)
-            return await asyncio.wrap_future(future)
         except exception.VdsmError as e:
             self._log(req, ctx, 0.0, e)
             return jsonrpc.error(req.id, e)
+        return asyncio.wrap_future(future)
 
-    def _run(self, req: jsonrpc.Request, ctx: CallContext) -> dict[str, Any]:
+    def _run_on_loop(self, req: jsonrpc.Request,
+                     ctx: CallContext) -> dict[str, Any]:
+        timer = clock.Timer()
+        resp = self._run(req, ctx, quiet=True)
+        elapsed = timer.elapsed()
+        if elapsed > SLOW_ON_LOOP:
+            log.warning("SLOW_ON_LOOP method=%s elapsed=%.3f: not a verb "
+                        "for the loop", quote(req.method), elapsed)
+        return resp
+
+    def _run(self, req: jsonrpc.Request, ctx: CallContext,
+             quiet: bool = False) -> dict[str, Any]:
         timer = clock.Timer()
         try:
             result = self._invoke(req, ctx)
@@ -71,10 +111,12 @@ class Dispatcher:
             self._log(req, ctx, timer.elapsed(), e)
             return jsonrpc.error(req.id, e)
         except Exception:
-            log.exception("FAIL method=%s id=%s flow_id=%s", req.method,
-                          req.id, ctx.flow_id)
+            log.exception("FAIL method=%s id=%s flow_id=%s",
+                          quote(req.method), quote(req.id),
+                          quote(ctx.flow_id))
             return jsonrpc.error(req.id, exception.InternalError())
-        self._log(req, ctx, timer.elapsed(), None)
+        if not quiet or log.isEnabledFor(logging.DEBUG):
+            self._log(req, ctx, timer.elapsed(), None, quiet)
         return jsonrpc.response(req.id, result)
 
     def _invoke(self, req: jsonrpc.Request, ctx: CallContext) -> Any:
@@ -96,25 +138,31 @@ class Dispatcher:
         try:
             self.schema.check_result(req.method, result)
         except SchemaError as e:
-            log.error("BAD_RESULT method=%s problem=%s", req.method, e)
+            log.error("BAD_RESULT method=%s problem=%s", quote(req.method),
+                      e)
             if self.schema.strict:
                 raise exception.InternalError()
         return result
 
     def _log(self, req: jsonrpc.Request, ctx: CallContext, elapsed: float,
-             err: exception.VdsmError | None) -> None:
+             err: exception.VdsmError | None, quiet: bool = False) -> None:
         client = f"{ctx.peer[0]}:{ctx.peer[1]}" if ctx.peer else "-"
+        # The client chose these: quoted, so they cannot forge or hide
+        # a line.
+        method, req_id, flow_id = (quote(req.method), quote(req.id),
+                                   quote(ctx.flow_id))
         if err is None:
-            log.info("CALL method=%s id=%s flow_id=%s client=%s "
-                     "elapsed=%.3f result=ok", req.method, req.id,
-                     ctx.flow_id, client, elapsed)
+            log.log(logging.DEBUG if quiet else logging.INFO,
+                    "CALL method=%s id=%s flow_id=%s client=%s "
+                    "elapsed=%.3f result=ok", method, req_id,
+                    flow_id, client, elapsed)
         elif err.expected:
             log.info("CALL method=%s id=%s flow_id=%s client=%s "
                      "elapsed=%.3f result=error code=%s message=%r",
-                     req.method, req.id, ctx.flow_id, client, elapsed,
+                     method, req_id, flow_id, client, elapsed,
                      err.code, err.text())
         else:
             log.error("CALL method=%s id=%s flow_id=%s client=%s "
                       "elapsed=%.3f result=error code=%s message=%r",
-                      req.method, req.id, ctx.flow_id, client, elapsed,
+                      method, req_id, flow_id, client, elapsed,
                       err.code, err.text(), exc_info=err)

@@ -7,11 +7,12 @@ import logging
 from vdsm import hooks
 from vdsm.api import host_caps_wire, host_wire
 from vdsm.api.registry import CallContext, verb
+from vdsm.common import log as vdsm_log
 
 log = logging.getLogger("vdsm.api.host")
 
 
-@verb("Host.ping2")
+@verb("Host.ping2", on_loop=True)
 def ping2(ctx: CallContext) -> bool:
     return True
 
@@ -21,6 +22,11 @@ def echo(ctx: CallContext, message: str) -> str:
     # As upstream: the message is logged, so a client can mark the log.
     log.info("ECHO message=%r", message)
     return message
+
+
+@verb("Host.setLogLevel")
+def set_log_level(ctx: CallContext, level: str, name: str) -> None:
+    vdsm_log.set_level(level, name)
 
 
 @verb("Host.confirmConnectivity")

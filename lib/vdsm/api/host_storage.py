@@ -13,7 +13,7 @@ def get_storage_domains(ctx: CallContext, storagepoolID: str | None = None,
                         domainClass: Any = None, storageType: Any = None,
                         remotePath: str | None = None) -> list[str]:
     # Both travel as ints or strings of ints ("any" in the schema).
-    return storage(ctx).list_domains(
+    return storage(ctx).domains.list(
         sp_uuid=storagepoolID,
         dom_class=to_int(domainClass, "domainClass") if domainClass
         else None,
@@ -23,14 +23,14 @@ def get_storage_domains(ctx: CallContext, storagepoolID: str | None = None,
 
 @verb("Host.getConnectedStoragePools")
 def get_connected_storage_pools(ctx: CallContext) -> list[str]:
-    return storage(ctx).connected_pools()
+    return storage(ctx).pools.connected()
 
 
 @verb("Host.getStorageRepoStats")
 def get_storage_repo_stats(ctx: CallContext,
                            domains: list[str] | None = None
                            ) -> dict[str, Any]:
-    stats = storage(ctx).repo_stats()
+    stats = storage(ctx).monitor.stats()
     if domains:
         stats = {sd: v for sd, v in stats.items() if sd in domains}
     return stats

@@ -37,7 +37,7 @@ def capabilities(services: Services,
 def stats(services: Services) -> dict[str, Any]:
     result = compose_stats(host_stats_wire.stats(services.host.stats()),
                            services.virt.host_counts(),
-                           services.storage.repo_stats(),
+                           services.storage.monitor.stats(),
                            services.network.config_dirty())
     result["momStatus"] = services.mom.status().value
     return result

@@ -11,6 +11,12 @@ against the schema (optional ones filled with their defaultvalue), keyed by
 their wire names. It returns the wire value of the result (``None`` is sent
 as ``true``) or raises a ``VdsmError``. The handler maps the call to one
 subsystem call and shapes the result: no real work here.
+
+A verb answered from memory (no I/O, no lock a blocking call may hold,
+no subprocess) is declared ``@verb(name, on_loop=True)``: the dispatcher
+runs it on the asyncio loop, skipping the hop to an executor thread and
+back, and logs its successful calls at DEBUG (such a verb changes
+nothing). Every other verb runs on the executor, with its timeout.
 """
 
 from __future__ import annotations
@@ -26,13 +32,18 @@ from vdsm.services import Services
 Handler = Callable[..., Any]
 
 VERBS: dict[str, Handler] = {}
+# The verbs declared on_loop=True.
+ON_LOOP: set[str] = set()
 
 
-def verb(name: str) -> Callable[[Handler], Handler]:
+def verb(name: str, on_loop: bool = False
+         ) -> Callable[[Handler], Handler]:
     def register(func: Handler) -> Handler:
         if name in VERBS:
             raise RuntimeError(f"verb {name} registered twice")
         VERBS[name] = func
+        if on_loop:
+            ON_LOOP.add(name)
         return func
     return register
 

@@ -14,7 +14,7 @@ from vdsm.storage.domain import DomainSpec
 def create(ctx: CallContext, storagedomainID: str, domainType: int,
            typeArgs: str, name: str, domainClass: int, version: Any,
            **unused: Any) -> None:
-    storage(ctx).create_domain(DomainSpec(
+    storage(ctx).domains.create(DomainSpec(
         sd_uuid=storagedomainID, name=name, dom_type=domainType,
         dom_class=domainClass,
         version=(sc.DEFAULT_DOMAIN_VERSION if version is None
@@ -24,7 +24,7 @@ def create(ctx: CallContext, storagedomainID: str, domainType: int,
 
 @verb("StorageDomain.getInfo")
 def get_info(ctx: CallContext, storagedomainID: str) -> dict[str, Any]:
-    info = storage(ctx).domain_info(storagedomainID)
+    info = storage(ctx).domains.info(storagedomainID)
     out = {"uuid": info["uuid"], "type": info["type"],
            "class": info["class"], "name": info["name"],
            "role": info["role"], "pool": info["pool"],
@@ -37,7 +37,7 @@ def get_info(ctx: CallContext, storagedomainID: str) -> dict[str, Any]:
 
 @verb("StorageDomain.getStats")
 def get_stats(ctx: CallContext, storagedomainID: str) -> dict[str, Any]:
-    stats = storage(ctx).domain_stats(storagedomainID)
+    stats = storage(ctx).domains.stats(storagedomainID)
     stats["disktotal"] = str(stats["disktotal"])
     stats["diskfree"] = str(stats["diskfree"])
     return stats
@@ -45,41 +45,41 @@ def get_stats(ctx: CallContext, storagedomainID: str) -> dict[str, Any]:
 
 @verb("StorageDomain.getImages")
 def get_images(ctx: CallContext, storagedomainID: str) -> list[str]:
-    return storage(ctx).domain_images(storagedomainID)
+    return storage(ctx).domains.images(storagedomainID)
 
 
 @verb("StorageDomain.getVolumes")
 def get_volumes(ctx: CallContext, storagedomainID: str, storagepoolID: str,
                 imageID: str) -> list[str]:
     # storagepoolID is unused, as upstream: the domain is found by itself.
-    return storage(ctx).domain_volumes(storagedomainID, imageID)
+    return storage(ctx).domains.volumes(storagedomainID, imageID)
 
 
 @verb("StorageDomain.format")
 def format_domain(ctx: CallContext, storagedomainID: str,
                   autoDetach: bool) -> None:
-    storage(ctx).format_domain(storagedomainID, autoDetach)
+    storage(ctx).domains.format(storagedomainID, autoDetach)
 
 
 @verb("StorageDomain.attach")
 def attach(ctx: CallContext, storagedomainID: str,
            storagepoolID: str) -> None:
-    storage(ctx).attach_domain(storagedomainID, storagepoolID)
+    storage(ctx).pools.attach_domain(storagedomainID, storagepoolID)
 
 
 @verb("StorageDomain.detach")
 def detach(ctx: CallContext, storagedomainID: str, storagepoolID: str,
            **unused: Any) -> None:
-    storage(ctx).detach_domain(storagedomainID, storagepoolID)
+    storage(ctx).pools.detach_domain(storagedomainID, storagepoolID)
 
 
 @verb("StorageDomain.activate")
 def activate(ctx: CallContext, storagedomainID: str,
              storagepoolID: str) -> None:
-    storage(ctx).activate_domain(storagedomainID, storagepoolID)
+    storage(ctx).pools.activate_domain(storagedomainID, storagepoolID)
 
 
 @verb("StorageDomain.deactivate")
 def deactivate(ctx: CallContext, storagedomainID: str, storagepoolID: str,
                **unused: Any) -> None:
-    storage(ctx).deactivate_domain(storagedomainID, storagepoolID)
+    storage(ctx).pools.deactivate_domain(storagedomainID, storagepoolID)

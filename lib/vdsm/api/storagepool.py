@@ -6,59 +6,72 @@ from typing import Any
 
 from vdsm.api.registry import CallContext, verb
 from vdsm.api.storagewire import storage
+from vdsm.common.exception import VdsmError
+from vdsm.storage import connection as conn_mod
 from vdsm.storage import errors
+from vdsm.storage.connection import ConnectionStatus
 
 
-def _statuses(pairs: list[tuple[str, int]]) -> list[dict[str, Any]]:
-    return [{"id": cid, "status": code} for cid, code in pairs]
+def _connections(ctx: CallContext, dom_type: int, params: list[dict],
+                 connect: bool) -> list[dict[str, Any]]:
+    repo = storage(ctx).repository
+    out = []
+    for p in params:
+        try:
+            conn = conn_mod.from_wire(dom_type, p)
+        except VdsmError as e:
+            status = ConnectionStatus(str(p.get("id", "")), e.code)
+        else:
+            status = (repo.connect_server(conn) if connect
+                      else repo.disconnect_server(conn))
+        out.append({"id": status.id, "status": status.code})
+    return out
 
 
 @verb("StoragePool.connectStorageServer")
 def connect_storage_server(ctx: CallContext, storagepoolID: str,
                            domainType: int,
                            connectionParams: list[dict]) -> list[dict]:
-    return _statuses(storage(ctx).connect_storage_server(
-        domainType, connectionParams))
+    return _connections(ctx, domainType, connectionParams, True)
 
 
 @verb("StoragePool.disconnectStorageServer")
 def disconnect_storage_server(ctx: CallContext, storagepoolID: str,
                               domainType: int,
                               connectionParams: list[dict]) -> list[dict]:
-    return _statuses(storage(ctx).disconnect_storage_server(
-        domainType, connectionParams))
+    return _connections(ctx, domainType, connectionParams, False)
 
 
 @verb("StoragePool.create")
 def create(ctx: CallContext, storagepoolID: str, name: str,
            masterSdUUID: str, masterVersion: int, domainList: list[str],
            **unused: Any) -> None:
-    storage(ctx).create_pool(storagepoolID, name, masterSdUUID,
-                             masterVersion, domainList)
+    storage(ctx).pools.create(storagepoolID, name, masterSdUUID,
+                              masterVersion, domainList)
 
 
 @verb("StoragePool.connect")
 def connect(ctx: CallContext, storagepoolID: str, hostID: int,
             masterSdUUID: str, masterVersion: int, **unused: Any) -> None:
-    storage(ctx).connect_pool(storagepoolID, hostID, masterSdUUID,
-                              masterVersion)
+    storage(ctx).pools.connect(storagepoolID, hostID, masterSdUUID,
+                               masterVersion)
 
 
 @verb("StoragePool.disconnect")
 def disconnect(ctx: CallContext, storagepoolID: str, hostID: int,
                **unused: Any) -> None:
-    storage(ctx).disconnect_pool(storagepoolID, hostID)
+    storage(ctx).pools.disconnect(storagepoolID, hostID)
 
 
 @verb("StoragePool.destroy")
 def destroy(ctx: CallContext, storagepoolID: str, hostID: int,
             **unused: Any) -> None:
-    storage(ctx).destroy_pool(storagepoolID, hostID)
+    storage(ctx).pools.destroy(storagepoolID, hostID)
 
 
 @verb("StoragePool.getInfo")
 def get_info(ctx: CallContext, storagepoolID: str) -> dict[str, Any]:
-    info = storage(ctx).pool_info(storagepoolID)
+    info = storage(ctx).pools.info(storagepoolID)
     for entry in info["dominfo"].values():
         for key in ("diskfree", "disktotal"):
             if key in entry:
@@ -74,16 +87,16 @@ def spm_start(ctx: CallContext, storagepoolID: str,
         raise errors.InvalidParameter(
             "enableScsiFencing must be \"true\" or \"false\"",
             value=enableScsiFencing)
-    return storage(ctx).spm_start(storagepoolID)
+    return storage(ctx).pools.spm_start(storagepoolID)
 
 
 @verb("StoragePool.spmStop")
 def spm_stop(ctx: CallContext, storagepoolID: str) -> None:
-    storage(ctx).spm_stop(storagepoolID)
+    storage(ctx).pools.spm_stop(storagepoolID)
 
 
 @verb("StoragePool.getSpmStatus")
 def get_spm_status(ctx: CallContext, storagepoolID: str) -> dict[str, Any]:
-    status = storage(ctx).spm_status(storagepoolID)
+    status = storage(ctx).pools.spm_status(storagepoolID)
     return {"spmId": status["id"], "spmStatus": status["status"],
             "spmLver": status["lver"]}

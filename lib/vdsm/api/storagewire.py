@@ -6,10 +6,10 @@ from typing import Any
 
 from vdsm.api.registry import CallContext
 from vdsm.storage import errors
-from vdsm.storage.service import StorageService
+from vdsm.storage.component import Storage
 
 
-def storage(ctx: CallContext) -> StorageService:
+def storage(ctx: CallContext) -> Storage:
     return ctx.services.storage
 
 

@@ -79,9 +79,9 @@ DEFAULTS: dict[str, list[Option]] = {
         Option("group", "kvm", "Group vdsmd runs as in production."),
         Option("drop_privileges", "false",
                "When vdsmd is started as root, switch to [vars] user and "
-               "group (with their supplementary groups kvm, qemu, sanlock, "
-               "disk) before serving. systemd does this itself with "
-               "User=/Group= in vdsmd.service."),
+               "group (with the user's supplementary groups and kvm, "
+               "qemu, sanlock; never disk) before serving. systemd does "
+               "this itself with User=/Group= in vdsmd.service."),
     ],
     "addresses": [
         Option("management_ip", "::",
@@ -99,6 +99,10 @@ DEFAULTS: dict[str, list[Option]] = {
         Option("log_file", "/var/log/vdsm/vdsm.log",
                "vdsmd's log; '-' logs to stderr."),
         Option("log_level", "INFO", "Level of the root logger."),
+        Option("max_size", str(256 * 1024 * 1024),
+               "Bytes a log file (vdsm.log, supervdsm.log) may reach before "
+               "the daemon moves it to <file>.old and starts a new one; 0: "
+               "no cap. logrotate (hourly, 15 MiB) normally rotates first."),
     ],
     "supervdsm": [
         Option("socket", "/run/vdsm/svdsm.sock",
@@ -114,6 +118,14 @@ DEFAULTS: dict[str, list[Option]] = {
         Option("workers", "16",
                "Privileged calls that may run at the same time; more "
                "connections wait for a free worker."),
+        Option("socket_group", "vdsm",
+               "Group of the socket (root:socket_group 0660). Only the "
+               "vdsm user may be in it: never kvm, which every qemu "
+               "process has. vdsm-tool configure (module vdsm-user) "
+               "creates it and adds the vdsm user."),
+        Option("max_connections", "64",
+               "Connections served at the same time; one more from an "
+               "allowed peer is answered ResourceUnavailable and closed."),
     ],
     "network": [
         Option("netns", "",

@@ -1,8 +1,9 @@
 """Dropping root for vdsmd: become the vdsm user, keep the groups it needs.
 
 In production systemd starts vdsmd with ``User=vdsm Group=kvm`` and the
-vdsm user's memberships (qemu, sanlock, disk, set by ``vdsm-tool configure
---module vdsm-user``). A vdsmd started as root with ``[vars]
+vdsm user's memberships (qemu, sanlock and the supervdsm socket's group
+vdsm, set by ``vdsm-tool configure --module vdsm-user``; never disk, raw
+access to every disk). A vdsmd started as root with ``[vars]
 drop_privileges = true`` calls ``drop_to`` to end up the same way: the
 user's own supplementary groups plus those of ``SUPPLEMENTARY_GROUPS`` that
 exist on the host. Root work is then only possible through supervdsmd.
@@ -17,7 +18,7 @@ import pwd
 
 log = logging.getLogger("vdsm.privilege")
 
-SUPPLEMENTARY_GROUPS = ("kvm", "qemu", "sanlock", "disk")
+SUPPLEMENTARY_GROUPS = ("kvm", "qemu", "sanlock")
 
 
 class PrivilegeError(Exception):

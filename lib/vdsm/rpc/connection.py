@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from vdsm.common import clock
+from vdsm.common.log import quote
 from vdsm.rpc import jsonrpc, stomp
 from vdsm.rpc.broker import DEFAULT_REPLY_TO, REQUESTS, Broker
 from vdsm.rpc.dispatch import Dispatcher, Peer
@@ -133,7 +134,7 @@ class StompConnection:
         self._subs[sub_id] = dest
         self._broker.subscribe(self, sub_id, dest)
         log.debug("SUBSCRIBE connection=%s id=%s destination=%s",
-                  self.name, sub_id, dest)
+                  self.name, quote(sub_id), quote(dest))
 
     def _on_unsubscribe(self, frame: stomp.Frame) -> None:
         sub_id = frame.headers.get("id")
@@ -235,10 +236,16 @@ class StompConnection:
         self._subs.clear()
         for task in list(self._tasks):
             task.cancel()
+        transport = self._writer.transport
         try:
-            await self._drain()
-            self._writer.close()
+            if not transport.is_closing():
+                await self._drain()
+                # Once only: a second close() of an SSL transport unlinks
+                # its protocol, and abort() then fails (Python 3.11).
+                self._writer.close()
             await asyncio.wait_for(self._writer.wait_closed(), 5)
-        except (asyncio.TimeoutError, ConnectionError, OSError):
-            self._writer.transport.abort()
+        except asyncio.TimeoutError:
+            transport.abort()
+        except (ConnectionError, OSError):
+            pass  # Lost already: nothing is left to close.
         log.info("CLOSE connection=%s", self.name)

@@ -2,7 +2,9 @@
 
 One asyncio loop serves every connection. After the TLS handshake (at most
 ``connection_idle_timeout`` seconds) the first bytes choose the protocol:
-a STOMP command starts a StompConnection; anything else, or silence for
+a STOMP command starts a StompConnection, ``PUT /`` or ``GET /`` an
+HttpConnection (image transfers, when the daemon gives an HTTP handler;
+see protocol.py); anything else, or silence for
 ``connection_idle_timeout``, closes the connection.
 """
 
@@ -17,12 +19,16 @@ from typing import Any
 
 from vdsm import pki
 from vdsm.common.config import Config
-from vdsm.rpc import stomp
+from vdsm.rpc import http, stomp
 from vdsm.rpc.broker import Broker
 from vdsm.rpc.connection import StompConnection
 from vdsm.rpc.dispatch import Dispatcher
+from vdsm.rpc.protocol import Protocol, detect
 
 log = logging.getLogger("vdsm.rpc")
+
+TLS12_CIPHERS = ("ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:"
+                 "ECDHE+AES:DHE+AES:!aNULL:!eNULL:!PSK:!SRP")
 
 
 def server_ssl_context(paths: pki.Paths,
@@ -30,6 +36,9 @@ def server_ssl_context(paths: pki.Paths,
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = (ssl.TLSVersion.TLSv1_3 if minimum == "tls1.3"
                            else ssl.TLSVersion.TLSv1_2)
+    # TLS 1.2: ephemeral (EC)DH key exchange only, for forward secrecy
+    # (no static-RSA suites); TLS 1.3 suites all have it.
+    ctx.set_ciphers(TLS12_CIPHERS)
     ctx.load_cert_chain(paths.cert, paths.key)
     ctx.load_verify_locations(paths.ca_cert)
     ctx.verify_mode = ssl.CERT_REQUIRED
@@ -58,8 +67,10 @@ def listening_socket(address: str, port: int) -> socket.socket:
 class Server:
     def __init__(self, config: Config, dispatcher: Dispatcher,
                  broker: Broker,
-                 ssl_context: ssl.SSLContext | None) -> None:
+                 ssl_context: ssl.SSLContext | None,
+                 http_handler: http.Handler | None = None) -> None:
         self._dispatcher = dispatcher
+        self._http = http_handler
         self._broker = broker
         self._ssl = ssl_context
         self._idle_timeout = config.getfloat("vars",
@@ -101,29 +112,43 @@ class Server:
         log.info("OPEN connection=%s client=%s", name,
                  _format_addr(peer))
         try:
-            initial = await self._detect(name, reader)
-            if initial is None:
+            detected = await self._detect(name, reader)
+            if detected is None:
                 writer.close()
+                return
+            proto, initial = detected
+            if proto is Protocol.HTTP:
+                assert self._http is not None
+                await http.HttpConnection(name, reader, writer, self._http,
+                                          self._idle_timeout).run(initial)
                 return
             conn = StompConnection(name, reader, writer, self._broker,
                                    self._dispatcher, self._max_frame)
             await conn.run(initial)
         except (ConnectionError, OSError, ssl.SSLError) as e:
             log.info("DROP connection=%s reason=%r", name, str(e))
-            writer.transport.abort()
+            _abort(writer.transport)
+        except Exception:
+            # A bug: whatever a client sends must end in an ERROR frame or
+            # a DROP line, never here.
+            log.exception("FAIL connection=%s", name)
+            _abort(writer.transport)
         finally:
             self._handlers.discard(task)
 
     async def _detect(self, name: str,
-                      reader: asyncio.StreamReader) -> bytes | None:
+                      reader: asyncio.StreamReader
+                      ) -> tuple[Protocol, bytes] | None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._idle_timeout
         data = b""
         while True:
-            verdict = stomp.detect(data)
-            if verdict is True:
-                return data
-            if verdict is False:
+            verdict = detect(data)
+            if verdict is Protocol.HTTP and self._http is None:
+                verdict = Protocol.UNKNOWN
+            if verdict is Protocol.STOMP or verdict is Protocol.HTTP:
+                return verdict, data
+            if verdict is Protocol.UNKNOWN:
                 log.info("DROP connection=%s reason=unknown protocol "
                          "prefix=%r", name, data[:stomp.MAX_COMMAND])
                 return None
@@ -141,6 +166,13 @@ class Server:
                          name)
                 return None
             data += chunk
+
+
+def _abort(transport: asyncio.BaseTransport) -> None:
+    # A lost or closed SSL transport fails abort() (Python 3.11): abort
+    # only one still open.
+    if not transport.is_closing():
+        transport.abort()  # type: ignore[attr-defined]
 
 
 def _format_addr(addr: Any) -> str:

@@ -36,8 +36,14 @@ _ESCAPES = {"\\": "\\\\", "\r": "\\r", "\n": "\\n", ":": "\\c"}
 _UNESCAPES = {"\\\\": "\\", "\\r": "\r", "\\n": "\n", "\\c": ":"}
 _ESCAPE_RE = re.compile(r"\\.?", re.DOTALL)
 _HEADERS_END = re.compile(rb"\r?\n\r?\n")
+# The longest match of _HEADERS_END: a search resumes this far back.
+_HEADERS_END_MAX = 4
+# Decimal digits, ASCII only: str.isdigit() and int() take other scripts.
+_NUMBER = re.compile(r"[0-9]{1,10}")
 
 DEFAULT_MAX_SIZE = 4 * 1024 * 1024
+# A day: longer heart-beat intervals are taken as this.
+MAX_HEARTBEAT_MS = 24 * 3600 * 1000
 
 
 class FrameError(Exception):
@@ -115,6 +121,10 @@ class Parser:
         self._buf = bytearray()
         # Parsed head of the frame whose body is still coming.
         self._pending: tuple[Frame, int | None, int] | None = None
+        # Where the search for the end of headers, or for the NUL ending
+        # a body without content-length, resumes: each byte is looked at
+        # once however the frame is split into reads.
+        self._scan = 0
 
     def feed(self, data: bytes) -> list[Frame]:
         self._buf += data
@@ -139,13 +149,16 @@ class Parser:
                 self.heartbeats += 1
             i += 1
         del self._buf[:i]
+        self._scan = max(0, self._scan - i)
 
     def _parse_head(self) -> bool:
-        match = _HEADERS_END.search(self._buf)
+        match = _HEADERS_END.search(self._buf, self._scan)
         if match is None:
             if len(self._buf) > self.max_size:
                 raise FrameTooLarge(f"headers over {self.max_size} bytes")
+            self._scan = max(0, len(self._buf) - _HEADERS_END_MAX + 1)
             return False
+        self._scan = 0
         head = bytes(self._buf[:match.start()])
         body_start = match.end()
         try:
@@ -168,10 +181,11 @@ class Parser:
         assert self._pending is not None
         frame, length, start = self._pending
         if length is None:
-            end = self._buf.find(b"\0", start)
+            end = self._buf.find(b"\0", max(start, self._scan))
             if end == -1:
                 if len(self._buf) > self.max_size:
                     raise FrameTooLarge(f"frame over {self.max_size} bytes")
+                self._scan = len(self._buf)
                 return None
         else:
             end = start + length
@@ -183,6 +197,7 @@ class Parser:
         frame.body = bytes(self._buf[start:end])
         del self._buf[:end + 1]
         self._pending = None
+        self._scan = 0
         return frame
 
 
@@ -202,19 +217,21 @@ def _content_length(headers: dict[str, str]) -> int | None:
     value = headers.get("content-length")
     if value is None:
         return None
-    if not value.isdigit():
+    if not _NUMBER.fullmatch(value):
         raise FrameError(f"invalid content-length {value[:32]!r}")
     return int(value)
 
 
 def parse_heartbeat(value: str | None) -> tuple[int, int]:
-    """``heart-beat:cx,cy`` -> (cx, cy) in ms; (0, 0) when absent."""
+    """``heart-beat:cx,cy`` -> (cx, cy) in ms; (0, 0) when absent.
+
+    Each value is at most 10 ASCII digits, and is clamped to
+    MAX_HEARTBEAT_MS.
+    """
     if not value:
         return 0, 0
-    try:
-        cx, cy = (int(v) for v in value.split(","))
-    except ValueError:
+    parts = value.split(",")
+    if len(parts) != 2 or not all(_NUMBER.fullmatch(p) for p in parts):
         raise FrameError(f"invalid heart-beat {value[:32]!r}")
-    if cx < 0 or cy < 0:
-        raise FrameError(f"invalid heart-beat {value[:32]!r}")
+    cx, cy = (min(int(p), MAX_HEARTBEAT_MS) for p in parts)
     return cx, cy

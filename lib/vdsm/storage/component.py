@@ -1,30 +1,97 @@
-"""The storage component: ``services.storage`` for the API and virt.
+"""The storage component: ``services.storage``, its parts built once.
 
-``start()`` restores the saved storage server connections. The component
-sends the ``|jobs|status|<id>`` event of every SDM job change. What
-storage adds to Host.getStats (``StorageService.repo_stats()``) is
-composed by ``vdsm.api.host_wire``.
+``Storage`` holds the parts the API and virt call, each given only what
+it uses:
+
+* ``repository`` (repository.py): storage server connections, where
+  domains are mounted, finding a domain by UUID;
+* ``domains`` (domains.py): create, inspect, list and format domains;
+* ``pools`` (hostpools.py): the connected pool, the SPM role, pool
+  membership of domains;
+* ``images`` (imageops.py): image and volume verbs, most as SPM tasks;
+* ``disks`` (vmdisks.py): VM disks prepared at VM start;
+* ``transfers`` (transfer.py): streams into and out of volumes (the
+  engine's HTTP image upload and download), as SPM tasks;
+* ``tasks`` / ``jobs``: SPM tasks and SDM jobs; ``monitor``: domain
+  health (Host.getStorageRepoStats, Host.getStats).
+
+``start()`` restores the saved storage server connections. Every SDM
+job change is sent as the ``|jobs|status|<id>`` event.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from vdsm.common.config import Config
+from vdsm.common.keyedlock import KeyedLocks
 from vdsm.services import EventSink
-from vdsm.storage import jobs
-from vdsm.storage.service import StorageService
-from vdsm.storage.tasks import Task
+from vdsm.storage import jobs as jobs_mod
+from vdsm.storage.connection import Connections
+from vdsm.storage.domains import Domains
+from vdsm.storage.hostpools import HostPools
+from vdsm.storage.imageops import ImageOps
+from vdsm.storage.jobs import Jobs
+from vdsm.storage.links import ImageLinks
+from vdsm.storage.monitor import DomainMonitor
+from vdsm.storage.mount import Mounter
+from vdsm.storage.outofprocess import Registry
+from vdsm.storage.repository import Repository
+from vdsm.storage.tasks import Task, TaskManager
+from vdsm.storage.transfer import ImageTransfers
+from vdsm.storage.vmdisks import VmDisks
+from vdsm.supervdsm import client as supervdsm_client
 
 
-class StorageComponent:
-    def __init__(self, config: Config, events: EventSink) -> None:
-        self.service = StorageService(config)
+@dataclass
+class Storage:
+    repository: Repository
+    domains: Domains
+    pools: HostPools
+    images: ImageOps
+    disks: VmDisks
+    tasks: TaskManager
+    jobs: Jobs
+    monitor: DomainMonitor
+    links: ImageLinks          # the run links of prepared images
+    transfers: ImageTransfers
 
-        def publish(task: Task) -> None:
-            events.publish(f"|jobs|status|{task.id}", jobs.info(task))
-        self.service.tasks.on_job_change = publish
+    @classmethod
+    def build(cls, config: Config, mounter: Mounter | None = None,
+              events: EventSink | None = None) -> Storage:
+        oop = Registry(config.getfloat("irs", "process_pool_timeout"))
+        connections = Connections(
+            config.get("irs", "repository"), config.get("vars", "lib_dir"),
+            oop,
+            mounter or Mounter(lambda: supervdsm_client.get_proxy(config)))
+        repository = Repository(connections, oop)
+        tasks = TaskManager({})
+        monitor = DomainMonitor(
+            repository.find_domain,
+            config.getfloat("irs", "sd_health_check_delay"))
+        links = ImageLinks(config.get("vars", "run_dir"))
+        domain_locks = KeyedLocks()
+        pools = HostPools(repository, tasks, monitor, links, domain_locks)
+        images = ImageOps(repository, pools, tasks, links)
+        if events is not None:
+            sink = events
+
+            def publish(task: Task) -> None:
+                sink.publish(f"|jobs|status|{task.id}", jobs_mod.info(task))
+            tasks.on_job_change = publish
+        return cls(
+            repository=repository,
+            domains=Domains(repository, pools, monitor, links, domain_locks,
+                            config.getint("sanlock", "io_timeout")),
+            pools=pools, images=images, disks=VmDisks(pools, images),
+            tasks=tasks,
+            jobs=Jobs(tasks, config.getfloat("jobs", "autodelete_delay")),
+            monitor=monitor, links=links,
+            transfers=ImageTransfers(pools, tasks))
 
     def start(self) -> None:
-        self.service.start()
+        self.repository.start()
 
     def stop(self) -> None:
-        self.service.stop()
+        self.monitor.stop_all()
+        self.repository.stop()

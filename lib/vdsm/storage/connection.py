@@ -40,7 +40,7 @@ class Connection:
 
     @property
     def name(self) -> str:
-        return self.spec.replace("_", "__").replace("/", "_")
+        return local_name(self.spec)
 
     def mount_options(self) -> str:
         if self.dom_type != sc.NFS:
@@ -51,6 +51,19 @@ class Connection:
         if self.options:
             opts.append(self.options)
         return ",".join(opts)
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    """The outcome of connecting or disconnecting one connection."""
+
+    id: str
+    code: int          # 0, or the error's code
+
+
+def local_name(remote_path: str) -> str:
+    """The name of a remote path's mount under mnt/, as upstream's."""
+    return remote_path.replace("_", "__").replace("/", "_")
 
 
 def from_wire(dom_type: int, params: dict) -> Connection:

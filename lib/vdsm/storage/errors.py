@@ -55,6 +55,13 @@ class ImageDoesNotExistInDomain(StorageError):
     message = "Image does not exist in domain"
 
 
+class CopyImageError(StorageError):
+    """Streaming or copying an image's data failed, or the image is not
+    one that can be streamed (one volume, no parent)."""
+    code = 261
+    message = "low level Image copy failed"
+
+
 class StoragePoolConnectionError(StorageError):
     code = 302
     message = "Error storage pool connection"

@@ -11,7 +11,7 @@ manager writes it::
     </ovirt-vm:device>
 
 ``prepare(root)`` turns each such device once into a ``Drive`` (path,
-format, chain) with ``services.storage.prepare_image``, points the
+format, chain) with ``ImageOps.prepare``, points the
 matching ``<disk>`` (``<target dev=name>``) at the prepared path and
 format, and records the chain in the device metadata
 (``<ovirt-vm:volumeChain>`` of ``<ovirt-vm:volumeChainNode>``, upstream's
@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
-from vdsm.storage.image import Drive
-from vdsm.storage.service import StorageService
+
+from vdsm.storage import constants as sc
+from vdsm.storage.hostpools import HostPools
+from vdsm.storage.imagedir import Drive
+from vdsm.storage.imageops import ImageOps
 
 log = logging.getLogger("vdsm.storage.vmdisks")
 
@@ -49,51 +52,69 @@ def storage_disks(root: ET.Element) -> list[tuple[ET.Element, dict]]:
 
 
 class VmDisks:
-    """The hook virt calls; ``storage`` None: a host without storage."""
+    """The hook virt calls; no pools and images: a host without storage."""
 
-    def __init__(self, storage: StorageService | None) -> None:
-        self._storage = storage
+    def __init__(self, pools: HostPools | None,
+                 images: ImageOps | None = None) -> None:
+        self._pools = pools
+        self._images = images
+
+    def prepare_image(self, pool_id: str, sd_id: str, img_id: str,
+                      vol_id: str) -> Drive:
+        """Prepare a VM disk; the Drive has path, format and chain.
+
+        pool_id is checked when this host is connected to a pool (the
+        domain must be one of its active domains); a host without a pool
+        may still run VMs from connected domains.
+        """
+        assert self._pools is not None and self._images is not None
+        if self._pools.connected():
+            self._pools.get(pool_id).domain(sc.check_uuid(sd_id,
+                                                          "domainID"))
+        return self._images.prepare(sd_id, img_id, vol_id)
+
+    def teardown_image(self, sd_id: str, img_id: str,
+                       vol_id: str | None = None) -> None:
+        assert self._images is not None
+        self._images.teardown(sd_id, img_id, vol_id)
 
     def prepare(self, root: ET.Element) -> list[Drive]:
         disks = storage_disks(root)
         if not disks:
             return []
-        storage = self._storage
-        if storage is None:
+        if self._images is None:
             from vdsm.common.exception import CannotCreateVM
             raise CannotCreateVM("disks need storage; none on this host")
         drives: list[Drive] = []
         try:
             for dev, ids in disks:
-                drive = storage.prepare_image(
+                drive = self.prepare_image(
                     ids["poolID"], ids["domainID"], ids["imageID"],
                     ids["volumeID"])
                 drives.append(drive)
                 _point_disk(root, dev.get("name") or "", drive)
                 _record_chain(dev, drive)
         except Exception:
-            self._teardown(storage, drives)
+            self._teardown(drives)
             raise
         return drives
 
     def teardown(self, root: ET.Element | None) -> None:
         if root is None:
             return
-        storage = self._storage
-        if storage is None:
+        if self._images is None:
             return
         for _, ids in storage_disks(root):
             try:
-                storage.teardown_image(ids["poolID"], ids["domainID"],
-                                       ids["imageID"], ids["volumeID"])
+                self.teardown_image(ids["domainID"], ids["imageID"],
+                                    ids["volumeID"])
             except Exception as e:
                 log.warning("TEARDOWN img=%s error=%s", ids["imageID"], e)
 
-    @staticmethod
-    def _teardown(storage: StorageService, drives: list[Drive]) -> None:
+    def _teardown(self, drives: list[Drive]) -> None:
         for d in drives:
             try:
-                storage.teardown_image("", d.sd_id, d.img_id, d.vol_id)
+                self.teardown_image(d.sd_id, d.img_id, d.vol_id)
             except Exception as e:
                 log.warning("TEARDOWN img=%s error=%s", d.img_id, e)
 

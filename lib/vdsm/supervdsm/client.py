@@ -102,7 +102,10 @@ class SupervdsmClient:
         try:
             chan.send(request)
         except OSError as e:
+            refusal = _refusal(chan)
             chan.close()
+            if refusal is not None:
+                raise _remote_error(refusal, method) from None
             raise ConnectionLost(f"{method}: {e}") from None
         return chan
 
@@ -127,6 +130,18 @@ class SupervdsmClient:
             raise Unavailable(f"{self.socket_path}: {e.strerror or e}") \
                 from None
         return Channel(sock)
+
+
+def _refusal(chan: Channel) -> Any:
+    """The error a refusing server sent before closing (it closes at once,
+    so our request may hit a closed socket), or None."""
+    try:
+        reply = chan.recv()
+    except (OSError, ProtocolError):
+        return None
+    if reply is None or reply.get("id") is not None:
+        return None
+    return reply.get("error")
 
 
 def _remote_error(info: Any, method: str) -> VdsmError:

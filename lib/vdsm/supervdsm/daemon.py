@@ -4,8 +4,8 @@
 
 Reads /etc/vdsm/vdsm.conf (or the given files), logs to [supervdsm]
 log_file one event per line, serves the allowlisted functions on
-[supervdsm] socket until SIGTERM or SIGINT. Only root and the uid of
-[vars] user may call.
+[supervdsm] socket (group [supervdsm] socket_group) until SIGTERM or
+SIGINT. Only root and the uid of [vars] user may call.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import sys
 from types import FrameType
 
 import vdsm
+from vdsm.common import log as vdsm_log
 from vdsm.common.config import Config
 from vdsm.supervdsm import allowlist, runtime
 from vdsm.supervdsm.registry import Registry
@@ -79,7 +80,8 @@ def _make_server(config: Config) -> Server:
         allowed_uids=_allowed_uids(config),
         socket_gid=_socket_gid(config),
         call_timeout=config.getfloat("supervdsm", "call_timeout"),
-        workers=config.getint("supervdsm", "workers"))
+        workers=config.getint("supervdsm", "workers"),
+        max_connections=config.getint("supervdsm", "max_connections"))
 
 
 def _allowed_uids(config: Config) -> set[int]:
@@ -92,12 +94,27 @@ def _allowed_uids(config: Config) -> set[int]:
 
 
 def _socket_gid(config: Config) -> int:
-    group = config.get("vars", "group")
+    group = config.get("supervdsm", "socket_group")
     try:
-        return grp.getgrnam(group).gr_gid
+        gr = grp.getgrnam(group)
     except KeyError:
-        log.warning("NO-GROUP group=%s (socket group root)", group)
+        log.warning("NO-GROUP group=%s (socket group root: only root may "
+                    "connect; run vdsm-tool configure)", group)
         return 0
+    others = sorted(_members(gr) - {config.get("vars", "user")})
+    if others:
+        # Any of them can connect and be refused by uid: allowed, but the
+        # socket should be out of their reach.
+        log.warning("SHARED-GROUP group=%s others=%s", group,
+                    ",".join(others))
+    return gr.gr_gid
+
+
+def _members(gr: grp.struct_group) -> set[str]:
+    """Users in group ``gr``: listed members and those whose primary
+    group it is."""
+    return set(gr.gr_mem) | {pw.pw_name for pw in pwd.getpwall()
+                             if pw.pw_gid == gr.gr_gid}
 
 
 def _setup_logging(config: Config) -> None:
@@ -107,7 +124,8 @@ def _setup_logging(config: Config) -> None:
         handler = logging.StreamHandler(sys.stderr)
     else:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        handler = logging.FileHandler(path)
+        handler = vdsm_log.LogFileHandler(
+            path, config.getint("logging", "max_size"))
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root = logging.getLogger()
     root.addHandler(handler)

@@ -1,12 +1,18 @@
 """supervdsmd's server: a UNIX socket serving the allowlisted functions.
 
 Theory of operation. The listening socket is created 0660, owned by root
-and the group of [vars] group, so only root and that group can connect at
-all; each accepted connection is then checked with SO_PEERCRED and served
-only if the peer's uid is root or the vdsm user ([vars] user). A connection
-gets its own thread, which reads length-prefixed JSON requests one at a
-time (see ``protocol``); a client wanting concurrent calls opens several
-connections. Each request is checked before anything runs: the name against
+and [supervdsm] socket_group, a group only the vdsm user is in (never kvm:
+every qemu process has that one), so only root and that group can connect
+at all. The accepting thread checks each connection with SO_PEERCRED before
+anything else: a peer whose uid is not root or the vdsm user ([vars] user)
+gets one error without blocking and is closed at once, costing no thread
+and no wait. An allowed peer beyond [supervdsm] max_connections gets
+ResourceUnavailable and is closed likewise. Only then does a connection get
+its own thread, which reads length-prefixed JSON requests one at a time
+(see ``protocol``); a client wanting concurrent calls opens several
+connections. An accept() error (EMFILE when out of descriptors, ENOBUFS
+...) is logged and retried after a short pause, never fatal. Each request
+is checked before anything runs: the name against
 the registry (re-checked per call), the arguments against the function's
 annotations. The call then runs on a pool of ``[supervdsm] workers``
 threads (vdsm.common.executor); a call running past ``[supervdsm]
@@ -19,6 +25,7 @@ ones are logged with a traceback.
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
@@ -28,7 +35,7 @@ import threading
 import time
 from typing import Any
 
-from vdsm.common.exception import VdsmError
+from vdsm.common.exception import ResourceUnavailable, VdsmError
 from vdsm.common.executor import Executor
 from vdsm.supervdsm import protocol
 from vdsm.supervdsm.channel import Channel
@@ -38,11 +45,19 @@ from vdsm.supervdsm.registry import Registry
 log = logging.getLogger("vdsm.supervdsm.server")
 
 _PEERCRED = struct.Struct("3i")
+# Pause after a failed accept(), doubled up to the maximum while accept()
+# keeps failing: EMFILE does not go away by retrying at once.
+ACCEPT_BACKOFF = 0.05
+ACCEPT_BACKOFF_MAX = 1.0
+# Seconds between two log lines about refused peers (the first is logged
+# at once; the next says how many were not logged).
+REFUSAL_LOG_INTERVAL = 10.0
 
 
 class Server:
     def __init__(self, path: str, registry: Registry, allowed_uids: set[int],
-                 socket_gid: int, call_timeout: float, workers: int) -> None:
+                 socket_gid: int, call_timeout: float, workers: int,
+                 max_connections: int = 64) -> None:
         self.path = path
         self.registry = registry
         self.allowed_uids = allowed_uids
@@ -55,6 +70,10 @@ class Server:
         self._sock: socket.socket | None = None
         self._stopping = threading.Event()
         self._conn_ids = iter(range(1, 2**62))
+        self.max_connections = max_connections
+        self._active = 0
+        self._active_lock = threading.Lock()
+        self._refusals = _RefusalLog()
 
     def listen(self) -> None:
         if os.path.exists(self.path):
@@ -79,16 +98,54 @@ class Server:
 
     def serve_forever(self) -> None:
         assert self._sock is not None
+        backoff = ACCEPT_BACKOFF
         while not self._stopping.is_set():
             try:
                 conn, _ = self._sock.accept()
-            except OSError:
+            except OSError as e:
                 if self._stopping.is_set():
                     break
-                raise
-            cid = next(self._conn_ids)
-            threading.Thread(target=self._serve_connection, args=(conn, cid),
-                             name=f"conn-{cid}", daemon=True).start()
+                log.warning("ACCEPT-ERROR error=%s retry=%.2f",
+                            errno.errorcode.get(e.errno or 0, e), backoff)
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, ACCEPT_BACKOFF_MAX)
+                continue
+            backoff = ACCEPT_BACKOFF
+            try:
+                self._admit(conn, next(self._conn_ids))
+            except Exception:
+                log.exception("ADMIT-ERROR")
+                conn.close()
+
+    def _admit(self, conn: socket.socket, cid: int) -> None:
+        """Check the peer in the accepting thread; start a thread only for
+        an allowed peer within the connection limit."""
+        pid, uid, gid = _peer(conn)
+        if uid not in self.allowed_uids:
+            self._refusals.refused(cid, pid, uid, gid)
+            _drop(conn, NotAllowed(f"uid {uid}"))
+            return
+        with self._active_lock:
+            full = self._active >= self.max_connections
+            if not full:
+                self._active += 1
+        if full:
+            self._refusals.busy(cid, pid, uid, self.max_connections)
+            _drop(conn, ResourceUnavailable(
+                f"too many supervdsm connections "
+                f"(max_connections={self.max_connections})"))
+            return
+        try:
+            threading.Thread(target=self._serve_connection,
+                             args=(conn, cid, pid, uid), name=f"conn-{cid}",
+                             daemon=True).start()
+        except BaseException:
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        with self._active_lock:
+            self._active -= 1
 
     def stop(self) -> None:
         self._stopping.set()
@@ -104,16 +161,10 @@ class Server:
         except FileNotFoundError:
             pass
 
-    def _serve_connection(self, sock: socket.socket, cid: int) -> None:
+    def _serve_connection(self, sock: socket.socket, cid: int, pid: int,
+                          uid: int) -> None:
         chan = Channel(sock)
         try:
-            pid, uid, gid = _peer(sock)
-            if uid not in self.allowed_uids:
-                log.warning("REFUSED conn=%d pid=%d uid=%d gid=%d", cid,
-                            pid, uid, gid)
-                chan.send(protocol.error(None, NotAllowed(f"uid {uid}")))
-                _linger(sock)
-                return
             log.info("OPEN conn=%d pid=%d uid=%d", cid, pid, uid)
             self._serve_requests(chan, cid)
         except (ConnectionError, ProtocolError) as e:
@@ -122,6 +173,7 @@ class Server:
             log.exception("CRASH conn=%d", cid)
         finally:
             chan.close()
+            self._release()
 
     def _serve_requests(self, chan: Channel, cid: int) -> None:
         while True:
@@ -174,20 +226,51 @@ def _answers(path: str) -> bool:
     return True
 
 
-def _linger(sock: socket.socket) -> None:
-    """Let the peer read our last message before we close.
+def _drop(sock: socket.socket, error: VdsmError) -> None:
+    """Tell a refused peer why, without ever waiting for it, and close.
 
-    Closing a UNIX socket with unread input makes the peer's recv fail with
-    ECONNRESET, losing the error we just sent; so stop writing and discard
-    what the peer sends until it closes (at most a second).
+    The error is tiny and the connection new, so it fits the socket buffer
+    and a non-blocking send succeeds; a peer that already went away is not
+    our problem. The peer reads the error even after the close (a UNIX
+    socket's data sits in the receiver's queue), see client._send.
     """
-    sock.shutdown(socket.SHUT_WR)
-    sock.settimeout(1)
     try:
-        while sock.recv(65536):
-            pass
+        sock.send(protocol.encode(protocol.error(None, error)),
+                  socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
     except OSError:
         pass
+    sock.close()
+
+
+class _RefusalLog:
+    """Refusals logged at most once per REFUSAL_LOG_INTERVAL, the first at
+    once: a flood of refused peers must not flood the log."""
+
+    def __init__(self) -> None:
+        self._next = 0.0
+        self._suppressed = 0
+
+    def refused(self, cid: int, pid: int, uid: int, gid: int) -> None:
+        if self._due():
+            log.warning("REFUSED conn=%d pid=%d uid=%d gid=%d suppressed=%d",
+                        cid, pid, uid, gid, self._take())
+
+    def busy(self, cid: int, pid: int, uid: int, limit: int) -> None:
+        if self._due():
+            log.warning("BUSY conn=%d pid=%d uid=%d max_connections=%d "
+                        "suppressed=%d", cid, pid, uid, limit, self._take())
+
+    def _due(self) -> bool:
+        now = time.monotonic()
+        if now < self._next:
+            self._suppressed += 1
+            return False
+        self._next = now + REFUSAL_LOG_INTERVAL
+        return True
+
+    def _take(self) -> int:
+        n, self._suppressed = self._suppressed, 0
+        return n
 
 
 def _peer(sock: socket.socket) -> tuple[int, int, int]:

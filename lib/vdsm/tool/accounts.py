@@ -40,6 +40,18 @@ def add_memberships(target: Target, user: str, groups: list[str]
     return [f"added {user} to groups {','.join(missing)}"]
 
 
+def remove_memberships(target: Target, user: str, groups: list[str]
+                       ) -> list[str]:
+    """Take ``user`` out of those of ``groups`` listing it."""
+    member_of = target.user_groups(user)
+    extra = sorted(member_of & set(groups))
+    if not extra:
+        return []
+    keep = sorted(member_of - set(groups))
+    run(target, ["usermod", "-G", ",".join(keep), user])
+    return [f"removed {user} from groups {','.join(extra)}"]
+
+
 def check_dir(path: str, mode: int, owner: tuple[int, int]) -> list[str]:
     try:
         st = os.lstat(path)

@@ -1,11 +1,13 @@
 """configure module ``sanlock``: sanlock can use vdsm's storage.
 
 The sanlock daemon opens lease files vdsm creates (vdsm:kvm 0660), so the
-sanlock user joins the groups [vars] group (kvm), qemu and disk (those
-that exist). /etc/sanlock/sanlock.conf (read by sanlock on any distro;
-Debian keeps daemon options such as ``-w 0`` in /etc/default/sanlock,
-left alone) gets vdsm's block: ``max_worker_threads = 50``, enough for a
-host with many storage domains.
+sanlock user joins the groups [vars] group (kvm) and qemu (those that
+exist), as upstream; not disk, which vdsm's file domains never need (the
+distribution's package may add it, that is left alone).
+/etc/sanlock/sanlock.conf (read by sanlock on any distro; Debian keeps
+daemon options such as ``-w 0`` in /etc/default/sanlock, left alone) gets
+vdsm's block: ``max_worker_threads = 50``, enough for a host with many
+storage domains.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ SETTINGS = {"max_worker_threads": "50"}
 
 
 def _groups(target: Target) -> list[str]:
-    return [target.config.get("vars", "group"), "qemu", "disk"]
+    return [target.config.get("vars", "group"), "qemu"]
 
 
 def is_configured(target: Target) -> list[str]:

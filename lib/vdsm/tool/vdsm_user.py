@@ -3,8 +3,15 @@
 Creates group [vars] group (kvm) and user [vars] user (vdsm; uid 36 like
 upstream when free, since files on shared NFS storage are owned by 36),
 system account, home /var/lib/vdsm, no login shell; adds it to the groups
-vdsmd relies on (qemu, sanlock, disk, those that exist); creates
-``DIRS`` owned by vdsm:kvm.
+vdsmd relies on (qemu and sanlock, those that exist, as upstream) and to
+[supervdsm] socket_group (vdsm, created here), the group of supervdsmd's
+socket that only the vdsm user is in; creates ``DIRS`` owned by vdsm:kvm.
+
+The user is taken out of ``FORBIDDEN_GROUPS``: group disk is raw
+read-write access to every disk of the host, i.e. root for whoever runs
+code in the network-facing daemon. Nothing in vdsmd needs it: loop
+devices are attached and mounted by supervdsmd, guests' disks are opened
+by qemu (libvirt gives it each one).
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ from vdsm.tool.target import Target
 
 NAME = "vdsm-user"
 UPSTREAM_UID = 36
-GROUPS = ["qemu", "sanlock", "disk"]
+GROUPS = ["qemu", "sanlock"]
+FORBIDDEN_GROUPS = ["disk"]
 # (path, mode); [irs] repository is added with mode 0755.
 DIRS = [("/var/log/vdsm", 0o755), ("/run/vdsm", 0o755),
         ("/var/lib/vdsm", 0o755)]
@@ -24,6 +32,10 @@ DIRS = [("/var/log/vdsm", 0o755), ("/run/vdsm", 0o755),
 def _names(target: Target) -> tuple[str, str]:
     return (target.config.get("vars", "user"),
             target.config.get("vars", "group"))
+
+
+def _socket_group(target: Target) -> str:
+    return target.config.get("supervdsm", "socket_group")
 
 
 def _dirs(target: Target) -> list[tuple[str, int]]:
@@ -43,8 +55,15 @@ def is_configured(target: Target) -> list[str]:
     if account.gid != gid:
         problems.append(f"primary group of {user} is {account.gid}, "
                         f"expected {group} ({gid})")
-    for g in accounts.missing_memberships(target, user, GROUPS):
+    socket_group = _socket_group(target)
+    if target.group_gid(socket_group) is None:
+        problems.append(f"no group {socket_group} (supervdsm socket)")
+    for g in accounts.missing_memberships(target, user,
+                                          GROUPS + [socket_group]):
         problems.append(f"{user} is not in group {g}")
+    for g in sorted(target.user_groups(user) & set(FORBIDDEN_GROUPS)):
+        problems.append(f"{user} is in group {g} (raw access to every "
+                        "disk)")
     for path, mode in _dirs(target):
         problems.extend(accounts.check_dir(target.path(path), mode,
                                            (account.uid, gid)))
@@ -69,7 +88,13 @@ def configure(target: Target, force: bool = False) -> list[str]:
         account = target.user(user)
         if account is None:
             raise ConfigureError(f"useradd did not create {user}")
-    changes += accounts.add_memberships(target, user, GROUPS)
+    socket_group = _socket_group(target)
+    if target.group_gid(socket_group) is None:
+        accounts.run(target, ["groupadd", "--system", socket_group])
+        changes.append(f"created group {socket_group}")
+    changes += accounts.add_memberships(target, user,
+                                        GROUPS + [socket_group])
+    changes += accounts.remove_memberships(target, user, FORBIDDEN_GROUPS)
     gid = target.group_gid(group)
     assert gid is not None
     for path, mode in _dirs(target):

@@ -17,7 +17,6 @@ import libvirt
 from vdsm.common.config import Config
 from vdsm.common.libvirtconnection import Connection
 from vdsm.services import EventSink
-from vdsm.storage.service import StorageService
 from vdsm.storage.vmdisks import VmDisks
 from vdsm.virt import domxml
 from vdsm.virt.manager import VmManager
@@ -73,14 +72,14 @@ class VmCounts:
 
 class VirtService:
     def __init__(self, config: Config, events: EventSink,
-                 storage: StorageService) -> None:
+                 disks: VmDisks) -> None:
         self.hooks_dir = config.get("vars", "hooks_dir")
         self.conn = Connection()
         self.emulation = Emulation(
             self.conn, config.getboolean("vars", "fake_kvm_support"))
         self.vms = VmManager(self.conn, events.publish,
                              self.hooks_dir, self.emulation,
-                             VmDisks(storage),
+                             disks,
                              config.getfloat("vars", "vm_shutdown_timeout"))
         # tc port mirroring for vNIC updates (vdsm.virt.nics.Mirrors);
         # None: not available, a mirroring change is refused (56).

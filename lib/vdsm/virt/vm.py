@@ -90,8 +90,7 @@ class Vm:
         return info
 
     def start_time(self) -> float | None:
-        value = self.md.values.get("startTime")
-        return float(value) if isinstance(value, (int, float)) else None
+        return self.md.number("startTime")
 
     # libvirt access.
 
@@ -184,7 +183,8 @@ class Vm:
     def _launch(self) -> None:
         if self.destroying or self.status == DOWN:
             return
-        paused = bool(self.md.values.get("launchPaused", False))
+        # The engine writes <launchPaused>false</launchPaused> (no type).
+        paused = self.md.flag("launchPaused")
         flags = libvirt.VIR_DOMAIN_START_PAUSED if paused else 0
         try:
             dom = self.dom()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from typing import Any, Iterable
+from typing import Iterable
 
 import libvirt
 
@@ -69,7 +69,7 @@ class Guests:
             vm_id=vm.id, cur_kib=s["balloon.current"],
             max_kib=s.get("balloon.maximum",
                           domxml.memory_mib(vm.root) * 1024),
-            min_kib=_int(vm.md.values.get("minGuaranteedMemoryMb")) * 1024,
+            min_kib=max(0, vm.md.integer("minGuaranteedMemoryMb")) * 1024,
             cur_avg_kib=_mean(c for c, _ in seen),
             unused_avg_kib=_mean(unused) if unused else None)
 
@@ -88,15 +88,7 @@ def _ballooned(vm: Vm) -> bool:
     balloon = vm.root.find("devices/memballoon")
     if balloon is None or balloon.get("model") == "none":
         return False
-    enabled = vm.md.values.get("ballooningEnabled", True)
-    return enabled is not False and str(enabled).lower() != "false"
-
-
-def _int(value: Any) -> int:
-    try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
-        return 0
+    return vm.md.flag("ballooningEnabled", True)
 
 
 def _mean(values: Iterable[float]) -> float:

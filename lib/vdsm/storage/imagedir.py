@@ -1,4 +1,7 @@
-"""Images: chains of volumes sharing an image directory.
+"""An image directory on a domain: its volumes, their chain, copy, removal.
+
+An image is a chain of volumes sharing the directory
+``images/<imgUUID>`` of a domain.
 
 ``chain()`` walks from a leaf to the base through each volume's PUUID; the
 qcow2 backing files name the parent by its UUID, relative to the image
@@ -17,7 +20,7 @@ from vdsm.storage.domain import FileDomain
 from vdsm.storage.qemuimg import OnStart
 from vdsm.storage.volume import Volume
 
-log = logging.getLogger("vdsm.storage.image")
+log = logging.getLogger("vdsm.storage.imagedir")
 
 MAX_CHAIN = 256
 

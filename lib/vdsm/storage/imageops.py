@@ -1,4 +1,4 @@
-"""Image and volume operations of the storage service.
+"""Image and volume verbs: create, delete, extend, move and copy.
 
 SPM verbs (create, delete, extend, move) check the SPM role and their
 input before they return a task id, so bad input gets its error code at
@@ -11,36 +11,40 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
-from vdsm.storage import image as img_mod
+from vdsm.storage import imagedir as img_mod
 from vdsm.storage import jobs
 from vdsm.storage import volume as vol_mod
-from vdsm.storage.image import Drive
-from vdsm.storage.tasks import Task
+from vdsm.storage.hostpools import HostPools
+from vdsm.storage.imagedir import Drive
+from vdsm.storage.links import ImageLinks
+from vdsm.storage.repository import Repository
+from vdsm.storage.tasks import Task, TaskManager
 from vdsm.storage.volume import Volume, VolumeSpec
 
-if TYPE_CHECKING:
-    from vdsm.storage.service import StorageService
-
-log = logging.getLogger("vdsm.storage.images")
+log = logging.getLogger("vdsm.storage.imageops")
 
 COPY_OP = 1
 MOVE_OP = 2
 
 
-class ImageService:
-    def __init__(self, service: StorageService) -> None:
-        self._svc = service
-        service.rollbacks["delete_volume"] = self._rollback_delete_volume
+class ImageOps:
+    def __init__(self, repository: Repository, pools: HostPools,
+                 tasks: TaskManager, links: ImageLinks) -> None:
+        self._repo = repository
+        self._pools = pools
+        self._tasks = tasks
+        self._links = links
+        tasks.rollbacks["delete_volume"] = self._rollback_delete_volume
 
     # Volumes.
 
     def create_volume(self, sd_uuid: str, sp_uuid: str,
                       spec: VolumeSpec) -> str:
-        pool = self._svc.spm_pool(sp_uuid)
+        pool = self._pools.spm_pool(sp_uuid)
         dom = pool.domain(sc.check_uuid(sd_uuid, "sdUUID"))
         sc.check_uuid(spec.img_uuid, "imgUUID")
         sc.check_uuid(spec.vol_uuid, "volUUID")
@@ -53,10 +57,10 @@ class ImageService:
                               img_uuid=spec.img_uuid,
                               vol_uuid=spec.vol_uuid)
             vol_mod.create(dom, spec, on_start=task.on_child)
-        return self._svc.tasks.start("Volume.create", run)
+        return self._tasks.start("Volume.create", run)
 
     def volume(self, sd_uuid: str, img_uuid: str, vol_uuid: str) -> Volume:
-        dom = self._svc.find_domain(sd_uuid)
+        dom = self._repo.find_domain(sd_uuid)
         vol = Volume(dom, img_uuid, vol_uuid)
         if not dom.io.call("exists", path=dom.image_dir(img_uuid)):
             raise errors.ImageDoesNotExistInDomain(img=img_uuid,
@@ -71,7 +75,7 @@ class ImageService:
 
     def delete_volume(self, sd_uuid: str, sp_uuid: str, img_uuid: str,
                       vol_uuids: list[str], force: bool = False) -> str:
-        pool = self._svc.spm_pool(sp_uuid)
+        pool = self._pools.spm_pool(sp_uuid)
         pool.domain(sc.check_uuid(sd_uuid, "sdUUID"))
         vols = [self.volume(sd_uuid, img_uuid, v) for v in vol_uuids]
         for vol in vols:
@@ -84,23 +88,23 @@ class ImageService:
                 # Illegal first: a kill half-way leaves no legal remnant.
                 vol.update(LEGALITY=sc.ILLEGAL)
                 vol_mod.delete(vol.dom, img_uuid, vol.vol_uuid, force=force)
-        return self._svc.tasks.start("Volume.delete", run)
+        return self._tasks.start("Volume.delete", run)
 
     def extend_volume(self, sd_uuid: str, sp_uuid: str, img_uuid: str,
                       vol_uuid: str, new_size: int) -> str:
-        self._svc.spm_pool(sp_uuid).domain(sd_uuid)
+        self._pools.spm_pool(sp_uuid).domain(sd_uuid)
         vol = self.volume(sd_uuid, img_uuid, vol_uuid)
         cap = int(vol.metadata()["CAP"])
         if new_size < cap or new_size % 512:
             raise errors.InvalidParameter(
                 "new size must be a multiple of 512, not below capacity",
                 size=new_size, capacity=cap)
-        return self._svc.tasks.start(
+        return self._tasks.start(
             "Volume.extendSize", lambda task: vol_mod.extend(vol, new_size))
 
     def set_description(self, sd_uuid: str, sp_uuid: str, img_uuid: str,
                         vol_uuid: str, description: str) -> None:
-        self._svc.spm_pool(sp_uuid).domain(sd_uuid)
+        self._pools.spm_pool(sp_uuid).domain(sd_uuid)
         if "\n" in description or len(description) > 210:
             raise errors.InvalidParameter("bad description")
         self.volume(sd_uuid, img_uuid, vol_uuid).update(
@@ -110,7 +114,7 @@ class ImageService:
 
     def delete_image(self, sd_uuid: str, sp_uuid: str,
                      img_uuid: str) -> str:
-        dom = self._svc.spm_pool(sp_uuid).domain(
+        dom = self._pools.spm_pool(sp_uuid).domain(
             sc.check_uuid(sd_uuid, "sdUUID"))
         img_mod.volumes(dom, sc.check_uuid(img_uuid, "imgUUID"))
 
@@ -118,15 +122,15 @@ class ImageService:
             for vol_uuid in img_mod.volumes(dom, img_uuid):
                 Volume(dom, img_uuid, vol_uuid).update(LEGALITY=sc.ILLEGAL)
             img_mod.delete(dom, img_uuid)
-            self._svc.links.unlink(dom.sd_uuid, img_uuid)
-        return self._svc.tasks.start("Image.delete", run)
+            self._links.unlink(dom.sd_uuid, img_uuid)
+        return self._tasks.start("Image.delete", run)
 
     def prepare(self, sd_uuid: str, img_uuid: str, vol_uuid: str) -> Drive:
         """The chain of vol_uuid, its paths under the image's run link."""
-        dom = self._svc.find_domain(sd_uuid)
+        dom = self._repo.find_domain(sd_uuid)
         drive = img_mod.prepare(dom, sc.check_uuid(img_uuid, "imgUUID"),
                                 sc.check_uuid(vol_uuid, "volUUID"))
-        link = self._svc.links.link(dom.sd_uuid, img_uuid,
+        link = self._links.link(dom.sd_uuid, img_uuid,
                                     dom.image_dir(img_uuid))
         chain = [dict(c, path=os.path.join(link, c["vol_id"]))
                  for c in drive.chain]
@@ -136,7 +140,7 @@ class ImageService:
     def teardown(self, sd_uuid: str, img_uuid: str,
                  vol_uuid: str | None = None) -> None:
         # File volumes need no deactivation; check the ids all the same.
-        dom = self._svc.find_domain(sd_uuid)
+        dom = self._repo.find_domain(sd_uuid)
         if not dom.io.call("exists", path=dom.image_dir(img_uuid)):
             raise errors.ImageDoesNotExistInDomain(img=img_uuid,
                                                    sd=sd_uuid)
@@ -145,7 +149,7 @@ class ImageService:
 
     def move_image(self, sp_uuid: str, src_sd: str, dst_sd: str,
                    img_uuid: str, op: int) -> str:
-        pool = self._svc.spm_pool(sp_uuid)
+        pool = self._pools.spm_pool(sp_uuid)
         if op not in (COPY_OP, MOVE_OP):
             raise errors.InvalidParameter("bad op", value=op)
         src = pool.domain(sc.check_uuid(src_sd, "srcDomUUID"))
@@ -171,7 +175,7 @@ class ImageService:
             task.drop_rollbacks()
             if op == MOVE_OP:
                 img_mod.delete(src, img_uuid)
-        return self._svc.tasks.start("Image.move", run)
+        return self._tasks.start("Image.move", run)
 
     def copy_data(self, job_id: str, source: dict[str, str],
                   destination: dict[str, str]) -> str:
@@ -194,7 +198,7 @@ class ImageService:
             img_mod.copy_volume(src, dst, on_start=task.on_child,
                                 on_progress=progress)
 
-        return self._svc.tasks.start(
+        return self._tasks.start(
             "SDM.copy_data", run, task_id=job_id, job_type=jobs.STORAGE,
             description="copy_data")
 
@@ -202,7 +206,7 @@ class ImageService:
 
     def _rollback_delete_volume(self, sd_uuid: str, img_uuid: str,
                                 vol_uuid: str) -> None:
-        dom = self._svc.find_domain(sd_uuid)
+        dom = self._repo.find_domain(sd_uuid)
         try:
             vol_mod.delete(dom, img_uuid, vol_uuid, force=True)
         except (errors.VolumeDoesNotExist, FileNotFoundError):

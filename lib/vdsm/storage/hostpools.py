@@ -1,0 +1,223 @@
+"""The pools this host is connected to, and its SPM role in them.
+
+``HostPools`` connects and disconnects pools (at most one at a time, as
+upstream), starts and stops the SPM role, and changes pool membership of
+domains (attach, detach, activate, deactivate; SPM only). A domain
+active in a connected pool is monitored, and this host holds its id in
+the domain's lockspace.
+
+Lock order: the ``HostPools`` lock, then a pool's lock; never the
+reverse. Verbs that change what a domain is or where it belongs hold
+its key in ``domain_locks`` (shared with ``Domains``), so a format
+cannot remove a domain an attach is writing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from vdsm.common.exception import VdsmError
+from vdsm.common.keyedlock import KeyedLocks
+from vdsm.storage import constants as sc
+from vdsm.storage import errors
+from vdsm.storage import pool as pool_mod
+from vdsm.storage.links import ImageLinks
+from vdsm.storage.monitor import DomainMonitor
+from vdsm.storage.pool import Pool
+from vdsm.storage.repository import Repository
+from vdsm.storage.tasks import TaskManager
+
+log = logging.getLogger("vdsm.storage.hostpools")
+
+
+class HostPools:
+    def __init__(self, repository: Repository, tasks: TaskManager,
+                 monitor: DomainMonitor, links: ImageLinks,
+                 domain_locks: KeyedLocks) -> None:
+        self._repo = repository
+        self._tasks = tasks
+        self._monitor = monitor
+        self._links = links
+        self._domain_locks = domain_locks
+        self._lock = threading.RLock()
+        self._pools: dict[str, Pool] = {}
+
+    # Lookups.
+
+    def get(self, sp_uuid: str) -> Pool:
+        sp_uuid = sc.check_uuid(sp_uuid, "spUUID")
+        with self._lock:
+            pool = self._pools.get(sp_uuid)
+        if pool is None:
+            raise errors.StoragePoolUnknown(pool=sp_uuid)
+        return pool
+
+    def spm_pool(self, sp_uuid: str) -> Pool:
+        pool = self.get(sp_uuid)
+        pool.require_spm()
+        return pool
+
+    def connected(self) -> list[str]:
+        with self._lock:
+            return list(self._pools)
+
+    def member_of(self, sd_uuid: str) -> str | None:
+        """The connected pool listing the domain, if any."""
+        with self._lock:
+            pools = list(self._pools.values())
+        for pool in pools:
+            if sd_uuid in pool.domains():
+                return pool.sp_uuid
+        return None
+
+    # Pools.
+
+    def create(self, sp_uuid: str, name: str, master_uuid: str,
+               master_version: int, domains: list[str]) -> None:
+        sc.check_uuid(sp_uuid, "spUUID")
+        for sd in domains + [master_uuid]:
+            sc.check_uuid(sd, "sdUUID")
+        # Upstream's limit: the name goes into every domain's metadata.
+        if not name or len(name) > 50 or any(c in name for c in "\n,\0"):
+            raise errors.InvalidParameter("bad pool name: 1-50 chars, no "
+                                          "newline, comma or NUL")
+        if master_version < 0:
+            raise errors.InvalidParameter("negative masterVersion",
+                                          value=master_version)
+        with self._domain_locks.hold(master_uuid, *domains):
+            pool_mod.create(self._repo.find_domain, sp_uuid, name,
+                            master_uuid, master_version, domains)
+
+    def connect(self, sp_uuid: str, host_id: int, master_uuid: str,
+                master_version: int) -> None:
+        sp_uuid = sc.check_uuid(sp_uuid, "spUUID")
+        master_uuid = sc.check_uuid(master_uuid, "msdUUID")
+        with self._lock:
+            if sp_uuid in self._pools:
+                return
+            if self._pools:
+                raise errors.StoragePoolConnectionError(
+                    "connected to another pool", pool=list(self._pools)[0])
+            pool = Pool.connect(self._repo.find_domain, self._tasks,
+                                sp_uuid, host_id, master_uuid,
+                                master_version)
+            self._pools[sp_uuid] = pool
+        for sd, status in pool.domains().items():
+            if status == sc.DOM_ACTIVE:
+                self._activate_locally(pool, sd)
+
+    def _activate_locally(self, pool: Pool, sd_uuid: str) -> None:
+        if sd_uuid != pool.master.sd_uuid:
+            try:
+                self._repo.find_domain(sd_uuid).acquire_host_id(
+                    pool.host_id, wait=False)
+            except VdsmError as e:
+                log.warning("HOST_ID sd=%s error=%s", sd_uuid, e)
+        self._monitor.start(sd_uuid, pool.host_id)
+
+    def disconnect(self, sp_uuid: str, host_id: int) -> None:
+        pool = self.get(sp_uuid)
+        self._disconnect(pool, list(pool.domains()))
+
+    def destroy(self, sp_uuid: str, host_id: int) -> None:
+        """Detach all domains, stop being SPM, disconnect (SPM only).
+
+        Afterwards the domains are free: they may be formatted or put in
+        another pool.
+        """
+        pool = self.get(sp_uuid)
+        if host_id != pool.host_id:
+            raise errors.HostIdMismatch(pool=pool.sp_uuid, given=host_id,
+                                        connected=pool.host_id)
+        members = list(pool.domains())
+        pool.destroy()
+        self._disconnect(pool, members)
+
+    def _disconnect(self, pool: Pool, members: list[str]) -> None:
+        pool.disconnect()
+        for sd in members:
+            self._monitor.stop(sd)
+            if sd != pool.master.sd_uuid:
+                try:
+                    self._repo.find_domain(sd).release_host_id(
+                        pool.host_id, wait=False)
+                except VdsmError:
+                    pass
+        with self._lock:
+            self._pools.pop(pool.sp_uuid, None)
+
+    def info(self, sp_uuid: str) -> dict[str, Any]:
+        pool = self.get(sp_uuid)
+        md = pool.metadata()
+        doms = pool.domains()
+        dominfo = {}
+        for sd, status in doms.items():
+            entry: dict[str, Any] = {"status": status, "alerts": []}
+            try:
+                dom = self._repo.find_domain(sd)
+                space = dom.space()
+                entry.update(diskfree=space["free"],
+                             disktotal=space["total"],
+                             version=int(dom.metadata().get("VERSION", 0)))
+            except (VdsmError, OSError):
+                entry["status"] = "Unknown" if status == sc.DOM_ACTIVE \
+                    else status
+            dominfo[sd] = entry
+        spm = pool.spm_status()
+        return {"info": {"name": md.get("POOL_DESCRIPTION", ""),
+                         "master_uuid": pool.master.sd_uuid,
+                         "master_ver": int(md.get("MASTER_VERSION", 0)),
+                         "spm_id": spm["id"], "lver": spm["lver"],
+                         "domains": md.get("POOL_DOMAINS", ""),
+                         "pool_status": "connected",
+                         "type": md.get("TYPE", ""), "isoprefix": "",
+                         "version": md.get("VERSION", "")},
+                "dominfo": dominfo}
+
+    # SPM.
+
+    def spm_start(self, sp_uuid: str) -> str:
+        pool = self.get(sp_uuid)
+        return self._tasks.start("StoragePool.spmStart",
+                                 lambda task: pool.spm_start())
+
+    def spm_stop(self, sp_uuid: str) -> None:
+        self.get(sp_uuid).spm_stop()
+
+    def spm_status(self, sp_uuid: str) -> dict[str, Any]:
+        return self.get(sp_uuid).spm_status()
+
+    # Membership (SPM only).
+
+    def attach_domain(self, sd_uuid: str, sp_uuid: str) -> None:
+        sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        with self._domain_locks.hold(sd_uuid):
+            self.spm_pool(sp_uuid).attach(sd_uuid)
+
+    def detach_domain(self, sd_uuid: str, sp_uuid: str) -> None:
+        sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        with self._domain_locks.hold(sd_uuid):
+            self.spm_pool(sp_uuid).detach(sd_uuid)
+            self._links.unlink_domain(sd_uuid)
+
+    def activate_domain(self, sd_uuid: str, sp_uuid: str) -> None:
+        sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        with self._domain_locks.hold(sd_uuid):
+            pool = self.spm_pool(sp_uuid)
+            pool.activate(sd_uuid)
+            self._activate_locally(pool, sd_uuid)
+
+    def deactivate_domain(self, sd_uuid: str, sp_uuid: str) -> None:
+        sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        with self._domain_locks.hold(sd_uuid):
+            pool = self.spm_pool(sp_uuid)
+            pool.deactivate(sd_uuid)
+            self._monitor.stop(sd_uuid)
+            self._links.unlink_domain(sd_uuid)
+            try:
+                self._repo.find_domain(sd_uuid).release_host_id(
+                    pool.host_id, wait=False)
+            except VdsmError as e:
+                log.warning("HOST_ID sd=%s error=%s", sd_uuid, e)

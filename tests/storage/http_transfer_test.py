@@ -11,8 +11,11 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
+import shutil
 import socket
 import ssl
+import subprocess
 import time
 
 import pytest
@@ -208,3 +211,36 @@ def test_short_body_fails_task(pool):
     ok(cli, headers["Task-Id"])
     assert cli.Volume.getInfo(**vol_args(sp, sd, img, vol))[
         "legality"] == "LEGAL"
+
+
+def curl(vdsmd, ids, *args):
+    sp, sd, img, vol = ids
+    p = vdsmd.pki
+    return subprocess.run(
+        ["curl", "-sS", "--cacert", p.ca_cert, "--cert", p.cert, "--key",
+         p.key, "-H", f"Storage-Pool-Id: {sp}", "-H",
+         f"Storage-Domain-Id: {sd}", "-H", f"Image-Id: {img}", "-H",
+         f"Volume-Id: {vol}", "-D", "-", *args,
+         f"https://localhost:{vdsmd.port}/"],
+        capture_output=True, check=True, timeout=60)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="no curl")
+def test_curl_as_in_readme(pool, tmp_path):
+    vdsmd, cli, ids = pool
+    # Over 1 MiB: curl asks "Expect: 100-continue" and waits for it.
+    data = os.urandom(2 * MIB + 1)
+    src = tmp_path / "ovf.tar"
+    src.write_bytes(data)
+    out = curl(vdsmd, ids, "-T", str(src)).stdout.decode()
+    assert out.startswith("HTTP/1.1 100 Continue"), out
+    assert "HTTP/1.1 200 OK" in out
+    task_id = re.search(r"Task-Id: (\S+)", out).group(1)
+    ok(cli, task_id)
+    dst = tmp_path / "back"
+    curl(vdsmd, ids, "-r", f"0-{len(data) - 1}", "-o", str(dst))
+    assert dst.read_bytes() == data
+    # Refused before its body is sent: curl gets the JSON at once.
+    res = curl(vdsmd, (ids[0], ids[1], new_id(), ids[3]), "-T", str(src))
+    assert b"500 Internal Server Error" in res.stdout
+    assert b'"code": 268' in res.stdout

@@ -47,7 +47,9 @@ MAX_VLAN = 4094
 DEFAULT_CONNECTIVITY_TIMEOUT = 4
 
 # A Linux interface name: 1-15 chars, no '/', ':', whitespace, not . or ..
-_IFNAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.\-]{1,15}$")
+# and, though Linux allows it, never a leading '-': names reach command
+# lines (dhclient takes "-d" as an option, and has no "--").
+_IFNAME = re.compile(r"^(?!\.{1,2}$)(?!-)[A-Za-z0-9_.\-]{1,15}$")
 _BOND_NAME = re.compile(r"^bond[A-Za-z0-9_]{1,11}$")
 
 # Attributes upstream clients send that have no effect here; accepted so
@@ -351,8 +353,8 @@ def _expect_map(value: Any, path: str) -> None:
 
 def _check_name(name: Any, path: str, error: type) -> None:
     if not isinstance(name, str) or not _IFNAME.match(name):
-        raise error("name must be 1-15 letters, digits, '_', '-' or '.'",
-                    field=path)
+        raise error("name must be 1-15 letters, digits, '_', '-' or '.', "
+                    "not starting with '-'", field=path)
 
 
 def _check_known(attrs: dict[str, Any], known: set[str], path: str) -> None:

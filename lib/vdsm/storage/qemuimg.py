@@ -4,6 +4,8 @@ Each call is a child process with a timeout; a caller may pass an
 ``on_start`` callback that gets the Popen, so a task can kill it when
 stopped. ``convert`` also takes ``on_progress``, called with the percent
 done that ``qemu-img convert -p`` prints (``    (12.50/100%)\r``).
+Positional arguments (paths, sizes, bitmap names) always follow ``--``,
+so none is ever taken for an option.
 """
 
 from __future__ import annotations
@@ -66,8 +68,8 @@ def create(path: str, size: int, fmt: str, preallocation: str | None = None,
         args += ["-o", ",".join(opts)]
     if backing:
         args += ["-b", backing, "-F", backing_fmt or "qcow2"]
-    _run(args + ["-u", path, str(size)] if backing else
-         args + [path, str(size)], timeout, on_start)
+    _run(args + ["-u", "--", path, str(size)] if backing else
+         args + ["--", path, str(size)], timeout, on_start)
 
 
 def info(path: str, fmt: str | None = None, backing_chain: bool = False,
@@ -77,7 +79,7 @@ def info(path: str, fmt: str | None = None, backing_chain: bool = False,
         args += ["-f", fmt]
     if backing_chain:
         args.append("--backing-chain")
-    return json.loads(_run(args + [path], timeout))
+    return json.loads(_run(args + ["--", path], timeout))
 
 
 def convert(src: str, dst: str, src_fmt: str, dst_fmt: str,
@@ -93,12 +95,12 @@ def convert(src: str, dst: str, src_fmt: str, dst_fmt: str,
         args += ["-o", "compat=1.1"]
     if backing:
         args += ["-B", backing, "-F", backing_fmt or "qcow2"]
-    _run(args + [src, dst], timeout, on_start, on_progress)
+    _run(args + ["--", src, dst], timeout, on_start, on_progress)
 
 
 def resize(path: str, size: int, fmt: str,
            timeout: float = DEFAULT_TIMEOUT) -> None:
-    _run(["resize", "-f", fmt, path, str(size)], timeout)
+    _run(["resize", "-f", fmt, "--", path, str(size)], timeout)
 
 
 def bitmaps(path: str) -> list[str]:
@@ -109,11 +111,12 @@ def bitmaps(path: str) -> list[str]:
 
 def add_bitmap(path: str, name: str, timeout: float = 60) -> None:
     """Add an empty, enabled persistent bitmap to a qcow2 image."""
-    _run(["bitmap", "--add", "--enable", "-f", "qcow2", path, name],
+    # The name comes from the parent image, which may be uploaded.
+    _run(["bitmap", "--add", "--enable", "-f", "qcow2", "--", path, name],
          timeout)
 
 
 def rebase_unsafe(path: str, backing: str, backing_fmt: str, fmt: str,
                   timeout: float = 60) -> None:
     _run(["rebase", "-u", "-f", fmt, "-b", backing, "-F", backing_fmt,
-          path], timeout)
+          "--", path], timeout)

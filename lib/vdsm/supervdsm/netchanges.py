@@ -71,9 +71,10 @@ TABLE_BASE = 0x56450000
 TABLE_SPAN = 0x10000
 RULE_PRIORITY = 32000
 
-_IFNAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.\-]{1,15}$")
+# Never a leading '-' (an option to ip, dhclient, lldptool ...).
+_IFNAME = re.compile(r"^(?!\.{1,2}$)(?!-)[A-Za-z0-9_.\-]{1,15}$")
 _BOND_VALUE = re.compile(r"^[A-Za-z0-9_.:,\-]{1,64}$")
-_NETNS = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+_NETNS = re.compile(r"^(?!-)[A-Za-z0-9_.\-]{1,64}$")
 
 Change = dict[str, Any]
 

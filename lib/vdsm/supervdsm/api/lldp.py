@@ -19,7 +19,8 @@ from vdsm.supervdsm.allowlist import privileged
 from vdsm.supervdsm.errors import InvalidArguments
 
 LLDPTOOL = "lldptool"
-_DEVICE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
+# Never a leading '-': lldptool would take it for an option.
+_DEVICE = re.compile(r"^(?!-)[A-Za-z0-9_.:@-]{1,15}$")
 
 
 @privileged

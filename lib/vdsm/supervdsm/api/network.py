@@ -23,7 +23,8 @@ import time
 
 from vdsm import hooks
 from vdsm.common import exception
-from vdsm.common.commands import CommandFailed, CommandNotFound
+from vdsm.common.commands import (CommandFailed, CommandNotFound,
+                                  CommandTimeout)
 from vdsm.supervdsm import netchanges as vocab
 from vdsm.supervdsm import runtime
 from vdsm.supervdsm.allowlist import privileged
@@ -39,6 +40,10 @@ _FAILED_LINE = re.compile(r"Command failed -:(\d+)")
 DHCLIENT_DIR = "/run/vdsm/dhclient"
 DHCLIENT_SCRIPT = os.path.join(os.path.dirname(vocab.__file__),
                                "dhclient-script")
+# dhclient -nw forks to the background at once; one that has not after
+# this long (or half the call timeout, so the cleanup below runs before
+# the caller gives up) is killed and its files removed.
+DHCLIENT_TIMEOUT = 30.0
 
 
 class NetworkChangeFailed(RuntimeError):
@@ -196,13 +201,20 @@ def start_dhcp(dev: str, default_route: bool, netns: str = "",
         "dhclient", f"-{family}", "-nw", "-cf", "/dev/null", "-pf", pidfile,
         "-lf", leasefile, "-sf", DHCLIENT_SCRIPT,
         "-e", f"VDSM_DEFAULT_ROUTE={'yes' if default_route else 'no'}", dev]
+    # dhclient has no "--" (it refuses it): ``dev`` is safe last on the
+    # command line only because check_ifname refuses a leading '-'.
+    timeout = min(DHCLIENT_TIMEOUT,
+                  runtime.config().getfloat("supervdsm", "call_timeout") / 2)
     try:
-        runtime.run(cmd, timeout=30)
+        runtime.run(cmd, timeout=timeout)
     except CommandNotFound:
         raise NetworkChangeFailed("no DHCP client: install isc-dhcp-client") \
             from None
-    except CommandFailed as e:
-        raise NetworkChangeFailed(f"dhclient failed on {dev}: "
+    except (CommandFailed, CommandTimeout) as e:
+        # A dhclient that forked before failing, and its files, go too.
+        stop_dhcp(dev, netns, family)
+        what = "timed out" if isinstance(e, CommandTimeout) else "failed"
+        raise NetworkChangeFailed(f"dhclient {what} on {dev}: "
                                   f"{e.stderr.strip()[-300:]}") from None
     log.info("DHCP start dev=%s netns=%s family=%d", dev, netns or "-",
              family)

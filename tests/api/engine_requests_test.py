@@ -209,7 +209,7 @@ SHAPES: list[tuple[str, dict]] = [
     ("Host.setupNetworks", {
         "networks": {
             "ovirtmgmt": {"nic": "eth0", "mtu": 1500, "bridged": "true",
-                          "stp": "no", "bootproto": "dhcp",
+                          "STP": "no", "bootproto": "dhcp",
                           "dhcpv6": False, "ipv6autoconf": True,
                           "defaultRoute": True, "switch": "legacy"},
             "storage": {"bonding": "bond0", "vlan": "100", "mtu": 9000,
@@ -324,6 +324,6 @@ def test_every_served_engine_verb_has_a_shape():
                     "Host.getNetworkStatistics", "VM.getStats", "VM.getInfo",
                     "VM.pause", "VM.setTicket", "Task.getInfo",
                     "Volume.delete", "Volume.getSize", "Jobs.abort",
-                    "Jobs.delete"}
+                    "Jobs.delete", "Host.setLogLevel"}
     missing = sorted(set(SCHEMA.verbs) - shaped - never_called)
     assert missing == []

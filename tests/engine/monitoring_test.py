@@ -1,0 +1,155 @@
+"""oVirt Engine monitors an Up host and its VM, as the engine's code does.
+
+A VM defined the way the engine defines it (its domain XML with the
+engine's ``<ovirt-vm:vm>`` metadata, ``launchPaused`` without a type
+attribute) is created with VM.create; then the steady cycle of
+``HostMonitoring`` and ``PollVmStatsRefresher``: Host.getStats and
+Host.getAllVmStats every cycle, Host.dumpxmls whenever a VM's ``hash``
+changes (``VmDevicesMonitoring``), the ``|virt|VM_status|`` events
+(``EventVmStatsRefresher``), and VM.destroy once the VM is Down
+(``VmAnalyzer``). Every reply and event goes through the engine's readers
+(readers.py); ``statusTime`` must never go back (``isLatestData``).
+
+The engine polls every 15 s; the cycle here runs every 0.3 s against a
+vdsmd sampling every second. The test guest powers itself off after a
+few seconds (``vdsm.poweroff``), as a guest shut down from inside.
+Once it is Up the console is opened as the engine opens it (VM.updateDevice
+with the graphics ticket, ``SetVmTicketVDSCommand``).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+import xml.etree.ElementTree as ET
+
+import libvirt
+import pytest
+
+from engine import readers
+from engine.conftest import connect
+from vdsm import client
+
+pytestmark = [pytest.mark.slow, pytest.mark.root]
+
+# What the engine's LibvirtVmXmlBuilder writes in <metadata>.
+ENGINE_METADATA = """
+<ovirt-tune:qos xmlns:ovirt-tune="http://ovirt.org/vm/tune/1.0"/>
+<ovirt-vm:vm xmlns:ovirt-vm="http://ovirt.org/vm/1.0">
+  <ovirt-vm:minGuaranteedMemoryMb type="int">64</ovirt-vm:\
+minGuaranteedMemoryMb>
+  <ovirt-vm:clusterVersion>4.7</ovirt-vm:clusterVersion>
+  <ovirt-vm:custom/>
+  <ovirt-vm:launchPaused>false</ovirt-vm:launchPaused>
+  <ovirt-vm:resumeBehavior>auto_resume</ovirt-vm:resumeBehavior>
+</ovirt-vm:vm>"""
+CYCLE = 0.3
+TIMEOUT = 60
+
+
+def drain_status_events(engine, vm_id: str, seen: list[str]) -> None:
+    """EventVmStatsRefresher: every |virt|VM_status| event read."""
+    while True:
+        try:
+            method, params = engine.events.get(timeout=0)
+        except client.TimeoutError:
+            return
+        if not method.startswith("|virt|VM_status|"):
+            continue
+        readers.vm_status_event(params)
+        if vm_id in params:
+            seen.append(params[vm_id]["status"])
+
+
+def open_console(engine, vm_id: str) -> bool:
+    """SetVmTicketVDSCommand: the ticket as a graphics device update,
+    the params of ovirt-engine 4.5; the reply's vmList is read as
+    CreateBroker's. The ticket must be in the live domain."""
+    reply = engine.rpc("VM.updateDevice", vmID=vm_id, params={
+        "deviceType": "graphics", "graphicsType": "vnc",
+        "password": "t1cket", "ttl": 120,
+        "existingConnAction": "disconnect",
+        "disconnectAction": "LOCK_SCREEN",
+        "consoleDisconnectActionDelay": 0,
+        "params": {"userName": "admin@internal",
+                   "userId": str(uuid.uuid4()), "fips": "false",
+                   "vncUsername": f"vnc-{vm_id}"}})
+    readers.string(reply, "vmId", need=True)
+    readers.vm_status(readers.string(reply, "status", need=True), "")
+    conn = libvirt.open("qemu:///system")
+    try:
+        xml = conn.lookupByUUIDString(vm_id).XMLDesc(
+            libvirt.VIR_DOMAIN_XML_SECURE)
+    finally:
+        conn.close()
+    graphics = ET.fromstring(xml).find("devices/graphics")
+    assert graphics is not None and graphics.get("passwd") == "t1cket"
+    return True
+
+
+def test_steady_cycle_until_destroy(virt_host, guests):
+    vm_id = str(uuid.uuid4())
+    xml = guests.xml(vm_id, metadata=ENGINE_METADATA,
+                     cmdline="vdsm.poweroff=3")
+    with connect(virt_host) as engine:
+        created = engine.rpc("VM.create", vmID=vm_id,
+                             vmParams={"vmId": vm_id, "xml": xml})
+        # CreateBrokerVDSCommand: buildVMDynamicDataFromList.
+        readers.string(created, "vmId", need=True)
+        readers.vm_status(readers.string(created, "status", need=True), "")
+        assert created["vmId"] == vm_id
+
+        events: list[str] = []
+        statuses: list[str] = []
+        last_time = -1.0
+        last_hash = None
+        dumped = 0
+        sampled = False
+        console = False
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            assert time.monotonic() < deadline, statuses
+            readers.host_stats(engine.rpc("Host.getStats"))
+            all_stats = engine.rpc("Host.getAllVmStats")
+            for i, vm in enumerate(all_stats):
+                readers.vm_stats(vm, f"[{i}].")
+            mine = [vm for vm in all_stats if vm["vmId"] == vm_id]
+            assert len(mine) == 1, all_stats
+            vm = mine[0]
+            when = readers.double(vm, "statusTime", need=True)
+            assert when is not None and when >= last_time, (when,
+                                                            last_time)
+            last_time = when
+            if not statuses or statuses[-1] != vm["status"]:
+                statuses.append(vm["status"])
+            if vm["status"] == "Up" and "cpuUser" in vm:
+                sampled = True
+            if vm["status"] == "Up" and not console:
+                console = open_console(engine, vm_id)
+            if vm.get("hash") != last_hash:
+                last_hash = vm.get("hash")
+                xmls = engine.rpc("Host.dumpxmls", vmList=[vm_id])
+                readers.domain_xmls(xmls)
+                assert vm_id in xmls[vm_id]
+                dumped += 1
+            drain_status_events(engine, vm_id, events)
+            if vm["status"] == "Down":
+                break
+            time.sleep(CYCLE)
+
+        # The engine reads the exit info of a Down VM, then destroys it.
+        for key in ("exitCode", "exitReason"):
+            readers.parse_int(vm, key, need=True)
+        readers.string(vm, "exitMessage", need=True)
+        engine.rpc("VM.destroy", vmID=vm_id)
+        assert vm_id not in [v["vmId"]
+                             for v in engine.rpc("Host.getAllVmStats")]
+        drain_status_events(engine, vm_id, events)
+
+    assert "Up" in statuses and statuses[-1] == "Down", statuses
+    assert sampled, "never saw a sampled Up VM"
+    assert console
+    assert dumped >= 1
+    # Launched running: launchPaused "false" read as the engine means it.
+    assert "Paused" not in statuses
+    assert "Up" in events and "Down" in events, events

@@ -72,6 +72,9 @@ def decode(data: bytes) -> dict[str, Any]:
         message = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise ProtocolError(f"invalid JSON: {e}") from None
+    except RecursionError:
+        # [[[[...]]]] nested past the interpreter's recursion limit.
+        raise ProtocolError("invalid JSON: nested too deep") from None
     if not isinstance(message, dict):
         raise ProtocolError("message is not a JSON object")
     return message

@@ -29,7 +29,7 @@ from typing import Any
 
 import libvirt
 
-from vdsm.common import exception
+from vdsm.common import exception, xmltree
 from vdsm.virt import domxml, metadata
 from vdsm.virt.errors import ChangeDiskError
 from vdsm.virt.vm import Vm
@@ -49,7 +49,7 @@ def _request(xml: Any, tag: str, error: type[exception.VdsmError]
     if not isinstance(xml, str):
         raise error("params.xml must be a string")
     try:
-        root = ET.fromstring(xml)
+        root = xmltree.fromstring(xml)
     except ET.ParseError as e:
         raise error(f"malformed XML: {e}")
     if root.tag == tag:

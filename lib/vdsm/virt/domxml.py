@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 import zlib
 from dataclasses import dataclass
 
-from vdsm.common import exception
+from vdsm.common import exception, xmltree
 from vdsm.virt import metadata
 
 
@@ -38,7 +38,7 @@ def parse(text: str) -> ET.Element:
     if not isinstance(text, str) or not text.strip():
         raise exception.CannotCreateVM("empty domain XML")
     try:
-        root = ET.fromstring(text)
+        root = xmltree.fromstring(text)
     except ET.ParseError as e:
         raise exception.CannotCreateVM(f"malformed domain XML: {e}")
     if root.tag != "domain":

@@ -33,6 +33,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from vdsm.common import xmltree
+
 NS = "http://ovirt.org/vm/1.0"
 PREFIX = "ovirt-vm"
 VM_TAG = f"{{{NS}}}vm"
@@ -131,7 +133,7 @@ class Metadata:
     def from_xml(cls, text: str | None) -> Metadata:
         if not text:
             return cls()
-        return cls.from_element(ET.fromstring(text))
+        return cls.from_element(xmltree.fromstring(text))
 
     def to_element(self) -> ET.Element:
         elem = ET.Element(VM_TAG)

@@ -31,7 +31,7 @@ from typing import Callable, Protocol
 
 import libvirt
 
-from vdsm.common import exception
+from vdsm.common import exception, xmltree
 from vdsm.virt import domxml, metadata
 from vdsm.virt.errors import UpdateDeviceFailed
 from vdsm.virt.vm import Vm
@@ -66,7 +66,7 @@ def from_xml(xml: str) -> NicUpdate:
     """The update an engine <hotplug> document (or bare <interface>)
     asks for: every value it carries."""
     try:
-        root = ET.fromstring(xml)
+        root = xmltree.fromstring(xml)
     except ET.ParseError as e:
         raise UpdateDeviceFailed(f"malformed XML: {e}")
     if root.tag == "interface":

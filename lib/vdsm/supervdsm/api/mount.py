@@ -33,8 +33,13 @@ BLOCK_TYPES = ("ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "iso9660")
 NETWORK_TYPES = ("nfs", "nfs4", "cifs", "glusterfs", "ceph")
 VFS_TYPES = BLOCK_TYPES + NETWORK_TYPES + ("tmpfs",)
 FORCED_OPTIONS = ("nosuid", "nodev")
+# Compared case-insensitively: mount(8) takes x-mount.mkdir for
+# X-mount.mkdir. helper= and uhelper= would pick the /sbin/mount.TYPE
+# program run as root; the X-mount.* family makes, chowns or chmods
+# directories (mkdir, owner, group, mode, subdir, idmap).
 REFUSED_OPTIONS = ("suid", "dev", "loop", "remount", "bind", "rbind",
-                   "move", "owner", "user", "users", "X-mount.mkdir")
+                   "move", "owner", "user", "users", "helper", "uhelper")
+REFUSED_PREFIXES = ("x-mount.",)
 _OPTION = re.compile(r"^[A-Za-z0-9_.+-]+(=[A-Za-z0-9_.:/+@~%-]*)?$")
 _SPEC = re.compile(r"^[^\s\0-][^\s\0]*$")
 
@@ -85,7 +90,8 @@ def _check(spec: str, vfs_type: str, options: str) -> list[str]:
     for opt in opts:
         if not _OPTION.match(opt):
             raise InvalidArguments(f"invalid mount option {opt!r}")
-        if opt.split("=", 1)[0] in REFUSED_OPTIONS:
+        name = opt.split("=", 1)[0].lower()
+        if name in REFUSED_OPTIONS or name.startswith(REFUSED_PREFIXES):
             raise InvalidArguments(f"mount option {opt!r} is not allowed")
     return opts + [o for o in FORCED_OPTIONS if o not in opts]
 

@@ -36,6 +36,7 @@ API_MODULES: list[str] = [
     "vdsm.api.host",
     "vdsm.api.vm",
     "vdsm.api.vm_devices",
+    "vdsm.api.vm_external",
     "vdsm.api.host_virt",
     "vdsm.api.storagepool",
     "vdsm.api.storagedomain",

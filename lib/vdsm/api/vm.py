@@ -7,7 +7,7 @@ from typing import Any
 from vdsm import hooks
 from vdsm.api.registry import CallContext, verb
 from vdsm.common import exception
-from vdsm.virt import devices, vmstats
+from vdsm.virt import devices, externaldata, vmstats
 from vdsm.virt.vm import Vm
 
 
@@ -32,8 +32,16 @@ def create(ctx: CallContext, vmID: str, vmParams: dict) -> dict:
         raise exception.InvalidParameter(
             f"vmParams.vmId {vmParams['vmId']} differs from vmID {vmID}")
     paused = bool(vmParams.get("launchPaused"))
+    restore = {kind: vmParams[key] for kind, key in (
+        (externaldata.Kind.TPM, "_X_tpmdata"),
+        (externaldata.Kind.NVRAM, "_X_nvramdata")) if vmParams.get(key)}
+
+    def prepare(vm_id: str) -> None:
+        for kind, content in restore.items():
+            ctx.services.virt.external.restore(vm_id, kind, content)
+
     vm = ctx.services.virt.vms.create(vmID, vmParams["xml"],
-                                      launch_paused=paused)
+                                      launch_paused=paused, prepare=prepare)
     return {"vmId": vm.id, "status": "WaitForLaunch",
             "statusTime": str(vm.status_time), "xml": vm.xml}
 

@@ -195,6 +195,16 @@ DEFAULTS: dict[str, list[Option]] = {
         Option("min_balloon_change_percent", "0.0025",
                "Smaller balloon changes are not made."),
     ],
+    "virt": [
+        Option("privileged", "supervdsm",
+               "How TPM and NVRAM data (VM.getExternalData) are read and "
+               "restored: 'supervdsm' (production) or 'direct', "
+               "in-process through the same allowlist and argument checks "
+               "when vdsmd itself is root (tests)."),
+        Option("external_data_interval", "60",
+               "Seconds between two reads of the TPM and NVRAM data of "
+               "the running VMs (tpmHash, nvramHash in the VM stats)."),
+    ],
     "irs": [
         Option("sd_health_check_delay", "10",
                "Seconds between two checks of a storage domain."),

@@ -24,6 +24,7 @@ MODULES: list[str] = [
     "network",
     "lldp",
     "ksm",
+    "externaldata",
 ]
 
 _MARK = "__vdsm_privileged__"

@@ -18,7 +18,8 @@ from vdsm.common.config import Config
 from vdsm.common.libvirtconnection import Connection
 from vdsm.services import EventSink
 from vdsm.storage.vmdisks import VmDisks
-from vdsm.virt import domxml
+from vdsm.supervdsm import caller
+from vdsm.virt import domxml, externaldata
 from vdsm.virt.manager import VmManager
 from vdsm.virt.nics import Mirrors
 from vdsm.virt.vm import DOWN, UP
@@ -70,6 +71,12 @@ class VmCounts:
     mem_resident_mib: int = 0
 
 
+def _privileged(config: Config) -> caller.Caller:
+    if config.get("virt", "privileged") == "direct":
+        return caller.in_process(config)
+    return caller.over_socket(config)
+
+
 class VirtService:
     def __init__(self, config: Config, events: EventSink,
                  disks: VmDisks) -> None:
@@ -86,12 +93,18 @@ class VirtService:
         self.mirrors: Mirrors | None = None
         self.sampler = Sampler(
             self.conn, config.getfloat("vars", "vm_sample_interval"))
+        read, write = externaldata.privileged_io(_privileged(config))
+        self.external = externaldata.ExternalData(
+            read, write, config.getfloat("virt", "external_data_interval"),
+            self.vms.all)
 
     def start(self) -> None:
         self.vms.recover()
         self.sampler.start()
+        self.external.start()
 
     def stop(self) -> None:
+        self.external.stop()
         self.sampler.stop()
         self.vms.stop()
         self.conn.close()

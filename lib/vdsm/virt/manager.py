@@ -67,11 +67,13 @@ class VmManager:
 
     # Create.
 
-    def create(self, vm_id: str, xml: str, launch_paused: bool = False
-               ) -> Vm:
+    def create(self, vm_id: str, xml: str, launch_paused: bool = False,
+               prepare: Callable[[str], None] | None = None) -> Vm:
         """Define the domain and start it in the background.
 
-        On any error nothing is left: no domain, no prepared disk, no VM.
+        prepare(vm_id) runs once the id is known to be new, before the
+        domain is defined (restoring its TPM/NVRAM data). On any error
+        nothing is left: no domain, no prepared disk, no VM.
         """
         root = domxml.parse(xml)
         domxml.check_uuid(root, vm_id)
@@ -84,6 +86,8 @@ class VmManager:
         prepared = False
         try:
             self._check_new(vm_id)
+            if prepare is not None:
+                prepare(vm_id)
             if self.disks is not None:
                 self.disks.prepare(root)
                 prepared = True

@@ -72,6 +72,9 @@ class Vm:
         self.destroying = False
         self.removed = threading.Event()
         self.console = graphics.Console()
+        # Kind ("tpm", "nvram") -> hash of its last stable data
+        # (vdsm.virt.externaldata).
+        self.external_hashes: dict[str, str] = {}
 
     # Views.
 

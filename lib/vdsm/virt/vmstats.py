@@ -30,6 +30,9 @@ def vm_stats(vm: Vm, prev: Sample | None, last: Sample | None
                                if start is not None else 0)
     stats["monitorResponse"] = "0" if _responsive(prev, last) else "-1"
     stats["clientIp"] = vm.console.client_ip
+    for kind, key in (("tpm", "tpmHash"), ("nvram", "nvramHash")):
+        if vm.external_hashes.get(kind):
+            stats[key] = vm.external_hashes[kind]
     stats.update(_cpu(prev, last))
     stats["memUsage"] = _mem_usage(last)
     stats["network"] = _network(prev, last)

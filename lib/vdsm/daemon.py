@@ -19,7 +19,7 @@ from typing import Any
 
 import vdsm
 from vdsm import hooks, pki
-from vdsm.api import registry
+from vdsm.api import registry, storage_wire
 from vdsm.api.dispatcher import Dispatcher
 from vdsm.api.image_transfer import ImageTransferHandler
 from vdsm.api.schema import Schema
@@ -57,7 +57,9 @@ def create_components(config: Config, events: EventSink
                       ) -> tuple[Services, list[Component]]:
     """Every subsystem, each given only what it uses; in start order."""
     host = HostService(config)
-    storage = Storage.build(config, events=events)
+    storage = Storage.build(
+        config, on_job_change=lambda job: events.publish(
+            f"|jobs|status|{job.id}", storage_wire.job_info(job)))
     network = NetworkService(config, events)
     virt = VirtService(config, events, storage.disks)
     mom = mempolicy.MemoryPolicy(

@@ -16,7 +16,7 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 HEADER = """\
 from vdsm.api.registry import CallContext
-from vdsm.api.storagewire import storage
+from vdsm.api.storage_args import storage
 
 
 def probe(ctx: CallContext) -> None:

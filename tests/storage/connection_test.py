@@ -13,6 +13,7 @@ from storage.storagefixtures import (connect_servers, disconnect_servers,
 from vdsm.storage import constants as sc
 from vdsm.storage import errors, mount
 from vdsm.storage.mount import Mounter
+from vdsm.supervdsm.caller import Caller, InProcess
 
 pytestmark = pytest.mark.root
 
@@ -59,7 +60,7 @@ def test_localfs_connect_disconnect(make_service, tmp_path):
 def mounter(supervdsmd):
     """Mounts through a real supervdsmd, as vdsmd does."""
     client = supervdsmd.client()
-    yield Mounter(lambda: client)
+    yield Mounter(Caller(client))
     client.close()
 
 
@@ -82,7 +83,7 @@ def test_posixfs_mount_and_restore_after_restart(make_service, mounter,
     svc2 = make_service(mounter=mounter, repository=supervdsmd.repository)
     svc2.start()
     assert mount.is_mounted(target)
-    assert svc2.repository.find_domain(sd).info()["type"] == "POSIXFS"
+    assert svc2.repository.find_domain(sd).info().type == "POSIXFS"
     assert disconnect_servers(svc2, sc.POSIXFS, [con]) == [("p", 0)]
     assert not mount.is_mounted(target)
     assert not os.path.exists(target)
@@ -139,3 +140,27 @@ def test_bad_domain_type(make_service):
         svc, sc.ISCSI, [{"id": "i", "connection": "x"}]) == \
         [("i", errors.StorageServerConnectionError.code)]
     assert new_id()
+
+
+def test_mounter_calls_the_declared_functions_through_the_caller(tmp_path):
+    """The same checks as supervdsmd's, in-process (this test is root):
+    what supervdsm refuses arrives as 1000, nothing is mounted."""
+    calls = []
+
+    class Recording:
+        def __init__(self):
+            self.inner = InProcess()
+
+        def call(self, method, *args, **kwargs):
+            calls.append(method)
+            return self.inner.call(method, *args, **kwargs)
+
+    mounter = Mounter(Caller(Recording()))
+    target = tmp_path / "target"
+    target.mkdir()
+    with pytest.raises(errors.InvalidParameter):
+        mounter.mount("/dev/null", str(target), "bad type!")
+    with pytest.raises(errors.InvalidParameter):
+        mounter.mount("/dev/null", str(target), "ext4", "suid")
+    assert calls == ["mount.mount", "mount.mount"]
+    assert not mount.is_mounted(str(target))

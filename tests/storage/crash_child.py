@@ -18,7 +18,7 @@ from storage.storagefixtures import make_config
 
 from vdsm.storage import constants as sc
 from vdsm.storage.component import Storage
-from vdsm.storage.volume import VolumeSpec
+from vdsm.storage.volume import VolumeRef, VolumeSpec
 
 
 def main() -> None:
@@ -38,8 +38,8 @@ def main() -> None:
         src_img, src_vol, dst_img, dst_vol = rest
         task = svc.images.copy_data(
             "11111111-2222-3333-4444-555555555555",
-            {"sd_id": sd, "img_id": src_img, "vol_id": src_vol},
-            {"sd_id": sd, "img_id": dst_img, "vol_id": dst_vol})
+            VolumeRef(sd, src_img, src_vol),
+            VolumeRef(sd, dst_img, dst_vol))
     print("STARTED", task, flush=True)
     while svc.tasks.get(task).state != "finished":
         time.sleep(0.05)

@@ -64,9 +64,9 @@ def recover(svc, sp):
     deadline = time.monotonic() + 30
     while True:
         status = wait_task(svc, svc.pools.spm_start(sp))
-        if status["result"] == "success":
+        if status.result == "success":
             break
-        assert status["code"] == errors.AcquireLockFailure.code, status
+        assert status.code == errors.AcquireLockFailure.code, status
         assert time.monotonic() < deadline, status
         time.sleep(0.5)
     return [t for t in svc.tasks.all() if t.result == "cleanSuccess"]
@@ -113,7 +113,7 @@ def test_kill_during_copy(env):
     src = create(svc, sp, sd, src_img, size=600 * MIB,
                  prealloc=sc.PREALLOCATED)
     dst = create(svc, sp, sd, dst_img, size=600 * MIB, fmt=sc.COW_FORMAT)
-    src_path = svc.images.volume_info(sd, src_img, src)["path"]
+    src_path = svc.images.volume_info(sd, src_img, src).path
     with open("/dev/urandom", "rb") as rnd, open(src_path, "r+b") as out:
         for _ in range(600):
             out.write(rnd.read(MIB))
@@ -132,6 +132,6 @@ def test_kill_during_copy(env):
     rolled_back = recover(svc, sp)
     assert [t.verb for t in rolled_back] == ["SDM.copy_data"]
     info = svc.images.volume_info(sd, dst_img, dst)
-    assert info["legality"] == "ILLEGAL"
+    assert info.legality == "ILLEGAL"
     with pytest.raises(errors.VolumeIsIllegal):
         svc.images.prepare(sd, dst_img, dst)

@@ -44,9 +44,9 @@ def test_create_layout_and_sealed_metadata(env):
     assert md["_SHA_CKSUM"] == hashlib.sha1(
         "".join(body).encode()).hexdigest()
     info = svc.domains.info(sd)
-    assert info["name"] == "test-domain" and info["pool"] == []
+    assert info.name == "test-domain" and info.pools == []
     stats = svc.domains.stats(sd)
-    assert 0 < stats["diskfree"] <= stats["disktotal"]
+    assert 0 < stats.space.free <= stats.space.total
     assert svc.domains.images(sd) == []
     assert svc.domains.list() == [sd]
 
@@ -99,10 +99,10 @@ def test_attach_activate_deactivate_detach(env):
     svc.pools.attach_domain(sd2, sp)
     with pytest.raises(errors.StorageDomainAlreadyAttached):
         svc.pools.attach_domain(sd2, sp)
-    assert svc.pools.info(sp)["dominfo"][sd2]["status"] == "Attached"
-    assert svc.domains.info(sd2)["pool"] == [sp]
+    assert svc.pools.info(sp).domains[sd2].status == "Attached"
+    assert svc.domains.info(sd2).pools == [sp]
     svc.pools.activate_domain(sd2, sp)
-    assert svc.pools.info(sp)["dominfo"][sd2]["status"] == "Active"
+    assert svc.pools.info(sp).domains[sd2].status == "Active"
     assert sd2 in svc.monitor.monitored()
     with pytest.raises(errors.InvalidParameter):
         svc.pools.detach_domain(sd2, sp)
@@ -111,8 +111,8 @@ def test_attach_activate_deactivate_detach(env):
     svc.pools.deactivate_domain(sd2, sp)
     assert sd2 not in svc.monitor.monitored()
     svc.pools.detach_domain(sd2, sp)
-    assert sd2 not in svc.pools.info(sp)["dominfo"]
-    assert svc.domains.info(sd2)["pool"] == []
+    assert sd2 not in svc.pools.info(sp).domains
+    assert svc.domains.info(sd2).pools == []
     assert sorted(svc.domains.list(sp_uuid=sp)) == [master]
 
 

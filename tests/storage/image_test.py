@@ -14,6 +14,7 @@ from storage.volume_test import create
 
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
+from vdsm.storage.volume import VolumeRef
 
 pytestmark = pytest.mark.root
 
@@ -52,8 +53,8 @@ def test_prepare_returns_path_and_chain(env):
     assert os.path.realpath(link) == os.path.realpath(
         svc.repository.find_domain(sd).image_dir(img))
     assert drive.format == "qcow2"
-    assert [c["vol_id"] for c in drive.chain] == vols
-    assert [c["path"] for c in drive.chain] == [
+    assert [c.vol_id for c in drive.chain] == vols
+    assert [c.path for c in drive.chain] == [
         os.path.join(link, v) for v in vols]
     # qemu agrees about the chain.
     out = subprocess.check_output(
@@ -83,18 +84,18 @@ def test_copy_data_into_existing_volume(env):
     sp, sd = make_pool(svc, env.dir())
     img = new_id()
     src = create(svc, sp, sd, img, fmt=sc.COW_FORMAT)
-    src_path = svc.images.volume_info(sd, img, src)["path"]
+    src_path = svc.images.volume_info(sd, img, src).path
     write_pattern(src_path, "qcow2", 0x5a, 1 * MIB)
     dst_img = new_id()
     dst = create(svc, sp, sd, dst_img, fmt=sc.RAW_FORMAT)
     job = new_id()
     check_task(svc, svc.images.copy_data(
-        job, {"sd_id": sd, "img_id": img, "vol_id": src},
-        {"sd_id": sd, "img_id": dst_img, "vol_id": dst}))
+        job, VolumeRef(sd, img, src),
+        VolumeRef(sd, dst_img, dst)))
     info = svc.images.volume_info(sd, dst_img, dst)
-    assert info["legality"] == "LEGAL"
-    assert info["generation"] == 1
-    assert read_pattern(info["path"], "raw", 0x5a, 1 * MIB)
+    assert info.legality == "LEGAL"
+    assert info.generation == 1
+    assert read_pattern(info.path, "raw", 0x5a, 1 * MIB)
 
 
 def test_move_image_keeps_chain_and_data(env):
@@ -107,23 +108,23 @@ def test_move_image_keeps_chain_and_data(env):
     svc.pools.activate_domain(sd2, sp)
     img, vols = chain_of_three(svc, sp, sd)
     for i, vol in enumerate(vols):
-        path = svc.images.volume_info(sd, img, vol)["path"]
+        path = svc.images.volume_info(sd, img, vol).path
         write_pattern(path, "qcow2", 0x10 + i, i * MIB)
     check_task(svc, svc.images.move_image(sp, sd, sd2, img, 2))
     assert img not in svc.repository.find_domain(sd).images()
     drive = svc.images.prepare(sd2, img, vols[-1])
-    assert [c["vol_id"] for c in drive.chain] == vols
+    assert [c.vol_id for c in drive.chain] == vols
     for i in range(3):
         assert read_pattern(drive.path, "qcow2", 0x10 + i, i * MIB)
     info = svc.images.volume_info(sd2, img, vols[1])
-    assert info["voltype"] == "INTERNAL" and info["legality"] == "LEGAL"
+    assert info.voltype == "INTERNAL" and info.legality == "LEGAL"
 
 
 def test_delete_image(env):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir())
     img, vols = chain_of_three(svc, sp, sd)
-    link = svc.images.prepare(sd, img, vols[-1]).chain[0]["path"]
+    link = svc.images.prepare(sd, img, vols[-1]).chain[0].path
     check_task(svc, svc.images.delete_image(sd, sp, img))
     assert img not in svc.repository.find_domain(sd).images()
     assert not os.path.lexists(os.path.dirname(link))
@@ -140,12 +141,12 @@ def test_copy_data_bad_input(env):
     small = create(svc, sp, sd, img2, size=10 * MIB)
     with pytest.raises(errors.InvalidParameter):
         svc.images.copy_data(
-            new_id(), {"sd_id": sd, "img_id": img, "vol_id": big},
-            {"sd_id": sd, "img_id": img2, "vol_id": small})
+            new_id(), VolumeRef(sd, img, big),
+            VolumeRef(sd, img2, small))
     with pytest.raises(errors.VolumeDoesNotExist):
         svc.images.copy_data(
-            new_id(), {"sd_id": sd, "img_id": img, "vol_id": new_id()},
-            {"sd_id": sd, "img_id": img2, "vol_id": small})
+            new_id(), VolumeRef(sd, img, new_id()),
+            VolumeRef(sd, img2, small))
 
 
 def test_prepare_image_for_virt(env):
@@ -154,7 +155,7 @@ def test_prepare_image_for_virt(env):
     img, vols = chain_of_three(svc, sp, sd)
     drive = svc.disks.prepare_image(sp, sd, img, vols[-1])
     assert drive.format == "qcow2" and drive.vol_id == vols[-1]
-    assert [c["vol_id"] for c in drive.chain] == vols
+    assert [c.vol_id for c in drive.chain] == vols
     with pytest.raises(errors.StorageDomainNotInPool):
         svc.disks.prepare_image(sp, new_id(), img, vols[-1])
     with pytest.raises(errors.StoragePoolUnknown):

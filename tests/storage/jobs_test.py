@@ -17,6 +17,7 @@ import pytest
 from storage.api_test import (create_volume, error_code, ok, overrides,
                               setup_pool, teardown_pool, vol_args)
 from storage.storagefixtures import MIB, new_id
+from vdsm.api import storage_wire
 from vdsm.common import exception
 from vdsm.storage import errors, qemuimg
 from vdsm.storage import jobs as jobs_mod
@@ -37,8 +38,14 @@ def manager():
     tasks = TaskManager({})
     tasks.seen = []
     tasks.on_job_change = lambda task: tasks.seen.append(
-        (task.id, jobs_mod.status(task)))
+        (task.id, jobs_mod.status(task).value))
     return tasks
+
+
+def wire(jobs, **filters):
+    """Host.getJobs' reply: the jobs as api/storage_wire sends them."""
+    return {job_id: storage_wire.job_info(job)
+            for job_id, job in jobs.info(**filters).items()}
 
 
 def blocking(release):
@@ -55,24 +62,24 @@ def test_job_runs_and_is_deleted(manager):
     job = new_id()
     manager.start("SDM.copy_data", blocking(release), task_id=job,
                   job_type="storage", description="copy_data")
-    assert jobs.info()[job]["status"] == "running"
+    assert wire(jobs)[job]["status"] == "running"
     with pytest.raises(exception.JobExists):
         manager.start("SDM.copy_data", blocking(release), task_id=job,
                       job_type="storage")
     with pytest.raises(exception.JobNotDone):
         jobs.delete(job)
     release.set()
-    wait_until(lambda: jobs.info()[job]["status"] == "done")
-    assert jobs.info(job_type="storage", job_ids=[job]) == {job: {
+    wait_until(lambda: wire(jobs)[job]["status"] == "done")
+    assert wire(jobs, job_type="storage", job_ids=[job]) == {job: {
         "id": job, "status": "done", "description": "copy_data",
         "job_type": "storage", "progress": 100.0}}
-    assert jobs.info(job_type="virt") == {}
-    assert jobs.info(job_ids=[new_id()]) == {}
+    assert wire(jobs, job_type="virt") == {}
+    assert wire(jobs, job_ids=[new_id()]) == {}
     assert manager.seen == [(job, "running"), (job, "done")]
     with pytest.raises(exception.JobNotActive):
         jobs.abort(job)
     jobs.delete(job)
-    assert jobs.info() == {}
+    assert wire(jobs) == {}
     with pytest.raises(exception.NoSuchJob):
         jobs.delete(job)
     with pytest.raises(exception.NoSuchJob):
@@ -89,12 +96,12 @@ def test_abort_and_failure(manager):
         raise errors.VolumeIsIllegal(vol="x")
     manager.start("SDM.copy_data", fail, task_id=failing, job_type="storage")
     jobs.abort(stuck)
-    wait_until(lambda: jobs.info()[stuck]["status"] == "aborted")
-    wait_until(lambda: jobs.info()[failing]["status"] == "failed")
-    error = jobs.info()[failing]["error"]
+    wait_until(lambda: wire(jobs)[stuck]["status"] == "aborted")
+    wait_until(lambda: wire(jobs)[failing]["status"] == "failed")
+    error = wire(jobs)[failing]["error"]
     assert error["code"] == errors.VolumeIsIllegal.code
     assert "x" in error["message"]
-    assert "error" not in jobs.info()[stuck]
+    assert "error" not in wire(jobs)[stuck]
     assert (stuck, "aborting") in manager.seen
 
 
@@ -105,7 +112,7 @@ def test_ended_jobs_are_autodeleted_spm_tasks_are_not(manager):
     manager.start("SDM.copy_data", lambda t: None, task_id=job,
                   job_type="storage")
     wait_until(lambda: all(t.state == "finished" for t in manager.all()))
-    assert jobs.info() == {}
+    assert wire(jobs) == {}
     assert [t.id for t in manager.all()] == [task]
 
 

@@ -12,7 +12,7 @@ from storage.storagefixtures import (check_task, concurrently,
 
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
-from vdsm.storage.pool import POOL_KEYS
+from vdsm.storage.pool import POOL_KEYS, SpmRole
 from vdsm.storage.volume import VolumeSpec
 
 pytestmark = pytest.mark.root
@@ -21,16 +21,16 @@ pytestmark = pytest.mark.root
 def test_spm_start_status_stop(env):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir(), spm=False)
-    assert svc.pools.spm_status(sp)["status"] == "Free"
+    assert svc.pools.spm_status(sp).role == SpmRole.FREE
     check_task(svc, svc.pools.spm_start(sp))
     status = svc.pools.spm_status(sp)
-    assert status["status"] == "SPM" and status["id"] == 1
-    assert status["lver"] >= 1
+    assert status.role == SpmRole.SPM and status.host_id == 1
+    assert status.lver >= 1
     md = svc.repository.find_domain(sd).metadata()
     assert md["POOL_SPM_ID"] == "1"
     assert md["ROLE"] == "Master" and md["POOL_UUID"] == sp
     svc.pools.spm_stop(sp)
-    assert svc.pools.spm_status(sp)["status"] == "Free"
+    assert svc.pools.spm_status(sp).role == SpmRole.FREE
     assert svc.repository.find_domain(sd).metadata()["POOL_SPM_ID"] == "-1"
 
 
@@ -51,10 +51,10 @@ def test_pool_info_and_connected_pools(env):
     sp, sd = make_pool(svc, env.dir())
     assert svc.pools.connected() == [sp]
     info = svc.pools.info(sp)
-    assert info["info"]["master_uuid"] == sd
-    assert info["info"]["spm_id"] == 1
-    assert info["dominfo"][sd]["status"] == "Active"
-    assert info["dominfo"][sd]["disktotal"] > 0
+    assert info.master_uuid == sd
+    assert info.spm.host_id == 1
+    assert info.domains[sd].status == "Active"
+    assert info.domains[sd].space.total > 0
 
 
 def test_connect_with_wrong_master_version(env):
@@ -110,7 +110,7 @@ def test_destroy_frees_every_domain(env):
     svc.pools.create(sp2, "again", sd, 1, [sd, sd2])
     svc.pools.connect(sp2, 1, sd, 1)
     check_task(svc, svc.pools.spm_start(sp2))
-    assert svc.pools.spm_status(sp2)["status"] == "SPM"
+    assert svc.pools.spm_status(sp2).role == SpmRole.SPM
 
 
 def test_destroy_needs_spm(env):

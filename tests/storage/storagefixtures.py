@@ -41,7 +41,7 @@ def wait_task(svc: Storage, task_id: str,
     deadline = time.monotonic() + timeout
     while True:
         status = svc.tasks.get(task_id).status()
-        if status["state"] == "finished":
+        if status.state == "finished":
             return status
         if time.monotonic() > deadline:
             raise AssertionError(f"task {task_id} did not finish: {status}")
@@ -50,7 +50,7 @@ def wait_task(svc: Storage, task_id: str,
 
 def check_task(svc: Storage, task_id: str) -> None:
     status = wait_task(svc, task_id)
-    assert status["result"] == "success", status
+    assert status.result == "success", status
 
 
 def connect_servers(svc: Storage, dom_type: int, params: list[dict],

@@ -31,7 +31,7 @@ def test_success_and_clear(store):
     mgr = TaskManager({})
     mgr.store = store
     task_id = mgr.start("Test.ok", lambda task: None)
-    assert wait(mgr, task_id)["result"] == "success"
+    assert wait(mgr, task_id).result == "success"
     assert [r["id"] for r in store.load()] == [task_id]
     mgr.clear(task_id)
     assert store.load() == []
@@ -49,7 +49,7 @@ def test_failure_runs_rollbacks_in_reverse(store):
         task.add_rollback("undo", name="second")
         raise errors.VolumeCreationError("boom")
     status = wait(mgr, mgr.start("Test.fail", work))
-    assert status["result"] == "failure" and status["code"] == 205
+    assert status.result == "failure" and status.code == 205
     assert done == ["second", "first"]
 
 
@@ -66,7 +66,7 @@ def test_clear_refuses_running_and_stop_aborts(store):
         mgr.clear(task_id)
     mgr.stop(task_id)
     status = wait(mgr, task_id)
-    assert status["code"] == errors.TaskAborted.code
+    assert status.code == errors.TaskAborted.code
     release.set()
 
 
@@ -88,8 +88,8 @@ def test_recover_rolls_back_unfinished_records(store):
     fresh = TaskManager(rollbacks)
     assert fresh.recover(store) == [task_id]
     status = fresh.get(task_id).status()
-    assert status["state"] == "finished"
-    assert status["result"] == "cleanSuccess"
+    assert status.state == "finished"
+    assert status.result == "cleanSuccess"
     assert done == ["half-made"]
     assert store.load()[0]["state"] == "finished"
     never.set()

@@ -137,7 +137,7 @@ def test_prepare_points_disk_and_records_chain(env):
     [(dev, _)] = vmdisks.storage_disks(root)
     paths = [n.findtext(f"{{{vmdisks.NS}}}path")
              for n in dev.iter(f"{{{vmdisks.NS}}}volumeChainNode")]
-    assert paths == [c["path"] for c in drive.chain]
+    assert paths == [c.path for c in drive.chain]
     disks.teardown(root)
     # Bad references: nothing is changed in the XML.
     for md, error in [

@@ -46,15 +46,15 @@ def test_create_volumes_and_snapshot(env, fs):
     top = create(svc, sp, sd, img, fmt=sc.COW_FORMAT, parent=base)
     base_info = svc.images.volume_info(sd, img, base)
     top_info = svc.images.volume_info(sd, img, top)
-    assert base_info["voltype"] == "INTERNAL"
-    assert top_info["voltype"] == "LEAF"
-    assert top_info["parent"] == base
-    assert top_info["legality"] == "LEGAL"
-    qi = qemu_info(top_info["path"])
+    assert base_info.voltype == "INTERNAL"
+    assert top_info.voltype == "LEAF"
+    assert top_info.parent == base
+    assert top_info.legality == "LEGAL"
+    qi = qemu_info(top_info.path)
     assert qi["format"] == "qcow2"
     assert qi["virtual-size"] == 10 * MIB
     assert qi["backing-filename"] == base
-    md = open(top_info["path"] + ".meta").read()
+    md = open(top_info.path + ".meta").read()
     for key in ("CAP=10485760", "FORMAT=COW", "LEGALITY=LEGAL",
                 f"PUUID={base}", "VOLTYPE=LEAF", "TYPE=SPARSE",
                 f"DOMAIN={sd}", f"IMAGE={img}", "GEN=0"):
@@ -74,25 +74,25 @@ def test_legal_sequence_and_bitmaps(env):
                       sequence=7, bitmap=mark)
     check_task(svc, svc.images.create_volume(sd, sp, spec))
     info = svc.images.volume_info(sd, img, base)
-    assert info["legality"] == "LEGAL"
-    assert "SEQ=7" in open(info["path"] + ".meta").read().split("\n")
+    assert info.legality == "LEGAL"
+    assert "SEQ=7" in open(info.path + ".meta").read().split("\n")
 
     def bitmaps(path):
         data = qemu_info(path)["format-specific"]["data"]
         return [b["name"] for b in data.get("bitmaps", [])]
-    assert bitmaps(info["path"]) == [mark]
+    assert bitmaps(info.path) == [mark]
     spec = VolumeSpec(img, top, 10 * MIB, sc.COW_FORMAT, sc.SPARSE,
                       parent_uuid=base, add_bitmaps=True, legal=False,
                       sequence=8)
     check_task(svc, svc.images.create_volume(sd, sp, spec))
     info = svc.images.volume_info(sd, img, top)
-    assert bitmaps(info["path"]) == [mark]
-    assert info["legality"] == "ILLEGAL"
+    assert bitmaps(info.path) == [mark]
+    assert info.legality == "ILLEGAL"
     # Without addBitmaps a snapshot has none.
     other = new_id()
     check_task(svc, svc.images.create_volume(sd, sp, VolumeSpec(
         other, odd, 10 * MIB, sc.COW_FORMAT, sc.SPARSE)))
-    assert bitmaps(svc.images.volume_info(sd, other, odd)["path"]) == []
+    assert bitmaps(svc.images.volume_info(sd, other, odd).path) == []
 
 
 def test_raw_preallocated(env):
@@ -101,9 +101,9 @@ def test_raw_preallocated(env):
     img = new_id()
     vol = create(svc, sp, sd, img, size=4 * MIB, prealloc=sc.PREALLOCATED)
     info = svc.images.volume_info(sd, img, vol)
-    assert info["type"] == "PREALLOCATED"
-    assert info["true_size"] >= 4 * MIB
-    assert qemu_info(info["path"])["format"] == "raw"
+    assert info.type == "PREALLOCATED"
+    assert info.size.true >= 4 * MIB
+    assert qemu_info(info.path)["format"] == "raw"
 
 
 def test_extend_and_description(env):
@@ -113,12 +113,12 @@ def test_extend_and_description(env):
     vol = create(svc, sp, sd, img, fmt=sc.COW_FORMAT)
     check_task(svc, svc.images.extend_volume(sd, sp, img, vol, 20 * MIB))
     info = svc.images.volume_info(sd, img, vol)
-    assert info["capacity"] == 20 * MIB
-    assert qemu_info(info["path"])["virtual-size"] == 20 * MIB
+    assert info.capacity == 20 * MIB
+    assert qemu_info(info.path)["virtual-size"] == 20 * MIB
     with pytest.raises(errors.InvalidParameter):
         svc.images.extend_volume(sd, sp, img, vol, 10 * MIB)
     svc.images.set_description(sd, sp, img, vol, "new words")
-    assert svc.images.volume_info(sd, img, vol)["description"] == \
+    assert svc.images.volume_info(sd, img, vol).description == \
         "new words"
 
 
@@ -133,7 +133,7 @@ def test_delete_volume_and_parent_becomes_leaf(env):
     check_task(svc, svc.images.delete_volume(sd, sp, img, [top]))
     with pytest.raises(errors.VolumeDoesNotExist):
         svc.images.volume_info(sd, img, top)
-    assert svc.images.volume_info(sd, img, base)["voltype"] == "LEAF"
+    assert svc.images.volume_info(sd, img, base).voltype == "LEAF"
 
 
 def test_bad_input_changes_nothing(env):
@@ -199,8 +199,8 @@ def test_stopped_task_rolls_back(env):
     task_id = svc.images.create_volume(sd, sp, spec)
     svc.tasks.stop(task_id)
     status = wait_task(svc, task_id)
-    assert status["result"] == "failure"
-    assert status["code"] == errors.TaskAborted.code
+    assert status.result == "failure"
+    assert status.code == errors.TaskAborted.code
     assert img not in dom.images()
     svc.tasks.clear(task_id)
     with pytest.raises(errors.UnknownTask):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm.api.registry import CallContext, verb
-from vdsm.api.storagewire import storage, task_status, to_int
+from vdsm.api import storage_wire
+from vdsm.api.storage_args import storage, to_int
+from vdsm.api.storage_wire import task_status
 
 
 @verb("Host.getStorageDomains")
@@ -30,10 +32,10 @@ def get_connected_storage_pools(ctx: CallContext) -> list[str]:
 def get_storage_repo_stats(ctx: CallContext,
                            domains: list[str] | None = None
                            ) -> dict[str, Any]:
-    stats = storage(ctx).monitor.stats()
+    health = storage(ctx).monitor.stats()
     if domains:
-        stats = {sd: v for sd, v in stats.items() if sd in domains}
-    return stats
+        health = {sd: v for sd, v in health.items() if sd in domains}
+    return storage_wire.repo_stats(health)
 
 
 @verb("Host.getAllTasksStatuses")

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm import hooks
-from vdsm.api import host_caps_wire, host_stats_wire, network_wire
+from vdsm.api import (host_caps_wire, host_stats_wire, network_wire,
+                      storage_wire)
 from vdsm.rpc.dispatch import Address
 from vdsm.services import Services
 from vdsm.virt.component import VmCounts
@@ -37,7 +38,7 @@ def capabilities(services: Services,
 def stats(services: Services) -> dict[str, Any]:
     result = compose_stats(host_stats_wire.stats(services.host.stats()),
                            services.virt.host_counts(),
-                           services.storage.monitor.stats(),
+                           storage_wire.repo_stats(services.storage.monitor.stats()),
                            services.network.config_dirty())
     result["momStatus"] = services.mom.status().value
     return result

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm.api.registry import CallContext, verb
-from vdsm.api.storagewire import storage
+from vdsm.api import storage_wire
+from vdsm.api.storage_args import storage
 
 
 @verb("Image.delete")
@@ -19,14 +20,8 @@ def delete(ctx: CallContext, imageID: str, storagepoolID: str,
 def prepare(ctx: CallContext, imageID: str, storagepoolID: str,
             storagedomainID: str, volumeID: str,
             **unused: Any) -> dict[str, Any]:
-    drive = storage(ctx).images.prepare(storagedomainID, imageID, volumeID)
-    return {"path": drive.path, "format": drive.format,
-            "info": {"type": "file", "path": drive.path},
-            "imgVolumesInfo": [
-                {"domainID": c["sd_id"], "imageID": c["img_id"],
-                 "volumeID": c["vol_id"], "path": c["path"],
-                 "leasePath": c["lease_path"],
-                 "leaseOffset": c["lease_offset"]} for c in drive.chain]}
+    return storage_wire.prepared_image(storage(ctx).images.prepare(
+        storagedomainID, imageID, volumeID))
 
 
 @verb("Image.teardown")

@@ -6,13 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm.api.registry import CallContext, verb
-from vdsm.api.storagewire import storage
+from vdsm.api import storage_wire
+from vdsm.api.storage_args import storage
 
 
 @verb("Host.getJobs")
 def get_jobs(ctx: CallContext, job_type: str | None,
              job_ids: list[str]) -> dict[str, Any]:
-    return storage(ctx).jobs.info(job_type, job_ids)
+    return {job_id: storage_wire.job_info(job) for job_id, job
+            in storage(ctx).jobs.info(job_type, job_ids).items()}
 
 
 @verb("Jobs.abort")

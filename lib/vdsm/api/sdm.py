@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm.api.registry import CallContext, verb
-from vdsm.api.storagewire import storage
+from vdsm.api.storage_args import storage
 from vdsm.storage import errors
+from vdsm.storage.volume import VolumeRef
 
 
-def _endpoint(value: dict[str, Any], name: str) -> dict[str, str]:
+def _endpoint(value: dict[str, Any], name: str) -> VolumeRef:
     if value.get("endpoint_type", "div") != "div":
         raise errors.InvalidParameter(f"{name}: only div endpoints",
                                       endpoint_type=value["endpoint_type"])
-    return {"sd_id": value["sd_id"], "img_id": value["img_id"],
-            "vol_id": value["vol_id"]}
+    return VolumeRef(value["sd_id"], value["img_id"], value["vol_id"])
 
 
 @verb("SDM.copy_data")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm.api.registry import CallContext, verb
-from vdsm.api.storagewire import storage, to_int
+from vdsm.api import storage_wire
+from vdsm.api.storage_args import storage, to_int
 from vdsm.storage import constants as sc
 from vdsm.storage.domain import DomainSpec
 
@@ -24,23 +25,14 @@ def create(ctx: CallContext, storagedomainID: str, domainType: int,
 
 @verb("StorageDomain.getInfo")
 def get_info(ctx: CallContext, storagedomainID: str) -> dict[str, Any]:
-    info = storage(ctx).domains.info(storagedomainID)
-    out = {"uuid": info["uuid"], "type": info["type"],
-           "class": info["class"], "name": info["name"],
-           "role": info["role"], "pool": info["pool"],
-           "version": info["version"], "remotePath": info["remote_path"],
-           "block_size": info["block_size"], "alignment": info["alignment"]}
-    if info["master_version"] is not None:
-        out["master_ver"] = int(info["master_version"])
-    return out
+    return storage_wire.domain_info(
+        storage(ctx).domains.info(storagedomainID))
 
 
 @verb("StorageDomain.getStats")
 def get_stats(ctx: CallContext, storagedomainID: str) -> dict[str, Any]:
-    stats = storage(ctx).domains.stats(storagedomainID)
-    stats["disktotal"] = str(stats["disktotal"])
-    stats["diskfree"] = str(stats["diskfree"])
-    return stats
+    return storage_wire.domain_stats(
+        storage(ctx).domains.stats(storagedomainID))
 
 
 @verb("StorageDomain.getImages")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm.api.registry import CallContext, verb
-from vdsm.api.storagewire import storage
+from vdsm.api import storage_wire
+from vdsm.api.storage_args import storage
 from vdsm.common.exception import VdsmError
 from vdsm.storage import connection as conn_mod
 from vdsm.storage import errors
@@ -71,12 +72,7 @@ def destroy(ctx: CallContext, storagepoolID: str, hostID: int,
 
 @verb("StoragePool.getInfo")
 def get_info(ctx: CallContext, storagepoolID: str) -> dict[str, Any]:
-    info = storage(ctx).pools.info(storagepoolID)
-    for entry in info["dominfo"].values():
-        for key in ("diskfree", "disktotal"):
-            if key in entry:
-                entry[key] = str(entry[key])
-    return info
+    return storage_wire.pool_info(storage(ctx).pools.info(storagepoolID))
 
 
 @verb("StoragePool.spmStart")
@@ -97,6 +93,5 @@ def spm_stop(ctx: CallContext, storagepoolID: str) -> None:
 
 @verb("StoragePool.getSpmStatus")
 def get_spm_status(ctx: CallContext, storagepoolID: str) -> dict[str, Any]:
-    status = storage(ctx).pools.spm_status(storagepoolID)
-    return {"spmId": status["id"], "spmStatus": status["status"],
-            "spmLver": status["lver"]}
+    return storage_wire.spm_status(
+        storage(ctx).pools.spm_status(storagepoolID))

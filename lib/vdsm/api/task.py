@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm.api.registry import CallContext, verb
-from vdsm.api.storagewire import storage, task_status
+from vdsm.api.storage_args import storage
+from vdsm.api.storage_wire import task_status
 
 
 @verb("Task.getStatus")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm.api.registry import CallContext, verb
-from vdsm.api.storagewire import storage, to_int, volume_info
+from vdsm.api import storage_wire
+from vdsm.api.storage_args import storage, to_int
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
-from vdsm.storage import volume as vol_mod
 from vdsm.storage.volume import VolumeSpec
 
 
@@ -35,18 +35,15 @@ def create(ctx: CallContext, volumeID: str, storagepoolID: str,
 @verb("Volume.getInfo")
 def get_info(ctx: CallContext, volumeID: str, storagepoolID: str,
              storagedomainID: str, imageID: str) -> dict[str, Any]:
-    vol = storage(ctx).images.volume(storagedomainID, imageID, volumeID)
-    return volume_info(vol.info(), vol_mod.children(vol.dom, imageID,
-                                                    vol.vol_uuid))
+    return storage_wire.volume_info(storage(ctx).images.volume_info(
+        storagedomainID, imageID, volumeID))
 
 
 @verb("Volume.getSize")
 def get_size(ctx: CallContext, volumeID: str, storagepoolID: str,
              storagedomainID: str, imageID: str) -> dict[str, Any]:
-    info = storage(ctx).images.volume_info(storagedomainID, imageID,
-                                           volumeID)
-    return {"apparentsize": str(info["apparent_size"]),
-            "truesize": str(info["true_size"])}
+    return storage_wire.volume_size(storage(ctx).images.volume_size(
+        storagedomainID, imageID, volumeID))
 
 
 @verb("Volume.delete")

@@ -15,23 +15,22 @@ it uses:
 * ``tasks`` / ``jobs``: SPM tasks and SDM jobs; ``monitor``: domain
   health (Host.getStorageRepoStats, Host.getStats).
 
-``start()`` restores the saved storage server connections. Every SDM
-job change is sent as the ``|jobs|status|<id>`` event.
+``start()`` restores the saved storage server connections.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from vdsm.common.config import Config
 from vdsm.common.keyedlock import KeyedLocks
-from vdsm.services import EventSink
 from vdsm.storage import jobs as jobs_mod
 from vdsm.storage.connection import Connections
 from vdsm.storage.domains import Domains
 from vdsm.storage.hostpools import HostPools
 from vdsm.storage.imageops import ImageOps
-from vdsm.storage.jobs import Jobs
+from vdsm.storage.jobs import JobInfo, Jobs
 from vdsm.storage.links import ImageLinks
 from vdsm.storage.monitor import DomainMonitor
 from vdsm.storage.mount import Mounter
@@ -40,7 +39,7 @@ from vdsm.storage.repository import Repository
 from vdsm.storage.tasks import Task, TaskManager
 from vdsm.storage.transfer import ImageTransfers
 from vdsm.storage.vmdisks import VmDisks
-from vdsm.supervdsm import client as supervdsm_client
+from vdsm.supervdsm import caller
 
 
 @dataclass
@@ -58,12 +57,15 @@ class Storage:
 
     @classmethod
     def build(cls, config: Config, mounter: Mounter | None = None,
-              events: EventSink | None = None) -> Storage:
+              on_job_change: Callable[[JobInfo], None] | None = None
+              ) -> Storage:
+        """on_job_change: called with a job's info when it starts, is
+        stopped or ends (the daemon sends the |jobs|status| event)."""
         oop = Registry(config.getfloat("irs", "process_pool_timeout"))
         connections = Connections(
             config.get("irs", "repository"), config.get("vars", "lib_dir"),
             oop,
-            mounter or Mounter(lambda: supervdsm_client.get_proxy(config)))
+            mounter or Mounter(caller.over_socket(config)))
         repository = Repository(connections, oop)
         tasks = TaskManager({})
         monitor = DomainMonitor(
@@ -73,12 +75,12 @@ class Storage:
         domain_locks = KeyedLocks()
         pools = HostPools(repository, tasks, monitor, links, domain_locks)
         images = ImageOps(repository, pools, tasks, links)
-        if events is not None:
-            sink = events
+        if on_job_change is not None:
+            notify = on_job_change
 
-            def publish(task: Task) -> None:
-                sink.publish(f"|jobs|status|{task.id}", jobs_mod.info(task))
-            tasks.on_job_change = publish
+            def changed(task: Task) -> None:
+                notify(jobs_mod.info(task))
+            tasks.on_job_change = changed
         return cls(
             repository=repository,
             domains=Domains(repository, pools, monitor, links, domain_locks,

@@ -21,7 +21,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from vdsm.storage import clusterlock, metadata
 from vdsm.storage import constants as sc
@@ -41,6 +40,32 @@ class DomainSpec:
     dom_class: int = sc.DATA_DOMAIN
     version: int = sc.DEFAULT_DOMAIN_VERSION
     remote_path: str = ""
+
+
+@dataclass(frozen=True)
+class Space:
+    """Bytes of the domain's file system (what statvfs reports)."""
+
+    total: int
+    free: int
+
+
+@dataclass(frozen=True)
+class DomainInfo:
+    """What a domain's metadata says about it. ``type``, ``dom_class``,
+    ``role`` and ``version`` are the metadata's own strings."""
+
+    uuid: str
+    name: str
+    type: str
+    dom_class: str
+    role: str
+    version: str
+    pools: list[str]
+    remote_path: str
+    master_version: int | None
+    block_size: int
+    alignment: int
 
 
 class FileDomain:
@@ -92,19 +117,23 @@ class FileDomain:
 
     # Views.
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> DomainInfo:
         md = self.metadata()
-        return {"uuid": self.sd_uuid, "name": md.get("DESCRIPTION", ""),
-                "type": md.get("TYPE", ""), "class": md.get("CLASS", ""),
-                "role": md.get("ROLE", ""), "version": md.get("VERSION", ""),
-                "pool": [p for p in md.get("POOL_UUID", "").split(",") if p],
-                "remote_path": md.get("REMOTE_PATH", ""),
-                "master_version": md.get("MASTER_VERSION"),
-                "block_size": int(md.get("BLOCK_SIZE", 512)),
-                "alignment": int(md.get("ALIGNMENT", sc.ALIGNMENT))}
+        master_version = md.get("MASTER_VERSION")
+        return DomainInfo(
+            uuid=self.sd_uuid, name=md.get("DESCRIPTION", ""),
+            type=md.get("TYPE", ""), dom_class=md.get("CLASS", ""),
+            role=md.get("ROLE", ""), version=md.get("VERSION", ""),
+            pools=[p for p in md.get("POOL_UUID", "").split(",") if p],
+            remote_path=md.get("REMOTE_PATH", ""),
+            master_version=(None if master_version is None
+                            else int(master_version)),
+            block_size=int(md.get("BLOCK_SIZE", 512)),
+            alignment=int(md.get("ALIGNMENT", sc.ALIGNMENT)))
 
-    def space(self) -> dict[str, int]:
-        return self.io.call("statvfs", path=self.path)
+    def space(self) -> Space:
+        st = self.io.call("statvfs", path=self.path)
+        return Space(total=st["total"], free=st["free"])
 
     def images(self) -> list[str]:
         names = self.io.call("listdir",

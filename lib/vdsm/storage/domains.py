@@ -8,14 +8,13 @@ key in ``domain_locks`` (shared with ``HostPools``).
 from __future__ import annotations
 
 import logging
-from typing import Any
-
+from dataclasses import dataclass
 from vdsm.common.exception import VdsmError
 from vdsm.common.keyedlock import KeyedLocks
 from vdsm.storage import constants as sc
 from vdsm.storage import domain as dom_mod
 from vdsm.storage import errors
-from vdsm.storage.domain import DomainSpec
+from vdsm.storage.domain import DomainInfo, DomainSpec, Space
 from vdsm.storage.hostpools import HostPools
 from vdsm.storage.links import ImageLinks
 from vdsm.storage.metadata import MetadataSealBroken
@@ -23,6 +22,12 @@ from vdsm.storage.monitor import DomainMonitor
 from vdsm.storage.repository import Repository
 
 log = logging.getLogger("vdsm.storage.domains")
+
+
+@dataclass(frozen=True)
+class DomainStats:
+    space: Space
+    valid: bool          # the monitor's last check (True: not monitored)
 
 
 class Domains:
@@ -57,17 +62,15 @@ class Domains:
                            self._repo.oop.get(mount_path),
                            self._sanlock_io_timeout)
 
-    def info(self, sd_uuid: str) -> dict[str, Any]:
+    def info(self, sd_uuid: str) -> DomainInfo:
         return self._repo.find_domain(sd_uuid).info()
 
-    def stats(self, sd_uuid: str) -> dict[str, Any]:
+    def stats(self, sd_uuid: str) -> DomainStats:
         dom = self._repo.find_domain(sd_uuid)
         space = dom.space()
-        mon = self._monitor.stats().get(sd_uuid)
-        return {"disktotal": space["total"], "diskfree": space["free"],
-                "mdavalid": True, "mdathreshold": True,
-                "mdasize": 0, "mdafree": 0,
-                "valid": mon["valid"] if mon else True}
+        health = self._monitor.stats().get(sd_uuid)
+        return DomainStats(space=space,
+                           valid=health.valid if health else True)
 
     def images(self, sd_uuid: str) -> list[str]:
         return self._repo.find_domain(sd_uuid).images()
@@ -86,12 +89,12 @@ class Domains:
                 info = dom.info()
             except (VdsmError, OSError):
                 continue
-            if sp_uuid and sp_uuid not in info["pool"]:
+            if sp_uuid and sp_uuid not in info.pools:
                 continue
-            if dom_class and info["class"] != \
+            if dom_class and info.dom_class != \
                     sc.DOMAIN_CLASS_NAMES.get(dom_class):
                 continue
-            if dom_type and info["type"] != \
+            if dom_type and info.type != \
                     sc.DOMAIN_TYPE_NAMES.get(dom_type):
                 continue
             out.append(dom.sd_uuid)

@@ -16,20 +16,47 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from dataclasses import dataclass
 
 from vdsm.common.exception import VdsmError
 from vdsm.common.keyedlock import KeyedLocks
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
 from vdsm.storage import pool as pool_mod
+from vdsm.storage.domain import Space
 from vdsm.storage.links import ImageLinks
 from vdsm.storage.monitor import DomainMonitor
-from vdsm.storage.pool import Pool
+from vdsm.storage.pool import Pool, SpmStatus
 from vdsm.storage.repository import Repository
 from vdsm.storage.tasks import TaskManager
 
 log = logging.getLogger("vdsm.storage.hostpools")
+
+
+@dataclass(frozen=True)
+class PoolDomain:
+    """A member domain as the pool sees it. ``status`` is the pool
+    metadata's (Active, Attached), or UNKNOWN for an active domain that
+    cannot be read; space and version are None then."""
+
+    status: str
+    space: Space | None
+    version: int | None
+
+
+UNKNOWN = "Unknown"
+
+
+@dataclass(frozen=True)
+class PoolInfo:
+    name: str
+    master_uuid: str
+    master_version: int
+    spm: SpmStatus
+    domains_value: str       # POOL_DOMAINS as the metadata holds it
+    type: str
+    version: str
+    domains: dict[str, PoolDomain]
 
 
 class HostPools:
@@ -148,33 +175,28 @@ class HostPools:
         with self._lock:
             self._pools.pop(pool.sp_uuid, None)
 
-    def info(self, sp_uuid: str) -> dict[str, Any]:
+    def info(self, sp_uuid: str) -> PoolInfo:
         pool = self.get(sp_uuid)
         md = pool.metadata()
-        doms = pool.domains()
-        dominfo = {}
-        for sd, status in doms.items():
-            entry: dict[str, Any] = {"status": status, "alerts": []}
+        domains = {}
+        for sd, status in pool.domains().items():
             try:
                 dom = self._repo.find_domain(sd)
                 space = dom.space()
-                entry.update(diskfree=space["free"],
-                             disktotal=space["total"],
-                             version=int(dom.metadata().get("VERSION", 0)))
+                version = int(dom.metadata().get("VERSION", 0))
+                domains[sd] = PoolDomain(status, space, version)
             except (VdsmError, OSError):
-                entry["status"] = "Unknown" if status == sc.DOM_ACTIVE \
-                    else status
-            dominfo[sd] = entry
-        spm = pool.spm_status()
-        return {"info": {"name": md.get("POOL_DESCRIPTION", ""),
-                         "master_uuid": pool.master.sd_uuid,
-                         "master_ver": int(md.get("MASTER_VERSION", 0)),
-                         "spm_id": spm["id"], "lver": spm["lver"],
-                         "domains": md.get("POOL_DOMAINS", ""),
-                         "pool_status": "connected",
-                         "type": md.get("TYPE", ""), "isoprefix": "",
-                         "version": md.get("VERSION", "")},
-                "dominfo": dominfo}
+                domains[sd] = PoolDomain(
+                    UNKNOWN if status == sc.DOM_ACTIVE else status,
+                    None, None)
+        return PoolInfo(
+            name=md.get("POOL_DESCRIPTION", ""),
+            master_uuid=pool.master.sd_uuid,
+            master_version=int(md.get("MASTER_VERSION", 0)),
+            spm=pool.spm_status(),
+            domains_value=md.get("POOL_DOMAINS", ""),
+            type=md.get("TYPE", ""), version=md.get("VERSION", ""),
+            domains=domains)
 
     # SPM.
 
@@ -186,7 +208,7 @@ class HostPools:
     def spm_stop(self, sp_uuid: str) -> None:
         self.get(sp_uuid).spm_stop()
 
-    def spm_status(self, sp_uuid: str) -> dict[str, Any]:
+    def spm_status(self, sp_uuid: str) -> SpmStatus:
         return self.get(sp_uuid).spm_status()
 
     # Membership (SPM only).

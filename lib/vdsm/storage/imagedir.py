@@ -26,12 +26,24 @@ MAX_CHAIN = 256
 
 
 @dataclass(frozen=True)
+class ChainEntry:
+    """One volume of a prepared chain."""
+
+    sd_id: str
+    img_id: str
+    vol_id: str
+    path: str
+    lease_path: str
+    lease_offset: int
+
+
+@dataclass(frozen=True)
 class Drive:
     """A prepared disk, all the virt side needs to know."""
 
     path: str
-    format: str          # "raw" or "qcow2"
-    chain: list[dict]    # base first: {sd_id, img_id, vol_id, path, ...}
+    format: str               # "raw" or "qcow2"
+    chain: list[ChainEntry]   # base first
     sd_id: str
     img_id: str
     vol_id: str
@@ -85,9 +97,9 @@ def prepare(dom: FileDomain, img_uuid: str, vol_uuid: str) -> Drive:
         if not vol.is_legal():
             raise errors.VolumeIsIllegal(vol=vol.vol_uuid)
     top = vols[-1]
-    entries = [{"sd_id": dom.sd_uuid, "img_id": img_uuid,
-                "vol_id": v.vol_uuid, "path": v.path,
-                "lease_path": v.lease_path, "lease_offset": 0}
+    entries = [ChainEntry(sd_id=dom.sd_uuid, img_id=img_uuid,
+                          vol_id=v.vol_uuid, path=v.path,
+                          lease_path=v.lease_path, lease_offset=0)
                for v in vols]
     log.info("PREPARE img=%s vol=%s sd=%s chain=%d", img_uuid, vol_uuid,
              dom.sd_uuid, len(vols))

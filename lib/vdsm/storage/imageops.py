@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from typing import Any
 
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
@@ -23,7 +22,8 @@ from vdsm.storage.imagedir import Drive
 from vdsm.storage.links import ImageLinks
 from vdsm.storage.repository import Repository
 from vdsm.storage.tasks import Task, TaskManager
-from vdsm.storage.volume import Volume, VolumeSpec
+from vdsm.storage.volume import (Volume, VolumeInfo, VolumeRef, VolumeSize,
+                                 VolumeSpec)
 
 log = logging.getLogger("vdsm.storage.imageops")
 
@@ -70,8 +70,14 @@ class ImageOps:
         return vol
 
     def volume_info(self, sd_uuid: str, img_uuid: str,
-                    vol_uuid: str) -> dict[str, Any]:
-        return self.volume(sd_uuid, img_uuid, vol_uuid).info()
+                    vol_uuid: str) -> VolumeInfo:
+        """The volume's info, with the volumes whose parent it is."""
+        vol = self.volume(sd_uuid, img_uuid, vol_uuid)
+        return vol.info(vol_mod.children(vol.dom, img_uuid, vol.vol_uuid))
+
+    def volume_size(self, sd_uuid: str, img_uuid: str,
+                    vol_uuid: str) -> VolumeSize:
+        return self.volume(sd_uuid, img_uuid, vol_uuid).size()
 
     def delete_volume(self, sd_uuid: str, sp_uuid: str, img_uuid: str,
                       vol_uuids: list[str], force: bool = False) -> str:
@@ -132,10 +138,9 @@ class ImageOps:
                                 sc.check_uuid(vol_uuid, "volUUID"))
         link = self._links.link(dom.sd_uuid, img_uuid,
                                     dom.image_dir(img_uuid))
-        chain = [dict(c, path=os.path.join(link, c["vol_id"]))
+        chain = [dataclasses.replace(c, path=os.path.join(link, c.vol_id))
                  for c in drive.chain]
-        return dataclasses.replace(drive, path=chain[-1]["path"],
-                                   chain=chain)
+        return dataclasses.replace(drive, path=chain[-1].path, chain=chain)
 
     def teardown(self, sd_uuid: str, img_uuid: str,
                  vol_uuid: str | None = None) -> None:
@@ -177,14 +182,13 @@ class ImageOps:
                 img_mod.delete(src, img_uuid)
         return self._tasks.start("Image.move", run)
 
-    def copy_data(self, job_id: str, source: dict[str, str],
-                  destination: dict[str, str]) -> str:
+    def copy_data(self, job_id: str, source: VolumeRef,
+                  destination: VolumeRef) -> str:
         """SDM.copy_data: copy one volume's data into an existing one."""
         job_id = sc.check_uuid(job_id, "job_id")
-        src = self.volume(source["sd_id"], source["img_id"],
-                          source["vol_id"])
-        dst = self.volume(destination["sd_id"], destination["img_id"],
-                          destination["vol_id"])
+        src = self.volume(source.sd_id, source.img_id, source.vol_id)
+        dst = self.volume(destination.sd_id, destination.img_id,
+                          destination.vol_id)
         if not src.is_legal():
             raise errors.VolumeIsIllegal(vol=src.vol_uuid)
         if src.path == dst.path:

@@ -17,9 +17,10 @@ default: one hour; negative keeps them until ``Jobs.delete``).
 
 from __future__ import annotations
 
+import enum
 import logging
 import time
-from typing import Any
+from dataclasses import dataclass
 
 from vdsm.common.exception import JobNotActive, JobNotDone, NoSuchJob
 from vdsm.storage import errors
@@ -31,28 +32,52 @@ log = logging.getLogger("vdsm.storage.jobs")
 STORAGE = "storage"
 
 
-def status(task: Task) -> str:
+class JobStatus(enum.Enum):
+    RUNNING = "running"
+    ABORTING = "aborting"
+    DONE = "done"
+    ABORTED = "aborted"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class JobError:
+    code: int
+    message: str
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: str
+    status: JobStatus
+    description: str
+    job_type: str
+    progress: float | None       # 0-100 while qemu-img reports it
+    error: JobError | None       # only when FAILED
+
+
+def status(task: Task) -> JobStatus:
     if task.state != FINISHED:
-        return "aborting" if task.state == ABORTING else "running"
+        return (JobStatus.ABORTING if task.state == ABORTING
+                else JobStatus.RUNNING)
     if task.result == SUCCESS:
-        return "done"
+        return JobStatus.DONE
     # A stopped job ends with the task-aborted code; one rolled back after
     # a restart also carries it, but nobody asked for that: failed.
     if task.code == errors.TaskAborted.code and task.message != INTERRUPTED:
-        return "aborted"
-    return "failed"
+        return JobStatus.ABORTED
+    return JobStatus.FAILED
 
 
-def info(task: Task) -> dict[str, Any]:
-    """A job's wire HostJobInfo."""
-    result: dict[str, Any] = {"id": task.id, "status": status(task),
-                              "description": task.description,
-                              "job_type": task.job_type}
-    if task.progress is not None:
-        result["progress"] = round(task.progress, 2)
-    if result["status"] == "failed":
-        result["error"] = {"code": task.code, "message": task.message}
-    return result
+def info(task: Task) -> JobInfo:
+    st = status(task)
+    return JobInfo(
+        id=task.id, status=st, description=task.description,
+        job_type=task.job_type,
+        progress=(None if task.progress is None
+                  else round(task.progress, 2)),
+        error=(JobError(task.code, task.message)
+               if st is JobStatus.FAILED else None))
 
 
 class Jobs:
@@ -61,7 +86,7 @@ class Jobs:
         self._delay = autodelete_delay
 
     def info(self, job_type: str | None = None,
-             job_ids: list[str] | None = None) -> dict[str, dict]:
+             job_ids: list[str] | None = None) -> dict[str, JobInfo]:
         self._autodelete()
         wanted = set(job_ids or ())
         return {t.id: info(t) for t in self._jobs()
@@ -71,14 +96,14 @@ class Jobs:
     def abort(self, job_id: str) -> None:
         task = self._get(job_id)
         if task.state == FINISHED:
-            raise JobNotActive(job=job_id, status=status(task))
+            raise JobNotActive(job=job_id, status=status(task).value)
         log.info("ABORT job=%s", job_id)
         self._tasks.stop(job_id)
 
     def delete(self, job_id: str) -> None:
         task = self._get(job_id)
         if task.state != FINISHED:
-            raise JobNotDone(job=job_id, status=status(task))
+            raise JobNotDone(job=job_id, status=status(task).value)
         self._tasks.clear(job_id)
         log.info("DELETE job=%s", job_id)
 

@@ -10,10 +10,11 @@ makes that domain invalid with code 379; it never stalls the caller of
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 from vdsm.common import clock
 from vdsm.common.exception import VdsmError
@@ -26,21 +27,21 @@ log = logging.getLogger("vdsm.storage.monitor")
 
 @dataclass
 class Status:
+    """A domain's health as its last check found it (one writer: the
+    domain's Periodic; ``stats()`` hands out copies)."""
+
     code: int = 0
     valid: bool = False
-    delay: float = 0.0
-    last_check: float | None = None    # monotonic
+    delay: float = 0.0                # seconds the metadata read took
+    last_check: float | None = None   # clock.monotonic() of the check
     acquired: bool = False
     version: int = -1
     actual: bool = False              # at least one check done
 
-    def view(self) -> dict[str, Any]:
-        age = (clock.monotonic() - self.last_check
-               if self.last_check is not None else 0.0)
-        return {"code": self.code, "valid": self.valid,
-                "delay": f"{self.delay:.6f}", "lastCheck": f"{age:.1f}",
-                "acquired": self.acquired, "version": self.version,
-                "actual": self.actual}
+    def age(self) -> float:
+        """Seconds since the last check (0 before the first)."""
+        return (clock.monotonic() - self.last_check
+                if self.last_check is not None else 0.0)
 
 
 class DomainMonitor:
@@ -81,9 +82,9 @@ class DomainMonitor:
         with self._lock:
             return list(self._monitors)
 
-    def stats(self) -> dict[str, dict[str, Any]]:
+    def stats(self) -> dict[str, Status]:
         with self._lock:
-            return {sd: status.view()
+            return {sd: dataclasses.replace(status)
                     for sd, (_, status) in self._monitors.items()}
 
     def _check(self, sd_uuid: str, status: Status) -> None:

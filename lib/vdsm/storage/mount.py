@@ -1,7 +1,10 @@
 """Mounting and unmounting: the one thing storage needs root for.
 
-vdsmd never runs mount itself: ``Mounter`` calls supervdsmd's ``mount``
-module (``mount.mount`` / ``mount.umount``) through the supervdsm client.
+vdsmd never runs mount itself: ``Mounter`` calls the privileged
+functions declared in ``vdsm.supervdsm.api.mount`` (``mount``,
+``umount``) through a ``supervdsm.caller.Caller`` (supervdsmd's socket in
+vdsmd; in-process where the caller is root), so mypy checks the
+arguments against the declaration.
 Reading the mount table (``mounts()``, ``is_mounted()``) needs no
 privilege and never blocks on a dead server (/proc is local).
 """
@@ -10,10 +13,14 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, NamedTuple
+from typing import Callable, NamedTuple, ParamSpec
 
 from vdsm.storage import errors
+from vdsm.supervdsm.api import mount as mount_priv
+from vdsm.supervdsm.caller import Caller
 from vdsm.supervdsm.errors import InvalidArguments, InvalidPath
+
+P = ParamSpec("P")
 
 log = logging.getLogger("vdsm.storage.mount")
 
@@ -26,25 +33,26 @@ class MountInfo(NamedTuple):
 
 
 class Mounter:
-    """Mount through supervdsm; ``proxy()`` returns its client."""
+    """Mount through supervdsm, calling its declared functions."""
 
-    def __init__(self, proxy: Callable[[], Any]) -> None:
-        self._proxy = proxy
+    def __init__(self, priv: Caller) -> None:
+        self._priv = priv
 
     def mount(self, source: str, target: str, vfs_type: str,
               options: str = "") -> None:
         log.info("MOUNT source=%s target=%s type=%s options=%s",
                  source, target, vfs_type, options)
-        self._call("mount.mount", source, target, vfs_type, options)
+        self._call(mount_priv.mount, source, target, vfs_type, options)
 
     def umount(self, target: str, force: bool = False,
                lazy: bool = False) -> None:
         log.info("UMOUNT target=%s force=%s lazy=%s", target, force, lazy)
-        self._call("mount.umount", target, force, lazy)
+        self._call(mount_priv.umount, target, force, lazy)
 
-    def _call(self, name: str, *args: Any) -> None:
+    def _call(self, func: Callable[P, None], *args: P.args,
+              **kwargs: P.kwargs) -> None:
         try:
-            self._proxy().call(name, *args)
+            self._priv(func, *args, **kwargs)
         except (InvalidArguments, InvalidPath) as e:
             raise errors.InvalidParameter(str(e)) from None
         except errors.VdsmError as e:

@@ -14,10 +14,12 @@ recovers the tasks persisted on the master domain.
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
 import threading
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Callable
 
 from vdsm.storage import clusterlock
 from vdsm.storage import constants as sc
@@ -29,9 +31,18 @@ log = logging.getLogger("vdsm.storage.pool")
 
 FindDomain = Callable[[str], FileDomain]
 
-SPM = "SPM"
-FREE = "Free"
-CONTEND = "Contend"
+
+class SpmRole(enum.Enum):
+    SPM = "SPM"            # some host (maybe this one) holds the lease
+    FREE = "Free"
+    CONTEND = "Contend"
+
+
+@dataclass(frozen=True)
+class SpmStatus:
+    host_id: int         # the SPM's host id; -1: none
+    role: SpmRole
+    lver: int            # the SPM lease's version; -1: none
 
 # What create() adds to the master domain's metadata besides POOL_UUID and
 # ROLE; destroy() takes them away again.
@@ -131,18 +142,18 @@ class Pool:
             raise errors.StorageDomainNotActive(sd=sd_uuid)
         return self._find(sd_uuid)
 
-    def spm_status(self) -> dict[str, Any]:
+    def spm_status(self) -> SpmStatus:
         if self.is_spm:
-            return {"id": self.host_id, "status": SPM, "lver": self.spm_lver}
+            return SpmStatus(self.host_id, SpmRole.SPM, self.spm_lver)
         leases = self.master.md_path("leases")
         bs = self.master.block_size
         owners = clusterlock.lease_owners(self.master.sd_uuid,
                                           sc.SDM_LEASE_NAME, leases,
                                           sc.SDM_LEASE_OFFSET, bs)
         if not owners:
-            return {"id": -1, "status": FREE, "lver": -1}
+            return SpmStatus(-1, SpmRole.FREE, -1)
         lver = clusterlock.lease_version(leases, sc.SDM_LEASE_OFFSET, bs)
-        return {"id": owners[0], "status": SPM, "lver": lver}
+        return SpmStatus(owners[0], SpmRole.SPM, lver)
 
     def require_spm(self) -> None:
         if not self.is_spm:

@@ -23,6 +23,7 @@ JSON arguments, never code.
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import subprocess
@@ -37,15 +38,38 @@ from vdsm.storage import errors
 
 log = logging.getLogger("vdsm.storage.tasks")
 
-RUNNING = "running"
-FINISHED = "finished"
-ABORTING = "aborting"
-RECOVERING = "recovering"
 
-SUCCESS = "success"
-FAILURE = "failure"
-CLEAN_SUCCESS = "cleanSuccess"
-CLEAN_FAILURE = "cleanFailure"
+
+class TaskState(enum.StrEnum):
+    """Where a task is. The values are what a task record holds on the
+    master domain (api/storage_wire.py maps them to the wire)."""
+
+    RUNNING = "running"
+    ABORTING = "aborting"        # stop() asked; rollbacks to run
+    RECOVERING = "recovering"    # adopted unfinished: rollbacks running
+    FINISHED = "finished"
+
+
+class TaskResult(enum.StrEnum):
+    """How a finished task ended. The values are the task record's on
+    the master domain, which are upstream's result names."""
+
+    NONE = ""                        # not finished
+    SUCCESS = "success"
+    FAILURE = "failure"
+    CLEAN_SUCCESS = "cleanSuccess"   # interrupted, rolled back
+    CLEAN_FAILURE = "cleanFailure"   # interrupted, rollback failed
+
+
+RUNNING = TaskState.RUNNING
+FINISHED = TaskState.FINISHED
+ABORTING = TaskState.ABORTING
+RECOVERING = TaskState.RECOVERING
+
+SUCCESS = TaskResult.SUCCESS
+FAILURE = TaskResult.FAILURE
+CLEAN_SUCCESS = TaskResult.CLEAN_SUCCESS
+CLEAN_FAILURE = TaskResult.CLEAN_FAILURE
 
 INTERRUPTED = "task was interrupted and rolled back"
 
@@ -84,12 +108,21 @@ class TaskStore:
         return f"{self.path}/{task_id}.task"
 
 
+@dataclass(frozen=True)
+class TaskStatus:
+    id: str
+    state: TaskState
+    result: TaskResult
+    code: int            # 0, or the error's code
+    message: str
+
+
 @dataclass
 class Task:
     id: str
     verb: str
-    state: str = RUNNING
-    result: str = ""
+    state: TaskState = RUNNING
+    result: TaskResult = TaskResult.NONE
     code: int = 0
     message: str = ""
     rollbacks: list[dict[str, Any]] = field(default_factory=list)
@@ -147,9 +180,9 @@ class Task:
             if self._child is not None and self._child.poll() is None:
                 self._child.kill()
 
-    def status(self) -> dict[str, Any]:
-        return {"id": self.id, "state": self.state, "result": self.result,
-                "code": self.code, "message": self.message}
+    def status(self) -> TaskStatus:
+        return TaskStatus(self.id, self.state, self.result, self.code,
+                          self.message)
 
     def run_rollbacks(self) -> bool:
         ok = True
@@ -231,7 +264,8 @@ class TaskManager:
         self.store = store
         recovered = []
         for rec in store.load():
-            task = Task(rec["id"], rec["verb"], rec["state"], rec["result"],
+            task = Task(rec["id"], rec["verb"], TaskState(rec["state"]),
+                        TaskResult(rec["result"]),
                         rec["code"], rec["message"], rec["rollbacks"],
                         rec.get("result_value"), rec.get("job_type", ""),
                         rec.get("description", ""))
@@ -279,7 +313,7 @@ class TaskManager:
         task.rollbacks = []
         self._finish(task, SUCCESS, 0, "1 jobs completed successfully")
 
-    def _finish(self, task: Task, result: str, code: int,
+    def _finish(self, task: Task, result: TaskResult, code: int,
                 message: str) -> None:
         with task.finish_lock:
             task.result = result

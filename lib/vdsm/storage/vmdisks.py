@@ -147,10 +147,10 @@ def _record_chain(dev: ET.Element, drive: Drive) -> None:
     chain = ET.SubElement(dev, _q("volumeChain"))
     for entry in drive.chain:
         node = ET.SubElement(chain, _q("volumeChainNode"))
-        for key, value in (("domainID", entry["sd_id"]),
-                           ("imageID", entry["img_id"]),
-                           ("volumeID", entry["vol_id"]),
-                           ("path", entry["path"]),
-                           ("leasePath", entry["lease_path"]),
-                           ("leaseOffset", str(entry["lease_offset"]))):
+        for key, value in (("domainID", entry.sd_id),
+                           ("imageID", entry.img_id),
+                           ("volumeID", entry.vol_id),
+                           ("path", entry.path),
+                           ("leasePath", entry.lease_path),
+                           ("leaseOffset", str(entry.lease_offset))):
             ET.SubElement(node, _q(key)).text = value

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from vdsm.storage import clusterlock, metadata, qemuimg
 from vdsm.storage import constants as sc
@@ -47,6 +46,45 @@ class VolumeSpec:
     sequence: int = 0
     add_bitmaps: bool = False
     bitmap: str | None = None
+
+
+@dataclass(frozen=True)
+class VolumeRef:
+    """Names a volume: its domain, image and own UUIDs."""
+
+    sd_id: str
+    img_id: str
+    vol_id: str
+
+
+@dataclass(frozen=True)
+class VolumeSize:
+    apparent: int        # bytes of the data file
+    true: int            # bytes allocated to it
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    """A volume's metadata and sizes. ``format``, ``type``, ``voltype``,
+    ``disktype`` and ``legality`` are the metadata's own strings."""
+
+    uuid: str
+    image: str
+    domain: str
+    capacity: int
+    size: VolumeSize
+    format: str
+    type: str
+    voltype: str
+    disktype: str
+    description: str
+    parent: str
+    legality: str
+    generation: int
+    ctime: str
+    path: str
+    lease_path: str
+    children: list[str] = field(default_factory=list)
 
 
 class Volume:
@@ -93,19 +131,21 @@ class Volume:
     def is_legal(self) -> bool:
         return self.metadata().get("LEGALITY") == sc.LEGAL
 
-    def info(self) -> dict[str, Any]:
-        md = self.metadata()
+    def size(self) -> VolumeSize:
         st = self.dom.io.call("stat", path=self.path)
-        return {"uuid": self.vol_uuid, "image": self.img_uuid,
-                "domain": self.dom.sd_uuid, "capacity": int(md["CAP"]),
-                "apparent_size": st["size"], "true_size": st["allocated"],
-                "format": md["FORMAT"], "type": md["TYPE"],
-                "voltype": md["VOLTYPE"], "disktype": md["DISKTYPE"],
-                "description": md.get("DESCRIPTION", ""),
-                "parent": md.get("PUUID", sc.BLANK_UUID),
-                "legality": md["LEGALITY"], "generation": int(md["GEN"]),
-                "ctime": md.get("CTIME", "0"), "path": self.path,
-                "lease_path": self.lease_path}
+        return VolumeSize(apparent=st["size"], true=st["allocated"])
+
+    def info(self, children: list[str] | None = None) -> VolumeInfo:
+        md = self.metadata()
+        return VolumeInfo(
+            uuid=self.vol_uuid, image=self.img_uuid, domain=self.dom.sd_uuid,
+            capacity=int(md["CAP"]), size=self.size(), format=md["FORMAT"],
+            type=md["TYPE"], voltype=md["VOLTYPE"],
+            disktype=md["DISKTYPE"], description=md.get("DESCRIPTION", ""),
+            parent=md.get("PUUID", sc.BLANK_UUID), legality=md["LEGALITY"],
+            generation=int(md["GEN"]), ctime=md.get("CTIME", "0"),
+            path=self.path, lease_path=self.lease_path,
+            children=children or [])
 
 
 def check_spec(dom: FileDomain, spec: VolumeSpec) -> None:
@@ -139,7 +179,7 @@ def check_spec(dom: FileDomain, spec: VolumeSpec) -> None:
         if not parent.is_legal():
             raise errors.VolumeIsIllegal(vol=spec.parent_uuid)
     if spec.prealloc == sc.PREALLOCATED:
-        free = dom.space()["free"]
+        free = dom.space().free
         if spec.size > free:
             raise errors.VolumeCreationError(
                 "not enough free space", size=spec.size, free=free)

@@ -1,0 +1,144 @@
+"""Storage's typed values as the wire carries them.
+
+Upstream's shapes: sizes as decimal strings where upstream sends strings
+(``disktotal``, ``capacity`` ...), upstream's key names and key order.
+The metadata's own strings (domain type and class, volume format and
+legality ...) travel as they are: upstream sends its metadata values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vdsm.storage.domain import DomainInfo
+from vdsm.storage.domains import DomainStats
+from vdsm.storage.hostpools import PoolInfo
+from vdsm.storage.imagedir import Drive
+from vdsm.storage.jobs import JobInfo, JobStatus
+from vdsm.storage.monitor import Status as DomainHealth
+from vdsm.storage.pool import SpmRole, SpmStatus
+from vdsm.storage.tasks import TaskResult, TaskState, TaskStatus
+from vdsm.storage.volume import VolumeInfo, VolumeSize
+
+# Domains.
+
+
+def domain_info(info: DomainInfo) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "uuid": info.uuid, "type": info.type, "class": info.dom_class,
+        "name": info.name, "role": info.role, "pool": list(info.pools),
+        "version": info.version, "remotePath": info.remote_path,
+        "block_size": info.block_size, "alignment": info.alignment}
+    if info.master_version is not None:
+        out["master_ver"] = info.master_version
+    return out
+
+
+def domain_stats(stats: DomainStats) -> dict[str, Any]:
+    # No metadata area on file domains: upstream's constant answers.
+    return {"disktotal": str(stats.space.total),
+            "diskfree": str(stats.space.free),
+            "mdavalid": True, "mdathreshold": True,
+            "mdasize": 0, "mdafree": 0, "valid": stats.valid}
+
+
+def repo_stats(health: dict[str, DomainHealth]) -> dict[str, Any]:
+    """Host.getStorageRepoStats and getStats' storageDomains."""
+    return {sd: {"code": h.code, "valid": h.valid,
+                 "delay": f"{h.delay:.6f}", "lastCheck": f"{h.age():.1f}",
+                 "acquired": h.acquired, "version": h.version,
+                 "actual": h.actual}
+            for sd, h in health.items()}
+
+
+# Pools.
+
+_SPM_ROLE = {SpmRole.SPM: "SPM", SpmRole.FREE: "Free",
+             SpmRole.CONTEND: "Contend"}
+
+
+def spm_status(status: SpmStatus) -> dict[str, Any]:
+    return {"spmId": status.host_id, "spmStatus": _SPM_ROLE[status.role],
+            "spmLver": status.lver}
+
+
+def pool_info(info: PoolInfo) -> dict[str, Any]:
+    dominfo = {}
+    for sd, dom in info.domains.items():
+        entry: dict[str, Any] = {"status": dom.status, "alerts": []}
+        if dom.space is not None:
+            entry.update(diskfree=str(dom.space.free),
+                         disktotal=str(dom.space.total),
+                         version=dom.version)
+        dominfo[sd] = entry
+    return {"info": {"name": info.name, "master_uuid": info.master_uuid,
+                     "master_ver": info.master_version,
+                     "spm_id": info.spm.host_id, "lver": info.spm.lver,
+                     "domains": info.domains_value,
+                     "pool_status": "connected", "type": info.type,
+                     "isoprefix": "", "version": info.version},
+            "dominfo": dominfo}
+
+
+# Volumes and images.
+
+
+def volume_info(info: VolumeInfo) -> dict[str, Any]:
+    return {"uuid": info.uuid, "image": info.image, "domain": info.domain,
+            "capacity": str(info.capacity),
+            "apparentsize": str(info.size.apparent),
+            "truesize": str(info.size.true), "format": info.format,
+            "type": info.type, "voltype": info.voltype,
+            "disktype": info.disktype, "description": info.description,
+            "parent": info.parent, "legality": info.legality,
+            "status": "OK" if info.legality == "LEGAL" else "ILLEGAL",
+            "ctime": info.ctime, "generation": info.generation,
+            "children": list(info.children),
+            "lease": {"path": info.lease_path, "offset": 0}}
+
+
+def volume_size(size: VolumeSize) -> dict[str, Any]:
+    return {"apparentsize": str(size.apparent), "truesize": str(size.true)}
+
+
+def prepared_image(drive: Drive) -> dict[str, Any]:
+    return {"path": drive.path, "format": drive.format,
+            "info": {"type": "file", "path": drive.path},
+            "imgVolumesInfo": [
+                {"domainID": c.sd_id, "imageID": c.img_id,
+                 "volumeID": c.vol_id, "path": c.path,
+                 "leasePath": c.lease_path,
+                 "leaseOffset": c.lease_offset} for c in drive.chain]}
+
+
+# Tasks and jobs.
+
+# Task states the engine knows (AsyncTaskStatusEnum): ours are upstream's
+# names except the recovery of a task interrupted by a restart, which
+# upstream reports as "cleaning" (rollbacks running).
+_TASK_STATE = {TaskState.RUNNING: "running", TaskState.ABORTING: "aborting",
+               TaskState.RECOVERING: "cleaning",
+               TaskState.FINISHED: "finished"}
+_TASK_RESULT = {TaskResult.NONE: "", TaskResult.SUCCESS: "success",
+                TaskResult.FAILURE: "failure",
+                TaskResult.CLEAN_SUCCESS: "cleanSuccess",
+                TaskResult.CLEAN_FAILURE: "cleanFailure"}
+
+
+def task_status(status: TaskStatus) -> dict[str, Any]:
+    return {"taskID": status.id, "taskState": _TASK_STATE[status.state],
+            "taskResult": _TASK_RESULT[status.result], "code": status.code,
+            "message": status.message}
+
+
+def job_info(job: JobInfo) -> dict[str, Any]:
+    """A job's HostJobInfo (Host.getJobs, |jobs|status| events)."""
+    out: dict[str, Any] = {"id": job.id, "status": job.status.value,
+                           "description": job.description,
+                           "job_type": job.job_type}
+    if job.progress is not None:
+        out["progress"] = job.progress
+    if job.error is not None and job.status is JobStatus.FAILED:
+        out["error"] = {"code": job.error.code,
+                        "message": job.error.message}
+    return out

@@ -244,3 +244,38 @@ def test_curl_as_in_readme(pool, tmp_path):
     res = curl(vdsmd, (ids[0], ids[1], new_id(), ids[3]), "-T", str(src))
     assert b"500 Internal Server Error" in res.stdout
     assert b'"code": 268' in res.stdout
+
+
+def test_task_stop_kills_upload(pool):
+    vdsmd, cli, (sp, sd, img, vol) = pool
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.load_verify_locations(vdsmd.pki.ca_cert)
+    ctx.load_cert_chain(vdsmd.pki.cert, vdsmd.pki.key)
+    head = (f"PUT / HTTP/1.1\r\nconnection: close\r\n"
+            f"Storage-Pool-Id: {sp}\r\nStorage-Domain-Id: {sd}\r\n"
+            f"Image-Id: {img}\r\nVolume-Id: {vol}\r\n"
+            f"Content-Length: {MIB}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", vdsmd.port), 10) as raw:
+        with ctx.wrap_socket(raw) as sock:
+            # Half the body, then the client stalls: dd waits for more.
+            sock.sendall(head + b"k" * (MIB // 2))
+            deadline = time.monotonic() + 30
+            while not cli.Host.getAllTasksStatuses():
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            [task_id] = cli.Host.getAllTasksStatuses()
+            cli.Task.stop(taskID=task_id)
+            result = wait(cli, task_id)
+            assert result["taskResult"] == "failure"
+            assert result["code"] == 411, result
+            # The reply still names the task, as upstream's does.
+            sock.settimeout(10)
+            reply = b""
+            while chunk := sock.recv(4096):
+                reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200 OK"), reply
+    assert f"Task-Id: {task_id}".encode() in reply
+    cli.Task.clear(taskID=task_id)
+    assert cli.Volume.getInfo(**vol_args(sp, sd, img, vol))[
+        "legality"] == "ILLEGAL"

@@ -38,6 +38,7 @@ IO_TIMEOUT = 60.0
 LINGER_BYTES = 16 * 1024 * 1024
 LINGER_SECONDS = 2.0
 READ_SIZE = 256 * 1024
+WRITE_HIGH_WATER = 1024 * 1024
 
 METHODS = ("GET", "PUT")
 
@@ -130,6 +131,8 @@ class Exchange:
         self._reader = reader
         self._writer = writer
         self.remaining = request.content_length or 0
+        # A reply streams: let the socket take larger steps (bounded).
+        writer.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self.head_sent = False
         self._continue_sent = False
 

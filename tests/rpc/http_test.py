@@ -51,6 +51,8 @@ def test_parse_first_header_wins_and_bare_lf():
     (b"POST / HTTP/1.1\r\n\r\n", 405),
     (b"PUT / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
     (b"PUT / HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n", 400),
+    (b"PUT / HTTP/1.1\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n",
+     400),
     (b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 411),
     (b"PUT / HTTP/1.1\r\nno colon\r\n\r\n", 400),
     (b"PUT / HTTP/1.1\r\n bad: name\r\n\r\n", 400),

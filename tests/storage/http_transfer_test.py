@@ -138,6 +138,10 @@ def test_missing_headers_refused(pool):
     status, _, _ = request(vdsmd, "GET", (sp, sd, img, vol),
                            headers={"Range": "bytes=10-20"})
     assert status == 400
+    status, _, _ = request(vdsmd, "GET", (sp, sd, img, vol),
+                           headers={"Range": "bytes=0-" + "9" * 5000})
+    assert status == 400
+    assert "Traceback" not in vdsmd.log()
     assert cli.Host.getAllTasksStatuses() == {}
 
 

@@ -48,7 +48,7 @@ IMAGE = "Image-Id"
 VOLUME = "Volume-Id"
 TASK_ID = "Task-Id"
 
-_RANGE = re.compile(r"^bytes=0-(\d+)$")
+_RANGE = re.compile(r"^bytes=0-([0-9]{1,18})$")
 # What the pipe transport buffers before it stops taking more, and the
 # kernel's buffer of the pipe (64 KiB by default: 1 MiB moves data in
 # fewer, larger steps; the default stays where the host refuses it).
@@ -183,7 +183,7 @@ def _range_length(value: str | None) -> int:
     m = _RANGE.match(value)
     if m is None:
         raise RequestError(HTTPStatus.BAD_REQUEST,
-                           f"unsupported Range {value!r}, expected "
+                           f"unsupported Range {value[:60]!r}, expected "
                            "bytes=0-<last byte>")
     return int(m.group(1)) + 1
 

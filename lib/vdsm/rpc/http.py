@@ -41,6 +41,8 @@ READ_SIZE = 256 * 1024
 WRITE_HIGH_WATER = 1024 * 1024
 
 METHODS = ("GET", "PUT")
+# Sizes up to 10**18 - 1 bytes.
+MAX_DIGITS = 18
 
 
 class HeadError(Exception):
@@ -105,9 +107,11 @@ def parse_head(head: bytes) -> Request:
 def _content_length(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit():
+    # ASCII digits only (the head is ASCII), and few of them: int() of
+    # thousands of digits raises.
+    if not value.isdigit() or len(value) > MAX_DIGITS:
         raise HeadError(HTTPStatus.BAD_REQUEST,
-                        f"bad Content-Length {value!r}")
+                        f"bad Content-Length {value[:40]!r}")
     return int(value)
 
 

@@ -52,6 +52,30 @@ DEFAULTS: dict[str, list[Option]] = {
         Option("connection_idle_timeout", "10",
                "Seconds a new connection may stay silent before it is "
                "closed (TLS handshake, then the first frame)."),
+        Option("ssl_handshake_timeout", "5",
+               "Seconds a TLS handshake may take (at most "
+               "connection_idle_timeout)."),
+        Option("connection_max_idle", "300",
+               "Seconds a STOMP connection may go without sending anything "
+               "complete (a frame or a heart-beat) before it is closed; 0: "
+               "no limit."),
+        Option("max_connections", "500",
+               "API connections open at once, TLS handshakes included; "
+               "more are closed at accept, before any TLS work."),
+        Option("max_connections_per_client", "50",
+               "API connections open at once from one client address."),
+        Option("max_tls_handshakes", "32",
+               "TLS handshakes in progress at once; more connections are "
+               "closed at accept."),
+        Option("max_subscriptions", "64",
+               "STOMP subscriptions one connection may hold; one more "
+               "closes the connection."),
+        Option("max_requests_per_connection", "32",
+               "Requests of one connection running at once; past them the "
+               "connection is not read from until one ends."),
+        Option("max_write_buffer", str(16 * 1024 * 1024),
+               "Bytes of unsent replies and events past which a client "
+               "that does not read is dropped."),
         Option("strict_schema", "false",
                "Results and event params are always checked against the "
                "schema, a mismatch logged as BAD_RESULT/BAD_EVENT; strict "

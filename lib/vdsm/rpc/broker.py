@@ -11,14 +11,16 @@ from __future__ import annotations
 import itertools
 from typing import Protocol
 
+from vdsm.rpc import stomp
+
 EVENTS = "jms.queue.events"
 REQUESTS = ("jms.topic.vdsm_requests", "jms.topic.vdsm_irs_requests")
 DEFAULT_REPLY_TO = "jms.topic.vdsm_responses"
 
 
 class Subscriber(Protocol):
-    def send_message(self, destination: str, sub_id: str,
-                     message_id: str, body: bytes) -> None: ...
+    def deliver(self, sub_id: str, tail: bytes) -> None:
+        """Write a MESSAGE: the subscription's own head, then ``tail``."""
 
 
 class Broker:
@@ -38,11 +40,17 @@ class Broker:
             self._subs.pop(destination, None)
 
     def send(self, destination: str, body: bytes) -> int:
-        """Deliver to every subscription; return how many got it."""
-        subs = list(self._subs.get(destination, ()))
-        message_id = str(next(self._ids))
-        for conn, sub_id in subs:
-            conn.send_message(destination, sub_id, message_id, body)
+        """Deliver to every subscription; return how many got it.
+
+        The frame is encoded once: only the head (destination and
+        subscription id, encoded at SUBSCRIBE) differs per subscriber.
+        """
+        subs = self._subs.get(destination)
+        if not subs:
+            return 0
+        tail = stomp.message_tail(str(next(self._ids)), body)
+        for conn, sub_id in list(subs):
+            conn.deliver(sub_id, tail)
         return len(subs)
 
     def subscribers(self, destination: str) -> int:

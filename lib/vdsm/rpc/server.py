@@ -1,8 +1,12 @@
 """The API listener: TCP or mutual TLS, protocol detection, connections.
 
-One asyncio loop serves every connection. After the TLS handshake (at most
-``connection_idle_timeout`` seconds) the first bytes choose the protocol:
-a STOMP command starts a StompConnection, ``PUT /`` or ``GET /`` an
+One asyncio loop serves every connection. A new socket is counted first
+(``Admission``: [vars] max_connections, max_connections_per_client,
+max_tls_handshakes); over a limit it is closed at once, before any TLS
+work, and the refusal logged (rate-limited). Then the TLS handshake (at
+most ``ssl_handshake_timeout`` seconds; a failure is one REFUSE line with
+the client and OpenSSL's reason). Then the first bytes choose the
+protocol: a STOMP command starts a StompConnection, ``PUT /`` or ``GET /`` an
 HttpConnection (image transfers, when the daemon gives an HTTP handler;
 see protocol.py); anything else, or silence for
 ``connection_idle_timeout``, closes the connection.
@@ -15,17 +19,28 @@ import itertools
 import logging
 import socket
 import ssl
+from asyncio import sslproto
 from typing import Any
 
 from vdsm import pki
 from vdsm.common.config import Config
-from vdsm.rpc import http, stomp
+from vdsm.common.log import quote
+from vdsm.rpc import connection, http, stomp
+from vdsm.rpc.admission import Admission, RateLimit
 from vdsm.rpc.broker import Broker
 from vdsm.rpc.connection import StompConnection
 from vdsm.rpc.dispatch import Dispatcher
 from vdsm.rpc.protocol import Protocol, detect
 
 log = logging.getLogger("vdsm.rpc")
+
+# Bytes asyncio's TLS layer reads at once, per connection.
+TLS_READ_SIZE = 32 * 1024
+# Bytes a connection's stream buffers before reading pauses.
+STREAM_LIMIT = 64 * 1024
+# Refusal lines: at most this many per interval (seconds).
+REFUSALS_BURST = 20
+REFUSALS_INTERVAL = 10.0
 
 TLS12_CIPHERS = ("ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:"
                  "ECDHE+AES:DHE+AES:!aNULL:!eNULL:!PSK:!SRP")
@@ -75,6 +90,18 @@ class Server:
         self._ssl = ssl_context
         self._idle_timeout = config.getfloat("vars",
                                              "connection_idle_timeout")
+        self._handshake_timeout = min(
+            self._idle_timeout,
+            config.getfloat("vars", "ssl_handshake_timeout"))
+        self._admission = Admission(
+            config.getint("vars", "max_connections"),
+            config.getint("vars", "max_connections_per_client"),
+            config.getint("vars", "max_tls_handshakes"))
+        self._refusals = RateLimit(REFUSALS_BURST, REFUSALS_INTERVAL)
+        self._limits = connection.Limits.from_config(config)
+        self._share = connection.RequestShare(
+            config.getint("vars", "rpc_workers")
+            + config.getint("vars", "rpc_queue_size"))
         self._max_frame = config.getint("vars", "max_frame_size")
         self._address = config.get("addresses", "management_ip")
         self._port = config.getint("addresses", "management_port")
@@ -84,12 +111,19 @@ class Server:
         self.port = 0
 
     async def start(self) -> None:
+        # asyncio's TLS layer gives every connection a read buffer of
+        # SSLProtocol.max_size (256 KiB in Python 3.11), allocated and
+        # zeroed at the start of the handshake: most of what a connection
+        # costs. Two TLS records' worth reads as fast.
+        sslproto.SSLProtocol.max_size = TLS_READ_SIZE
         sock = listening_socket(self._address, self._port)
         self.port = sock.getsockname()[1]
+        # TLS starts in _accept, once the connection is admitted: a
+        # refused socket costs no TLS state. The stream buffers at most
+        # STREAM_LIMIT before reading pauses (the parsers enforce the
+        # frame and request sizes).
         self._server = await asyncio.start_server(
-            self._accept, sock=sock, ssl=self._ssl,
-            ssl_handshake_timeout=self._idle_timeout if self._ssl else None,
-            limit=self._max_frame)
+            self._accept, sock=sock, limit=STREAM_LIMIT)
         log.info("LISTEN address=%s port=%d tls=%s", self._address,
                  self.port, self._ssl is not None)
 
@@ -107,11 +141,21 @@ class Server:
         task = asyncio.current_task()
         assert task is not None
         self._handlers.add(task)
-        name = f"{next(self._ids)}"
         peer = writer.get_extra_info("peername")
+        client = str(peer[0]) if peer else "-"
+        refusal = self._admission.open(client)
+        if refusal is not None:
+            self._refuse(peer, refusal.value)
+            writer.transport.abort()
+            self._handlers.discard(task)
+            return
+        name = f"{next(self._ids)}"
         log.info("OPEN connection=%s client=%s", name,
                  _format_addr(peer))
         try:
+            if self._ssl is not None and not await self._start_tls(
+                    name, peer, writer):
+                return
             detected = await self._detect(name, reader)
             if detected is None:
                 writer.close()
@@ -123,7 +167,8 @@ class Server:
                                           self._idle_timeout).run(initial)
                 return
             conn = StompConnection(name, reader, writer, self._broker,
-                                   self._dispatcher, self._max_frame)
+                                   self._dispatcher, self._max_frame,
+                                   self._limits, self._share)
             await conn.run(initial)
         except (ConnectionError, OSError, ssl.SSLError) as e:
             log.info("DROP connection=%s reason=%r", name, str(e))
@@ -134,7 +179,53 @@ class Server:
             log.exception("FAIL connection=%s", name)
             _abort(writer.transport)
         finally:
+            self._admission.close(client)
             self._handlers.discard(task)
+
+    async def _start_tls(self, name: str, peer: Any,
+                         writer: asyncio.StreamWriter) -> bool:
+        """The TLS handshake, at most ``ssl_handshake_timeout`` seconds;
+        False (the refusal logged, the socket closed) if it failed."""
+        assert self._ssl is not None
+        refusal = self._admission.start_handshake()
+        if refusal is not None:
+            self._refuse(peer, refusal.value, name)
+            writer.transport.abort()
+            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._handshake_timeout
+        try:
+            await writer.start_tls(
+                self._ssl, ssl_handshake_timeout=self._handshake_timeout)
+        except ssl.SSLError as e:
+            self._refuse(peer, _tls_reason(e), name, tls=True)
+        except (ConnectionError, OSError, asyncio.TimeoutError) as e:
+            # asyncio aborts a handshake past its timeout
+            # (ConnectionAbortedError).
+            if loop.time() >= deadline:
+                reason = "handshake timeout"
+            else:
+                reason = f"closed during handshake ({type(e).__name__})"
+            self._refuse(peer, reason, name, tls=True)
+        else:
+            return True
+        finally:
+            self._admission.end_handshake()
+        _abort(writer.transport)
+        return False
+
+    def _refuse(self, peer: Any, reason: str, name: str = "-",
+                tls: bool = False) -> None:
+        """One INFO line per refused client, at most REFUSALS_BURST per
+        REFUSALS_INTERVAL seconds; the next line says how many were held
+        back."""
+        allowed, held = self._refusals.allow()
+        if not allowed:
+            return
+        log.info("REFUSE connection=%s client=%s reason=%s%s%s", name,
+                 _format_addr(peer), quote(reason),
+                 " tls=true" if tls else "",
+                 f" (and {held} more not logged)" if held else "")
 
     async def _detect(self, name: str,
                       reader: asyncio.StreamReader
@@ -166,6 +257,14 @@ class Server:
                          name)
                 return None
             data += chunk
+
+
+def _tls_reason(e: ssl.SSLError) -> str:
+    """What OpenSSL says, shortest first: no certificate, unknown CA,
+    expired, TLS 1.0, plaintext ..."""
+    verify = getattr(e, "verify_message", None)
+    reason = e.reason or type(e).__name__
+    return f"{reason}: {verify}" if verify else str(reason)
 
 
 def _abort(transport: asyncio.BaseTransport) -> None:

@@ -78,6 +78,22 @@ def encode(frame: Frame) -> bytes:
 HEARTBEAT = b"\n"
 
 
+def message_head(destination: str, sub_id: str) -> bytes:
+    """The start of a MESSAGE frame to one subscription: with
+    ``message_tail()``, the frame ``encode()`` makes of the same
+    headers."""
+    return (f"MESSAGE\ndestination:{_escape(destination)}\n"
+            f"content-type:application/json\n"
+            f"subscription:{_escape(sub_id)}\n").encode("utf-8")
+
+
+def message_tail(message_id: str, body: bytes) -> bytes:
+    """The rest of a MESSAGE frame, the same for every subscriber."""
+    return (f"message-id:{_escape(message_id)}\n"
+            f"content-length:{len(body)}\n\n").encode("utf-8") \
+        + body + b"\0"
+
+
 _ESCAPE_TABLE = str.maketrans(_ESCAPES)
 
 

@@ -21,10 +21,12 @@ import concurrent.futures
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass
 from typing import Callable
 
 from vdsm.common import commands
+from vdsm.common.exception import ResourceUnavailable
 from vdsm.common.keyedlock import KeyedLocks
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
@@ -44,6 +46,9 @@ BLOCK = 1024 * 1024
 # The engine gives up on an upload after UploadFileMaxTimeInMinutes
 # (default 5): dd gets far longer, a hung storage is what stops it.
 DD_TIMEOUT = 3600.0
+# Transfers at once (each a task thread and a dd); more are refused with
+# code 40. The engine sends one per OVF_STORE disk, a few per domain.
+MAX_TRANSFERS = 32
 
 _COPIED = re.compile(rb"^(\d+) bytes", re.MULTILINE)
 
@@ -79,6 +84,7 @@ class ImageTransfers:
         # One transfer at a time per volume: an upload never interleaves
         # with another upload or a download of the same data.
         self._locks = KeyedLocks()
+        self._slots = threading.BoundedSemaphore(MAX_TRANSFERS)
 
     def write(self, target: Target, length: int, source_fd: int) -> Transfer:
         """Start copying length bytes from source_fd into the volume.
@@ -151,6 +157,10 @@ class ImageTransfers:
     def _start(self, verb: str, vol: Volume, length: int, fd: int,
                work: _Work) -> Transfer:
         done: concurrent.futures.Future = concurrent.futures.Future()
+        if not self._slots.acquire(blocking=False):
+            os.close(fd)
+            raise ResourceUnavailable(
+                f"{MAX_TRANSFERS} image transfers running already")
 
         def run(task: Task) -> None:
             try:
@@ -161,12 +171,14 @@ class ImageTransfers:
                 raise
             finally:
                 _close(fd)
+                self._slots.release()
             done.set_result(None)
 
         try:
             task_id = self._tasks.start(verb, run)
         except BaseException:
             os.close(fd)
+            self._slots.release()
             raise
         log.info("TRANSFER task=%s verb=%s vol=%s img=%s sd=%s length=%d",
                  task_id, verb, vol.vol_uuid, vol.img_uuid, vol.dom.sd_uuid,

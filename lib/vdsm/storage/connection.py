@@ -4,7 +4,9 @@ A connection makes a storage server's export visible under
 ``<repository>/mnt/<name>``: NFS and POSIXFS are mounted there (through
 supervdsm), LOCALFS is a symlink to the local directory. ``<name>`` is the
 remote path with ``_`` doubled and ``/`` turned into ``_``, as upstream
-names it, so an existing host layout stays valid.
+names it, so an existing host layout stays valid. A LOCALFS path that is
+(once its symlinks are resolved) the repository, under it or above it is
+refused (1000): its link would make a loop under the repository.
 
 The list of connections is the only storage state kept on the host:
 ``<lib_dir>/storage/connections.json``, rewritten atomically on every
@@ -101,6 +103,7 @@ class Connections:
     def __init__(self, repository: str, lib_dir: str, oop: Registry,
                  mounter: Mounter) -> None:
         self._mounter = mounter
+        self._repository = repository
         self.mnt_dir = os.path.join(repository, "mnt")
         self._file = os.path.join(lib_dir, "storage", "connections.json")
         self._oop = oop
@@ -166,11 +169,14 @@ class Connections:
             raise
 
     def _link(self, conn: Connection, target: str) -> None:
+        self._check_outside_repository(conn.spec, conn.spec)
         try:
             st = self._oop.get(conn.spec).call("stat", path=conn.spec)
+            real = self._oop.get(conn.spec).call("realpath", path=conn.spec)
         except FileNotFoundError:
             raise errors.StorageServerConnectionError(
                 "no such directory", path=conn.spec) from None
+        self._check_outside_repository(conn.spec, real)
         if not st["is_dir"]:
             raise errors.StorageServerConnectionError(
                 "not a directory", path=conn.spec)
@@ -180,6 +186,17 @@ class Connections:
                 return
             os.unlink(target)
         os.symlink(conn.spec, target)
+
+    def _check_outside_repository(self, spec: str, path: str) -> None:
+        """A LOCALFS link to the repository, into it or to one of its
+        parents would make a loop (mnt/_rhev -> /rhev -> .../mnt/_rhev):
+        refused as upstream refuses a bad path (1000), nothing made."""
+        repo = os.path.realpath(self._repository)
+        if path == repo or path.startswith(repo.rstrip("/") + "/") or \
+                repo.startswith(path.rstrip("/") + "/"):
+            raise errors.InvalidParameter(
+                "LOCALFS path is the storage repository, under it or "
+                "above it", path=spec)
 
     def _check_access(self, path: str) -> None:
         """vdsmd runs as vdsm:kvm: the storage must be usable by it, as

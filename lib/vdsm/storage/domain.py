@@ -11,16 +11,24 @@ A domain is the directory ``<mount>/<sdUUID>``::
 
 Every access to those files goes through the domain's out-of-process
 helper (``self.io``); sanlock and qemu-img are processes of their own.
+
+Hidden names beside the domains: ``.create-<host>-<sdUUID>-<random>``, a
+domain being made (renamed to ``<sdUUID>`` when complete), and
+``.remove-<sdUUID>-<random>``, one being removed; ``sweep`` removes the
+leftovers of both (for creates, only this host's).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import socket
 import threading
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Iterator
 
 from vdsm.storage import clusterlock, metadata
 from vdsm.storage import constants as sc
@@ -167,44 +175,113 @@ class FileDomain:
 
 def create(spec: DomainSpec, mount_path: str, io: IOHelper,
            io_timeout: int) -> FileDomain:
-    """Lay out a new domain under mount_path; raise 365 if it exists."""
+    """Lay out a new domain under mount_path; raise 365 if it exists.
+
+    Everything is made in a hidden directory beside it (``CREATE_PREFIX``)
+    renamed to ``<sdUUID>`` once complete: a domain appears whole or not
+    at all. On failure the hidden directory is removed at once; what a
+    crash leaves is removed by ``sweep`` when the mount is next connected.
+    """
     path = os.path.join(mount_path, spec.sd_uuid)
     if io.call("exists", path=path):
         raise errors.StorageDomainAlreadyExists(sd=spec.sd_uuid)
     block_size = io.call("probe_block_size", path=mount_path)
-    io.call("makedirs", path=os.path.join(path, sc.DOM_MD))
-    io.call("makedirs", path=os.path.join(path, sc.IMAGES))
-    dom = FileDomain(spec.sd_uuid, path, io)
-    for name, size in sc.SPECIAL_SIZES.items():
-        io.call("truncate", path=dom.md_path(name), size=size)
-    clusterlock.init_lockspace(spec.sd_uuid, dom.md_path("ids"), block_size,
-                               io_timeout)
-    clusterlock.init_resource(spec.sd_uuid, sc.SDM_LEASE_NAME,
-                              dom.md_path("leases"), sc.SDM_LEASE_OFFSET,
-                              block_size)
-    md = {"CLASS": sc.DOMAIN_CLASS_NAMES[spec.dom_class],
-          "DESCRIPTION": spec.name, "IOOPTIMEOUTSEC": str(io_timeout),
-          "LEASERETRIES": "3", "LEASETIMESEC": "60", "LOCKPOLICY": "",
-          "LOCKRENEWALINTERVALSEC": "5", "POOL_UUID": "",
-          "REMOTE_PATH": spec.remote_path, "ROLE": sc.REGULAR,
-          "SDUUID": spec.sd_uuid,
-          "TYPE": sc.DOMAIN_TYPE_NAMES[spec.dom_type],
-          "VERSION": str(spec.version), "BLOCK_SIZE": str(block_size),
-          "ALIGNMENT": str(sc.ALIGNMENT)}
-    # Metadata last: a domain without it is not a domain, and a retry
-    # after a crash finds the leftover directory and reports 365.
-    io.call("write_text", path=dom.md_path("metadata"),
-            text=metadata.dump_domain(md))
+    # Bad input is refused before anything is made.
+    text = metadata.dump_domain(_metadata(spec, block_size, io_timeout))
+    tmp = os.path.join(mount_path, f"{unfinished_prefix()}{spec.sd_uuid}-"
+                       f"{uuid.uuid4().hex[:8]}")
+    with _busy(tmp):
+        try:
+            _lay_out(FileDomain(spec.sd_uuid, tmp, io), block_size,
+                     io_timeout, text)
+            try:
+                io.call("rename", src=tmp, dst=path)
+            except OSError:
+                # Made meanwhile by another host (rename onto a
+                # non-empty directory fails).
+                raise errors.StorageDomainAlreadyExists(sd=spec.sd_uuid) \
+                    from None
+        except BaseException:
+            _discard(io, tmp)
+            raise
     log.info("CREATE sd=%s path=%s block_size=%s", spec.sd_uuid, path,
              block_size)
-    return dom
+    return FileDomain(spec.sd_uuid, path, io)
+
+
+def _metadata(spec: DomainSpec, block_size: int,
+              io_timeout: int) -> dict[str, str]:
+    return {"CLASS": sc.DOMAIN_CLASS_NAMES[spec.dom_class],
+            "DESCRIPTION": spec.name, "IOOPTIMEOUTSEC": str(io_timeout),
+            "LEASERETRIES": "3", "LEASETIMESEC": "60", "LOCKPOLICY": "",
+            "LOCKRENEWALINTERVALSEC": "5", "POOL_UUID": "",
+            "REMOTE_PATH": spec.remote_path, "ROLE": sc.REGULAR,
+            "SDUUID": spec.sd_uuid,
+            "TYPE": sc.DOMAIN_TYPE_NAMES[spec.dom_type],
+            "VERSION": str(spec.version), "BLOCK_SIZE": str(block_size),
+            "ALIGNMENT": str(sc.ALIGNMENT)}
+
+
+def _lay_out(dom: FileDomain, block_size: int, io_timeout: int,
+             text: str) -> None:
+    dom.io.call("makedirs", path=os.path.join(dom.path, sc.DOM_MD))
+    dom.io.call("makedirs", path=os.path.join(dom.path, sc.IMAGES))
+    for name, size in sc.SPECIAL_SIZES.items():
+        dom.io.call("truncate", path=dom.md_path(name), size=size)
+    clusterlock.init_lockspace(dom.sd_uuid, dom.md_path("ids"), block_size,
+                               io_timeout)
+    clusterlock.init_resource(dom.sd_uuid, sc.SDM_LEASE_NAME,
+                              dom.md_path("leases"), sc.SDM_LEASE_OFFSET,
+                              block_size)
+    dom.io.call("write_text", path=dom.md_path("metadata"), text=text)
+
+
+def _discard(io: IOHelper, tmp: str) -> None:
+    try:
+        io.call("rmtree", path=tmp)
+    except FileNotFoundError:
+        pass
+    except (OSError, errors.StorageError) as e:
+        log.warning("CREATE_LEFTOVER path=%s error=%s", tmp, e)
+
+
+def unfinished_prefix() -> str:
+    """How this host's unfinished creates are named on a mount: with this
+    host in the name, so a sweep never takes another host's create in
+    progress on shared storage."""
+    return f"{CREATE_PREFIX}{_host_key()}-"
+
+
+def _host_key() -> str:
+    try:
+        with open(MACHINE_ID) as f:
+            key = f.read().strip()
+    except OSError:
+        key = ""
+    return (key or socket.gethostname()).replace("-", "")[:32]
+
+
+MACHINE_ID = "/etc/machine-id"
+CREATE_PREFIX = ".create-"
 
 
 TRASH_PREFIX = ".remove-"
 
-# Trash dirs a format of this process is removing now: a sweep skips them.
+# Trash dirs a format of this process is removing now, and dirs a create
+# of this process is filling: a sweep skips them.
 _removing: set[str] = set()
 _removing_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _busy(path: str) -> Iterator[None]:
+    with _removing_lock:
+        _removing.add(path)
+    try:
+        yield
+    finally:
+        with _removing_lock:
+            _removing.discard(path)
 
 
 def remove(dom: FileDomain, timeout: float) -> None:
@@ -218,9 +295,7 @@ def remove(dom: FileDomain, timeout: float) -> None:
     """
     trash = os.path.join(os.path.dirname(dom.path),
                          f"{TRASH_PREFIX}{dom.sd_uuid}-{uuid.uuid4().hex[:8]}")
-    with _removing_lock:
-        _removing.add(trash)
-    try:
+    with _busy(trash):
         try:
             dom.io.call("rename", src=dom.path, dst=trash)
         except FileNotFoundError:
@@ -234,21 +309,21 @@ def remove(dom: FileDomain, timeout: float) -> None:
         except (OSError, errors.StorageError) as e:
             log.warning("FORMAT_LEFTOVER sd=%s path=%s error=%s",
                         dom.sd_uuid, trash, e)
-    finally:
-        with _removing_lock:
-            _removing.discard(trash)
 
 
 def sweep(io: IOHelper, mount_path: str, timeout: float) -> list[str]:
     """Remove what earlier formats left on a mount (their rmtree failed
-    or vdsmd died during it); return the names removed."""
+    or vdsmd died during it) and this host's unfinished creates; return
+    the names removed."""
     try:
         names = io.call("listdir", path=mount_path)
     except (OSError, errors.StorageError) as e:
         log.warning("SWEEP path=%s error=%s", mount_path, e)
         return []
     removed = []
-    for name in sorted(n for n in names if n.startswith(TRASH_PREFIX)):
+    ours = unfinished_prefix()
+    for name in sorted(n for n in names if n.startswith(TRASH_PREFIX)
+                       or n.startswith(ours)):
         path = os.path.join(mount_path, name)
         with _removing_lock:
             if path in _removing:

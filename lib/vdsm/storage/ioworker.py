@@ -87,6 +87,13 @@ def stat(path: str) -> dict[str, Any]:
 
 
 @op
+def realpath(path: str) -> str:
+    """path with every symlink resolved (may hang on a dead mount, so
+    here rather than in vdsmd)."""
+    return os.path.realpath(path)
+
+
+@op
 def access(path: str) -> bool:
     """Whether this process may list, create in and enter directory path."""
     return os.access(path, os.R_OK | os.W_OK | os.X_OK)

@@ -144,7 +144,7 @@ class ImageTransferHandler:
             await exchange.send_head(HTTPStatus.PARTIAL_CONTENT, {
                 "Content-Type": "application/octet-stream",
                 "Content-Length": str(length),
-                "Content-Range": f"bytes 0-{length - 1}/{length}",
+                "Content-Range": f"bytes 0-{length - 1}/*",
                 TASK_ID: transfer.task_id})
             sent = 0
             while sent < length:

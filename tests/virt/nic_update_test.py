@@ -29,10 +29,17 @@ def code_of(call, **params) -> int:
 
 
 @pytest.fixture
+def vdsmd(vdsmd_factory, guests):
+    # Port mirroring runs tc as root: in-process here (vdsmd is root).
+    return vdsmd_factory({"vars": {"vm_sample_interval": "1"},
+                          "virt": {"privileged": "direct"}})
+
+
+@pytest.fixture
 def bridges():
-    """Two bridges of the host (names unique to the test)."""
+    """Three bridges of the host (names unique to the test)."""
     tag = uuid.uuid4().hex[:6]
-    names = [f"vt{tag}a", f"vt{tag}b"]
+    names = [f"vt{tag}a", f"vt{tag}b", f"vt{tag}c"]
     for name in names:
         subprocess.run(["ip", "link", "add", name, "type", "bridge"],
                        check=True)
@@ -76,6 +83,17 @@ def master(tap: str) -> str | None:
     return json.loads(out)[0].get("master")
 
 
+def mirrored_to(bridge: str, direction: str) -> list[str]:
+    """Where tc mirrors the bridge's traffic (mirred actions; u32 lists
+    the filters of both directions of a clsact qdisc under each)."""
+    out = subprocess.run(["tc", "-j", "filter", "show", "dev", bridge,
+                          direction], capture_output=True, text=True,
+                         check=True).stdout
+    return sorted({a["to_dev"] for f in json.loads(out or "[]")
+                   for a in f.get("options", {}).get("actions", [])
+                   if a.get("kind") == "mirred"})
+
+
 def booted(cli, guests, bridge: str) -> str:
     events = StatusEvents(cli.subscribe())
     vm_id = str(uuid.uuid4())
@@ -94,9 +112,9 @@ def engine_update(vm_id: str, xml: str, mirrors: str = "") -> dict:
       </ovirt-vm:vm></metadata></hotplug>"""}
 
 
-def test_link_network_and_filter_change_live(virt_vdsmd, guests, bridges):
-    one, two = bridges
-    with virt_vdsmd.client() as cli:
+def test_link_network_and_filter_change_live(vdsmd, guests, bridges):
+    one, two, _ = bridges
+    with vdsmd.client() as cli:
         vm_id = booted(cli, guests, one)
         tap = nic(vm_id).find("target").get("dev")
         assert master(tap) == one
@@ -136,9 +154,9 @@ def test_link_network_and_filter_change_live(virt_vdsmd, guests, bridges):
             "<ovirt-vm:network/>" in md
 
 
-def test_bad_nic_updates_change_nothing(virt_vdsmd, guests, bridges):
-    one, _ = bridges
-    with virt_vdsmd.client() as cli:
+def test_bad_nic_updates_change_nothing(vdsmd, guests, bridges):
+    one, _, _ = bridges
+    with vdsmd.client() as cli:
         vm_id = booted(cli, guests, one)
         before = ET.tostring(nic(vm_id))
         cases = [
@@ -155,11 +173,57 @@ def test_bad_nic_updates_change_nothing(virt_vdsmd, guests, bridges):
             ({"deviceType": "interface", "alias": ALIAS,
               "portMirroring": "all"}, -32602),
             ({"deviceType": "hostdev", "alias": ALIAS}, 44),
+            # The second mirror fails: the first is taken back.
+            ({"deviceType": "interface", "alias": ALIAS, "linkActive": False,
+              "portMirroring": [one, "vt-no-such"]}, 56),
         ]
         for params, code in cases:
             assert code_of(cli.VM.updateDevice, vmID=vm_id,
                            params=params) == code, params
             assert ET.tostring(nic(vm_id)) == before, params
+            assert mirrored_to(one, "ingress") == [], params
+            assert "portMirroring" not in cli.VM.getInfo(
+                vmID=vm_id)["xml"], params
         assert code_of(cli.VM.updateDevice, vmID=str(uuid.uuid4()),
                        params={"deviceType": "interface", "alias": ALIAS,
                                "linkActive": False}) == 1
+
+
+def test_port_mirroring(vdsmd, guests, bridges):
+    one, two, three = bridges
+    with vdsmd.client() as cli:
+        vm_id = booted(cli, guests, one)
+        tap = nic(vm_id).find("target").get("dev")
+        cli.VM.updateDevice(vmID=vm_id, params={
+            "deviceType": "interface", "alias": ALIAS,
+            "portMirroring": [two, three]})
+        for bridge in (two, three):
+            for direction in ("ingress", "egress"):
+                assert mirrored_to(bridge, direction) == [tap]
+        md = cli.VM.getInfo(vmID=vm_id)["xml"]
+        assert f"<ovirt-vm:network>{two}</ovirt-vm:network>" in md
+
+        # The engine's document lists the mirrored networks in the
+        # device metadata: three only now.
+        cli.VM.updateDevice(vmID=vm_id, params=engine_update(
+            vm_id, nic_xml(one), mirrors=(
+                f"<ovirt-vm:portMirroring><ovirt-vm:network>{three}"
+                "</ovirt-vm:network></ovirt-vm:portMirroring>")))
+        assert mirrored_to(two, "ingress") == []
+        assert mirrored_to(three, "egress") == [tap]
+        qdiscs = subprocess.run(["tc", "qdisc", "show", "dev", two],
+                                capture_output=True, text=True).stdout
+        assert "clsact" not in qdiscs
+
+        cli.VM.updateDevice(vmID=vm_id, params={
+            "deviceType": "interface", "alias": ALIAS, "portMirroring": []})
+        assert mirrored_to(three, "ingress") == []
+        assert "portMirroring" not in cli.VM.getInfo(vmID=vm_id)["xml"]
+
+        # VM.destroy takes the mirrors down with the VM.
+        cli.VM.updateDevice(vmID=vm_id, params={
+            "deviceType": "interface", "alias": ALIAS,
+            "portMirroring": [two]})
+        assert mirrored_to(two, "egress") == [tap]
+        cli.VM.destroy(vmID=vm_id)
+        assert mirrored_to(two, "egress") == []

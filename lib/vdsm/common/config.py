@@ -222,7 +222,8 @@ DEFAULTS: dict[str, list[Option]] = {
     "virt": [
         Option("privileged", "supervdsm",
                "How TPM and NVRAM data (VM.getExternalData) are read and "
-               "restored: 'supervdsm' (production) or 'direct', "
+               "restored, and vNIC port mirroring (tc) is set: "
+               "'supervdsm' (production) or 'direct', "
                "in-process through the same allowlist and argument checks "
                "when vdsmd itself is root (tests)."),
         Option("external_data_interval", "60",

@@ -25,6 +25,7 @@ MODULES: list[str] = [
     "lldp",
     "ksm",
     "externaldata",
+    "mirroring",
 ]
 
 _MARK = "__vdsm_privileged__"

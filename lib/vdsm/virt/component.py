@@ -21,7 +21,7 @@ from vdsm.storage.vmdisks import VmDisks
 from vdsm.supervdsm import caller
 from vdsm.virt import domxml, externaldata
 from vdsm.virt.manager import VmManager
-from vdsm.virt.nics import Mirrors
+from vdsm.virt.nics import Mirrors, PrivilegedMirrors
 from vdsm.virt.vm import DOWN, UP
 from vdsm.virt.sampling import Sampler
 
@@ -84,16 +84,17 @@ class VirtService:
         self.conn = Connection()
         self.emulation = Emulation(
             self.conn, config.getboolean("vars", "fake_kvm_support"))
+        privileged = _privileged(config)
+        # tc port mirroring for vNIC updates (vdsm.virt.nics.Mirrors).
+        self.mirrors: Mirrors | None = PrivilegedMirrors(privileged)
         self.vms = VmManager(self.conn, events.publish,
                              self.hooks_dir, self.emulation,
                              disks,
-                             config.getfloat("vars", "vm_shutdown_timeout"))
-        # tc port mirroring for vNIC updates (vdsm.virt.nics.Mirrors);
-        # None: not available, a mirroring change is refused (56).
-        self.mirrors: Mirrors | None = None
+                             config.getfloat("vars", "vm_shutdown_timeout"),
+                             self.mirrors)
         self.sampler = Sampler(
             self.conn, config.getfloat("vars", "vm_sample_interval"))
-        read, write = externaldata.privileged_io(_privileged(config))
+        read, write = externaldata.privileged_io(privileged)
         self.external = externaldata.ExternalData(
             read, write, config.getfloat("virt", "external_data_interval"),
             self.vms.all)

@@ -21,7 +21,7 @@ import libvirt
 from vdsm import hooks
 from vdsm.common import exception
 from vdsm.common.libvirtconnection import Connection
-from vdsm.virt import domxml, graphics, metadata
+from vdsm.virt import domxml, graphics, metadata, nics
 from vdsm.virt.metadata import Metadata
 from vdsm.virt.vm import DOWN, Vm
 
@@ -33,12 +33,15 @@ Publish = Callable[[str, dict[str, Any]], None]
 class VmManager:
     def __init__(self, conn: Connection, publish: Publish, hooks_dir: str,
                  emulate: Callable[[], bool], disks: Any = None,
-                 shutdown_timeout: float = 30.0) -> None:
+                 shutdown_timeout: float = 30.0,
+                 mirrors: nics.Mirrors | None = None) -> None:
         # disks: storage's VmDisks (prepare(root), teardown(root)), or None.
         self.disks = disks
         # Seconds a console disconnect action's shutdown waits before the
         # VM is forced off.
         self.shutdown_timeout = shutdown_timeout
+        # Port mirrors of vNICs, taken down with their VM.
+        self.mirrors = mirrors
         self.conn = conn
         self.publish = publish
         self.hooks_dir = hooks_dir
@@ -141,6 +144,8 @@ class VmManager:
 
     def destroy(self, vm_id: str) -> None:
         vm = self.get(vm_id)
+        if self.mirrors is not None:
+            nics.release(vm, self.mirrors)
         vm.destroy()
         if self.disks is not None:
             self.disks.teardown(vm.root)

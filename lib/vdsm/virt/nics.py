@@ -27,11 +27,12 @@ import copy
 import logging
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import libvirt
 
 from vdsm.common import exception, xmltree
+from vdsm.supervdsm.api import mirroring
 from vdsm.virt import domxml, metadata
 from vdsm.virt.errors import UpdateDeviceFailed
 from vdsm.virt.vm import Vm
@@ -60,6 +61,19 @@ class Mirrors(Protocol):
     def set(self, network: str, tap: str) -> None: ...
 
     def unset(self, network: str, tap: str) -> None: ...
+
+
+class PrivilegedMirrors:
+    """Mirrors through supervdsm (``vdsm.supervdsm.api.mirroring``)."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+
+    def set(self, network: str, tap: str) -> None:
+        self._call(mirroring.set_port_mirroring, network, tap)
+
+    def unset(self, network: str, tap: str) -> None:
+        self._call(mirroring.unset_port_mirroring, network, tap)
 
 
 def from_xml(xml: str) -> NicUpdate:
@@ -138,11 +152,16 @@ def update(vm: Vm, change: NicUpdate, mirrors: Mirrors | None) -> None:
         try:
             if new_mirrors != old_mirrors:
                 assert mirrors is not None
-                _mirror(mirrors, tap, old_mirrors, new_mirrors)
+                try:
+                    _mirror(mirrors, tap, old_mirrors, new_mirrors)
+                except exception.VdsmError as e:
+                    raise UpdateDeviceFailed(
+                        f"vmId={vm.id}: port mirroring: {e}") from None
             _save_metadata(vm, dom, mac_address, change, new_mirrors)
         except BaseException:
             if changed_device:
                 _undo(dom, live)
+            vm.refresh(dom)
             raise
         vm.refresh(dom)
         log.info("UPDATE nic vm=%s mac=%s link=%s network=%s mirrors=%s",
@@ -269,3 +288,20 @@ def _after_hook(vm: Vm, point: str, xml: str) -> None:
         vm.hook(point, xml)
     except exception.HookError as e:
         log.warning("FAIL hook=%s vm=%s error=%s", point, vm.id, str(e))
+
+
+def release(vm: Vm, mirrors: Mirrors) -> None:
+    """Take down the port mirrors of the VM's vNICs (before destroy)."""
+    if vm.root is None:
+        return
+    for nic in vm.root.findall("devices/interface"):
+        mac = nic.find("mac")
+        target = nic.find("target")
+        if mac is None or target is None or not target.get("dev"):
+            continue
+        for net in _mirrored(_md_device(vm, mac.get("address", ""))):
+            try:
+                mirrors.unset(net, target.get("dev", ""))
+            except exception.VdsmError as e:
+                log.warning("FAIL unset mirror vm=%s net=%s error=%s",
+                            vm.id, net, str(e))

@@ -55,6 +55,13 @@ def error_code(func, **params):
     return e.value.code
 
 
+def error_message(func, **params):
+    with pytest.raises(client.ServerError) as e:
+        func(**params)
+    assert e.value.code == 1000, e.value
+    return e.value.message
+
+
 def setup_pool(cli, path, spm=True):
     conn = [{"id": "c1", "connection": path}]
     assert cli.StoragePool.connectStorageServer(
@@ -216,6 +223,28 @@ def test_bad_input_gets_codes(env, vdsmd_factory):
         ]
         for func, params, code in cases:
             assert error_code(func, **params) == code, (func, params)
+        # A malformed id is refused naming the parameter as upstream's
+        # schema does (the name is the API's, not storage's).
+        bad = "not-a-uuid"
+        move = dict(imageID=img, storagepoolID=sp, storagedomainID=sd,
+                    dstSdUUID=sd, operation=1, postZero="false",
+                    force="false")
+        named = [
+            (cli.StorageDomain.getInfo, {"storagedomainID": bad}, "sdUUID"),
+            (cli.StoragePool.getInfo, {"storagepoolID": bad}, "spUUID"),
+            (cli.StoragePool.connect, dict(
+                storagepoolID=sp, hostID=1, scsiKey=sp, masterSdUUID=bad,
+                masterVersion=1), "msdUUID"),
+            (cli.Volume.getInfo, vol_args(sp, sd, bad, vol), "imgUUID"),
+            (cli.Volume.getInfo, vol_args(sp, sd, img, bad), "volUUID"),
+            (create_volume, dict(cli=cli, sp=sp, sd=sd, img=img,
+                                 vol=new_id(), parent=bad), "srcVolUUID"),
+            (cli.Image.move, dict(move, storagedomainID=bad), "srcDomUUID"),
+            (cli.Image.move, dict(move, dstSdUUID=bad), "dstDomUUID"),
+        ]
+        for func, params, name in named:
+            message = error_message(func, **params)
+            assert f"{name} is not a UUID" in message, (func, message)
         # A parent in another image.
         assert error_code(cli.Volume.create, size=str(MIB), volFormat=4,
                           preallocate=2, diskType="DATA", desc="",

@@ -14,6 +14,7 @@ from storage.volume_test import create
 
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
+from vdsm.storage.imageops import MoveOp
 from vdsm.storage.volume import VolumeRef
 
 pytestmark = pytest.mark.root
@@ -98,7 +99,8 @@ def test_copy_data_into_existing_volume(env):
     assert read_pattern(info.path, "raw", 0x5a, 1 * MIB)
 
 
-def test_move_image_keeps_chain_and_data(env):
+@pytest.mark.parametrize("op", [MoveOp.MOVE, MoveOp.COPY])
+def test_move_image_keeps_chain_and_data(env, op):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir())
     path2 = env.dir("xfs-4096")
@@ -110,8 +112,16 @@ def test_move_image_keeps_chain_and_data(env):
     for i, vol in enumerate(vols):
         path = svc.images.volume_info(sd, img, vol).path
         write_pattern(path, "qcow2", 0x10 + i, i * MIB)
-    check_task(svc, svc.images.move_image(sp, sd, sd2, img, 2))
-    assert img not in svc.repository.find_domain(sd).images()
+    check_task(svc, svc.images.move_image(sp, sd, sd2, img, op))
+    if op is MoveOp.MOVE:
+        assert img not in svc.repository.find_domain(sd).images()
+    else:
+        # A copy leaves the source image whole and usable.
+        assert img in svc.repository.find_domain(sd).images()
+        src = svc.images.prepare(sd, img, vols[-1])
+        assert [c.vol_id for c in src.chain] == vols
+        for i in range(3):
+            assert read_pattern(src.path, "qcow2", 0x10 + i, i * MIB)
     drive = svc.images.prepare(sd2, img, vols[-1])
     assert [c.vol_id for c in drive.chain] == vols
     for i in range(3):

@@ -87,7 +87,7 @@ def test_vm_from_storage_whole_flow(env, vdsmd_factory, guests,
         assert disk.find("source").get("file") == prepared["path"]
         assert disk.find("driver").get("type") == "qcow2"
         [(dev, ids)] = vmdisks.storage_disks(root)
-        assert ids["volumeID"] == top
+        assert ids.vol_id == top
         chain = [n.findtext(f"{{{vmdisks.NS}}}volumeID") for n in dev.iter(
             f"{{{vmdisks.NS}}}volumeChainNode")]
         assert chain == [base, top]

@@ -6,14 +6,20 @@ from typing import Any
 
 from vdsm.api.registry import CallContext, verb
 from vdsm.api import storage_wire
-from vdsm.api.storage_args import storage
+from vdsm.api.storage_args import storage, uuid
+from vdsm.storage import errors
+from vdsm.storage.imageops import MoveOp
+
+# Upstream's operation numbers (COPY_OP, MOVE_OP).
+_OPERATIONS = {1: MoveOp.COPY, 2: MoveOp.MOVE}
 
 
 @verb("Image.delete")
 def delete(ctx: CallContext, imageID: str, storagepoolID: str,
            storagedomainID: str, **unused: Any) -> str:
-    return storage(ctx).images.delete_image(storagedomainID, storagepoolID,
-                                            imageID)
+    return storage(ctx).images.delete_image(
+        uuid(storagedomainID, "sdUUID"), uuid(storagepoolID, "spUUID"),
+        uuid(imageID, "imgUUID"))
 
 
 @verb("Image.prepare")
@@ -21,18 +27,25 @@ def prepare(ctx: CallContext, imageID: str, storagepoolID: str,
             storagedomainID: str, volumeID: str,
             **unused: Any) -> dict[str, Any]:
     return storage_wire.prepared_image(storage(ctx).images.prepare(
-        storagedomainID, imageID, volumeID))
+        uuid(storagedomainID, "sdUUID"), uuid(imageID, "imgUUID"),
+        uuid(volumeID, "volUUID")))
 
 
 @verb("Image.teardown")
 def teardown(ctx: CallContext, imageID: str, storagepoolID: str,
              storagedomainID: str, volumeID: str | None = None) -> None:
-    storage(ctx).images.teardown(storagedomainID, imageID, volumeID)
+    storage(ctx).images.teardown(uuid(storagedomainID, "sdUUID"), imageID,
+                                 volumeID)
 
 
 @verb("Image.move")
 def move(ctx: CallContext, imageID: str, storagepoolID: str,
          storagedomainID: str, dstSdUUID: str, operation: int,
          **unused: Any) -> str:
-    return storage(ctx).images.move_image(storagepoolID, storagedomainID,
-                                          dstSdUUID, imageID, operation)
+    sp_uuid = uuid(storagepoolID, "spUUID")
+    op = _OPERATIONS.get(operation)
+    if op is None or isinstance(operation, bool):
+        raise errors.InvalidParameter("bad op", value=operation)
+    return storage(ctx).images.move_image(
+        sp_uuid, uuid(storagedomainID, "srcDomUUID"),
+        uuid(dstSdUUID, "dstDomUUID"), uuid(imageID, "imgUUID"), op)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm.api.registry import CallContext, verb
-from vdsm.api.storage_args import storage
+from vdsm.api.storage_args import storage, uuid
 from vdsm.storage import errors
 from vdsm.storage.volume import VolumeRef
 
@@ -14,7 +14,9 @@ def _endpoint(value: dict[str, Any], name: str) -> VolumeRef:
     if value.get("endpoint_type", "div") != "div":
         raise errors.InvalidParameter(f"{name}: only div endpoints",
                                       endpoint_type=value["endpoint_type"])
-    return VolumeRef(value["sd_id"], value["img_id"], value["vol_id"])
+    return VolumeRef(uuid(value["sd_id"], "sdUUID"),
+                     uuid(value["img_id"], "imgUUID"),
+                     uuid(value["vol_id"], "volUUID"))
 
 
 @verb("SDM.copy_data")

@@ -6,7 +6,7 @@ from typing import Any
 
 from vdsm.api.registry import CallContext, verb
 from vdsm.api import storage_wire
-from vdsm.api.storage_args import storage
+from vdsm.api.storage_args import storage, uuid
 from vdsm.common.exception import VdsmError
 from vdsm.storage import connection as conn_mod
 from vdsm.storage import errors
@@ -47,6 +47,9 @@ def disconnect_storage_server(ctx: CallContext, storagepoolID: str,
 def create(ctx: CallContext, storagepoolID: str, name: str,
            masterSdUUID: str, masterVersion: int, domainList: list[str],
            **unused: Any) -> None:
+    uuid(storagepoolID, "spUUID")
+    for sd in domainList + [masterSdUUID]:
+        uuid(sd, "sdUUID")
     storage(ctx).pools.create(storagepoolID, name, masterSdUUID,
                               masterVersion, domainList)
 
@@ -54,25 +57,26 @@ def create(ctx: CallContext, storagepoolID: str, name: str,
 @verb("StoragePool.connect")
 def connect(ctx: CallContext, storagepoolID: str, hostID: int,
             masterSdUUID: str, masterVersion: int, **unused: Any) -> None:
-    storage(ctx).pools.connect(storagepoolID, hostID, masterSdUUID,
-                               masterVersion)
+    storage(ctx).pools.connect(uuid(storagepoolID, "spUUID"), hostID,
+                               uuid(masterSdUUID, "msdUUID"), masterVersion)
 
 
 @verb("StoragePool.disconnect")
 def disconnect(ctx: CallContext, storagepoolID: str, hostID: int,
                **unused: Any) -> None:
-    storage(ctx).pools.disconnect(storagepoolID, hostID)
+    storage(ctx).pools.disconnect(uuid(storagepoolID, "spUUID"), hostID)
 
 
 @verb("StoragePool.destroy")
 def destroy(ctx: CallContext, storagepoolID: str, hostID: int,
             **unused: Any) -> None:
-    storage(ctx).pools.destroy(storagepoolID, hostID)
+    storage(ctx).pools.destroy(uuid(storagepoolID, "spUUID"), hostID)
 
 
 @verb("StoragePool.getInfo")
 def get_info(ctx: CallContext, storagepoolID: str) -> dict[str, Any]:
-    return storage_wire.pool_info(storage(ctx).pools.info(storagepoolID))
+    return storage_wire.pool_info(
+        storage(ctx).pools.info(uuid(storagepoolID, "spUUID")))
 
 
 @verb("StoragePool.spmStart")
@@ -83,15 +87,15 @@ def spm_start(ctx: CallContext, storagepoolID: str,
         raise errors.InvalidParameter(
             "enableScsiFencing must be \"true\" or \"false\"",
             value=enableScsiFencing)
-    return storage(ctx).pools.spm_start(storagepoolID)
+    return storage(ctx).pools.spm_start(uuid(storagepoolID, "spUUID"))
 
 
 @verb("StoragePool.spmStop")
 def spm_stop(ctx: CallContext, storagepoolID: str) -> None:
-    storage(ctx).pools.spm_stop(storagepoolID)
+    storage(ctx).pools.spm_stop(uuid(storagepoolID, "spUUID"))
 
 
 @verb("StoragePool.getSpmStatus")
 def get_spm_status(ctx: CallContext, storagepoolID: str) -> dict[str, Any]:
     return storage_wire.spm_status(
-        storage(ctx).pools.spm_status(storagepoolID))
+        storage(ctx).pools.spm_status(uuid(storagepoolID, "spUUID")))

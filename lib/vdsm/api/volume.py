@@ -6,7 +6,7 @@ from typing import Any
 
 from vdsm.api.registry import CallContext, verb
 from vdsm.api import storage_wire
-from vdsm.api.storage_args import storage, to_int
+from vdsm.api.storage_args import storage, to_int, uuid
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
 from vdsm.storage.volume import VolumeSpec
@@ -28,6 +28,12 @@ def create(ctx: CallContext, volumeID: str, storagepoolID: str,
         fmt=volFormat, prealloc=preallocate, disk_type=diskType,
         description=desc, parent_uuid=srcVolUUID, legal=legal,
         sequence=sequence, add_bitmaps=addBitmaps, bitmap=bitmap)
+    uuid(storagepoolID, "spUUID")
+    uuid(storagedomainID, "sdUUID")
+    uuid(imageID, "imgUUID")
+    uuid(volumeID, "volUUID")
+    if srcVolUUID != sc.BLANK_UUID:
+        uuid(srcVolUUID, "srcVolUUID")
     return storage(ctx).images.create_volume(storagedomainID,
                                              storagepoolID, spec)
 
@@ -36,14 +42,16 @@ def create(ctx: CallContext, volumeID: str, storagepoolID: str,
 def get_info(ctx: CallContext, volumeID: str, storagepoolID: str,
              storagedomainID: str, imageID: str) -> dict[str, Any]:
     return storage_wire.volume_info(storage(ctx).images.volume_info(
-        storagedomainID, imageID, volumeID))
+        uuid(storagedomainID, "sdUUID"), uuid(imageID, "imgUUID"),
+        uuid(volumeID, "volUUID")))
 
 
 @verb("Volume.getSize")
 def get_size(ctx: CallContext, volumeID: str, storagepoolID: str,
              storagedomainID: str, imageID: str) -> dict[str, Any]:
     return storage_wire.volume_size(storage(ctx).images.volume_size(
-        storagedomainID, imageID, volumeID))
+        uuid(storagedomainID, "sdUUID"), uuid(imageID, "imgUUID"),
+        uuid(volumeID, "volUUID")))
 
 
 @verb("Volume.delete")
@@ -51,15 +59,18 @@ def delete(ctx: CallContext, volumeID: str, storagepoolID: str,
            storagedomainID: str, imageID: str, force: bool,
            **unused: Any) -> str:
     return storage(ctx).images.delete_volume(
-        storagedomainID, storagepoolID, imageID, [volumeID],
-        force=force)
+        uuid(storagedomainID, "sdUUID"), uuid(storagepoolID, "spUUID"),
+        uuid(imageID, "imgUUID"), [uuid(volumeID, "volUUID")], force=force)
 
 
 @verb("Volume.extendSize")
 def extend_size(ctx: CallContext, volumeID: str, storagepoolID: str,
                 storagedomainID: str, imageID: str, newSize: str) -> str:
+    # storagedomainID is looked up in the pool first (353 if it is not
+    # one of its domains, whatever its form).
     return storage(ctx).images.extend_volume(
-        storagedomainID, storagepoolID, imageID, volumeID,
+        storagedomainID, uuid(storagepoolID, "spUUID"),
+        uuid(imageID, "imgUUID"), uuid(volumeID, "volUUID"),
         to_int(newSize, "newSize"))
 
 
@@ -67,5 +78,6 @@ def extend_size(ctx: CallContext, volumeID: str, storagepoolID: str,
 def set_description(ctx: CallContext, volumeID: str, storagepoolID: str,
                     storagedomainID: str, imageID: str,
                     description: str) -> None:
-    storage(ctx).images.set_description(storagedomainID, storagepoolID,
-                                        imageID, volumeID, description)
+    storage(ctx).images.set_description(
+        storagedomainID, uuid(storagepoolID, "spUUID"),
+        uuid(imageID, "imgUUID"), uuid(volumeID, "volUUID"), description)

@@ -42,7 +42,7 @@ class Domains:
         self._sanlock_io_timeout = sanlock_io_timeout
 
     def create(self, spec: DomainSpec) -> None:
-        sc.check_uuid(spec.sd_uuid, "sdUUID")
+        sc.check_uuid(spec.sd_uuid, "sd_uuid")
         if spec.dom_type not in sc.FILE_DOMAIN_TYPES:
             raise errors.InvalidParameter("unsupported domain type",
                                           value=spec.dom_type)
@@ -78,7 +78,7 @@ class Domains:
     def volumes(self, sd_uuid: str, img_uuid: str) -> list[str]:
         """Volumes of one image (none if unknown); blank: of all images."""
         dom = self._repo.find_domain(sd_uuid)
-        img_uuid = sc.check_uuid(img_uuid, "imgUUID")
+        img_uuid = sc.check_uuid(img_uuid, "img_uuid")
         return dom.volumes(None if img_uuid == sc.BLANK_UUID else img_uuid)
 
     def list(self, sp_uuid: str | None = None, dom_class: int | None = None,
@@ -108,7 +108,7 @@ class Domains:
         auto_detach); a domain whose metadata cannot be read is formatted
         all the same, as upstream allows.
         """
-        sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        sd_uuid = sc.check_uuid(sd_uuid, "sd_uuid")
         with self._domain_locks.hold(sd_uuid):
             self._format(sd_uuid, auto_detach)
 

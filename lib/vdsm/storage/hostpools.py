@@ -74,7 +74,7 @@ class HostPools:
     # Lookups.
 
     def get(self, sp_uuid: str) -> Pool:
-        sp_uuid = sc.check_uuid(sp_uuid, "spUUID")
+        sp_uuid = sc.check_uuid(sp_uuid, "sp_uuid")
         with self._lock:
             pool = self._pools.get(sp_uuid)
         if pool is None:
@@ -103,9 +103,9 @@ class HostPools:
 
     def create(self, sp_uuid: str, name: str, master_uuid: str,
                master_version: int, domains: list[str]) -> None:
-        sc.check_uuid(sp_uuid, "spUUID")
+        sc.check_uuid(sp_uuid, "sp_uuid")
         for sd in domains + [master_uuid]:
-            sc.check_uuid(sd, "sdUUID")
+            sc.check_uuid(sd, "sd_uuid")
         # Upstream's limit: the name goes into every domain's metadata.
         if not name or len(name) > 50 or any(c in name for c in "\n,\0"):
             raise errors.InvalidParameter("bad pool name: 1-50 chars, no "
@@ -119,8 +119,8 @@ class HostPools:
 
     def connect(self, sp_uuid: str, host_id: int, master_uuid: str,
                 master_version: int) -> None:
-        sp_uuid = sc.check_uuid(sp_uuid, "spUUID")
-        master_uuid = sc.check_uuid(master_uuid, "msdUUID")
+        sp_uuid = sc.check_uuid(sp_uuid, "sp_uuid")
+        master_uuid = sc.check_uuid(master_uuid, "master_uuid")
         with self._lock:
             if sp_uuid in self._pools:
                 return
@@ -214,25 +214,25 @@ class HostPools:
     # Membership (SPM only).
 
     def attach_domain(self, sd_uuid: str, sp_uuid: str) -> None:
-        sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        sd_uuid = sc.check_uuid(sd_uuid, "sd_uuid")
         with self._domain_locks.hold(sd_uuid):
             self.spm_pool(sp_uuid).attach(sd_uuid)
 
     def detach_domain(self, sd_uuid: str, sp_uuid: str) -> None:
-        sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        sd_uuid = sc.check_uuid(sd_uuid, "sd_uuid")
         with self._domain_locks.hold(sd_uuid):
             self.spm_pool(sp_uuid).detach(sd_uuid)
             self._links.unlink_domain(sd_uuid)
 
     def activate_domain(self, sd_uuid: str, sp_uuid: str) -> None:
-        sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        sd_uuid = sc.check_uuid(sd_uuid, "sd_uuid")
         with self._domain_locks.hold(sd_uuid):
             pool = self.spm_pool(sp_uuid)
             pool.activate(sd_uuid)
             self._activate_locally(pool, sd_uuid)
 
     def deactivate_domain(self, sd_uuid: str, sp_uuid: str) -> None:
-        sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        sd_uuid = sc.check_uuid(sd_uuid, "sd_uuid")
         with self._domain_locks.hold(sd_uuid):
             pool = self.spm_pool(sp_uuid)
             pool.deactivate(sd_uuid)

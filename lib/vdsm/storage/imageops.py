@@ -9,6 +9,7 @@ its rollback first (see tasks.py).
 from __future__ import annotations
 
 import dataclasses
+import enum
 import logging
 import os
 
@@ -27,8 +28,11 @@ from vdsm.storage.volume import (Volume, VolumeInfo, VolumeRef, VolumeSize,
 
 log = logging.getLogger("vdsm.storage.imageops")
 
-COPY_OP = 1
-MOVE_OP = 2
+
+
+class MoveOp(enum.Enum):
+    COPY = "copy"        # the image stays on the source too
+    MOVE = "move"        # the source's copy is removed at the end
 
 
 class ImageOps:
@@ -45,11 +49,11 @@ class ImageOps:
     def create_volume(self, sd_uuid: str, sp_uuid: str,
                       spec: VolumeSpec) -> str:
         pool = self._pools.spm_pool(sp_uuid)
-        dom = pool.domain(sc.check_uuid(sd_uuid, "sdUUID"))
-        sc.check_uuid(spec.img_uuid, "imgUUID")
-        sc.check_uuid(spec.vol_uuid, "volUUID")
+        dom = pool.domain(sc.check_uuid(sd_uuid, "sd_uuid"))
+        sc.check_uuid(spec.img_uuid, "img_uuid")
+        sc.check_uuid(spec.vol_uuid, "vol_uuid")
         if spec.parent_uuid != sc.BLANK_UUID:
-            sc.check_uuid(spec.parent_uuid, "srcVolUUID")
+            sc.check_uuid(spec.parent_uuid, "parent_uuid")
         vol_mod.check_spec(dom, spec)
 
         def run(task: Task) -> None:
@@ -82,7 +86,7 @@ class ImageOps:
     def delete_volume(self, sd_uuid: str, sp_uuid: str, img_uuid: str,
                       vol_uuids: list[str], force: bool = False) -> str:
         pool = self._pools.spm_pool(sp_uuid)
-        pool.domain(sc.check_uuid(sd_uuid, "sdUUID"))
+        pool.domain(sc.check_uuid(sd_uuid, "sd_uuid"))
         vols = [self.volume(sd_uuid, img_uuid, v) for v in vol_uuids]
         for vol in vols:
             if not force and vol_mod.children(vol.dom, img_uuid,
@@ -121,8 +125,8 @@ class ImageOps:
     def delete_image(self, sd_uuid: str, sp_uuid: str,
                      img_uuid: str) -> str:
         dom = self._pools.spm_pool(sp_uuid).domain(
-            sc.check_uuid(sd_uuid, "sdUUID"))
-        img_mod.volumes(dom, sc.check_uuid(img_uuid, "imgUUID"))
+            sc.check_uuid(sd_uuid, "sd_uuid"))
+        img_mod.volumes(dom, sc.check_uuid(img_uuid, "img_uuid"))
 
         def run(task: Task) -> None:
             for vol_uuid in img_mod.volumes(dom, img_uuid):
@@ -134,8 +138,8 @@ class ImageOps:
     def prepare(self, sd_uuid: str, img_uuid: str, vol_uuid: str) -> Drive:
         """The chain of vol_uuid, its paths under the image's run link."""
         dom = self._repo.find_domain(sd_uuid)
-        drive = img_mod.prepare(dom, sc.check_uuid(img_uuid, "imgUUID"),
-                                sc.check_uuid(vol_uuid, "volUUID"))
+        drive = img_mod.prepare(dom, sc.check_uuid(img_uuid, "img_uuid"),
+                                sc.check_uuid(vol_uuid, "vol_uuid"))
         link = self._links.link(dom.sd_uuid, img_uuid,
                                     dom.image_dir(img_uuid))
         chain = [dataclasses.replace(c, path=os.path.join(link, c.vol_id))
@@ -153,16 +157,14 @@ class ImageOps:
                  sd_uuid)
 
     def move_image(self, sp_uuid: str, src_sd: str, dst_sd: str,
-                   img_uuid: str, op: int) -> str:
+                   img_uuid: str, op: MoveOp) -> str:
         pool = self._pools.spm_pool(sp_uuid)
-        if op not in (COPY_OP, MOVE_OP):
-            raise errors.InvalidParameter("bad op", value=op)
-        src = pool.domain(sc.check_uuid(src_sd, "srcDomUUID"))
-        dst = pool.domain(sc.check_uuid(dst_sd, "dstDomUUID"))
+        src = pool.domain(sc.check_uuid(src_sd, "src_sd_uuid"))
+        dst = pool.domain(sc.check_uuid(dst_sd, "dst_sd_uuid"))
         if src.sd_uuid == dst.sd_uuid:
             raise errors.InvalidParameter("source and destination are the "
                                           "same domain")
-        img_uuid = sc.check_uuid(img_uuid, "imgUUID")
+        img_uuid = sc.check_uuid(img_uuid, "img_uuid")
         chain = img_mod.chain(src, img_uuid, img_mod.leaf(src, img_uuid))
         if dst.io.call("exists", path=dst.image_dir(img_uuid)):
             raise errors.VolumeAlreadyExists("image exists on destination",
@@ -178,7 +180,7 @@ class ImageOps:
                                     on_start=task.on_child)
                 task.check_stopped()
             task.drop_rollbacks()
-            if op == MOVE_OP:
+            if op is MoveOp.MOVE:
                 img_mod.delete(src, img_uuid)
         return self._tasks.start("Image.move", run)
 

@@ -27,8 +27,8 @@ class ImageLinks:
         self.root = os.path.join(run_dir, "storage")
 
     def image_path(self, sd_uuid: str, img_uuid: str) -> str:
-        return os.path.join(self.root, sc.check_uuid(sd_uuid, "sdUUID"),
-                            sc.check_uuid(img_uuid, "imgUUID"))
+        return os.path.join(self.root, sc.check_uuid(sd_uuid, "sd_uuid"),
+                            sc.check_uuid(img_uuid, "img_uuid"))
 
     def link(self, sd_uuid: str, img_uuid: str, target: str) -> str:
         """Point the image's link at target; return the link's path."""
@@ -55,5 +55,5 @@ class ImageLinks:
     def unlink_domain(self, sd_uuid: str) -> None:
         """Drop every image link of a domain (it left this host)."""
         shutil.rmtree(os.path.join(self.root,
-                                   sc.check_uuid(sd_uuid, "sdUUID")),
+                                   sc.check_uuid(sd_uuid, "sd_uuid")),
                       ignore_errors=True)

@@ -113,7 +113,7 @@ class Repository:
         return path
 
     def find_domain(self, sd_uuid: str) -> FileDomain:
-        sd_uuid = sc.check_uuid(sd_uuid, "sdUUID")
+        sd_uuid = sc.check_uuid(sd_uuid, "sd_uuid")
         with self._lock:
             path = self._domain_paths.get(sd_uuid)
         if path is not None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 
 from vdsm.storage import constants as sc
 from vdsm.storage.hostpools import HostPools
@@ -32,22 +33,37 @@ from vdsm.storage.imageops import ImageOps
 log = logging.getLogger("vdsm.storage.vmdisks")
 
 NS = "http://ovirt.org/vm/1.0"
-KEYS = ("poolID", "domainID", "imageID", "volumeID")
+
+
+@dataclass(frozen=True)
+class DiskIds:
+    """The volume a VM disk names in the VM's metadata."""
+
+    pool_id: str
+    sd_id: str
+    img_id: str
+    vol_id: str
+
+
+# The metadata's element names (upstream's, in the libvirt domain XML).
+_ELEMENTS = {"pool_id": "poolID", "sd_id": "domainID", "img_id": "imageID",
+             "vol_id": "volumeID"}
 
 
 def _q(name: str) -> str:
     return f"{{{NS}}}{name}"
 
 
-def storage_disks(root: ET.Element) -> list[tuple[ET.Element, dict]]:
+def storage_disks(root: ET.Element) -> list[tuple[ET.Element, DiskIds]]:
     """(metadata device, ids) of each disk that names a volume."""
     out = []
     for dev in root.findall(f"metadata/{_q('vm')}/{_q('device')}"):
         if dev.get("devtype") != "disk":
             continue
-        ids = {k: (dev.findtext(_q(k)) or "").strip() for k in KEYS}
+        ids = {field: (dev.findtext(_q(element)) or "").strip()
+               for field, element in _ELEMENTS.items()}
         if all(ids.values()):
-            out.append((dev, ids))
+            out.append((dev, DiskIds(**ids)))
     return out
 
 
@@ -69,8 +85,9 @@ class VmDisks:
         """
         assert self._pools is not None and self._images is not None
         if self._pools.connected():
-            self._pools.get(pool_id).domain(sc.check_uuid(sd_id,
-                                                          "domainID"))
+            # Named in an error as the VM's metadata names it.
+            self._pools.get(pool_id).domain(
+                sc.check_uuid(sd_id, _ELEMENTS["sd_id"]))
         return self._images.prepare(sd_id, img_id, vol_id)
 
     def teardown_image(self, sd_id: str, img_id: str,
@@ -88,9 +105,8 @@ class VmDisks:
         drives: list[Drive] = []
         try:
             for dev, ids in disks:
-                drive = self.prepare_image(
-                    ids["poolID"], ids["domainID"], ids["imageID"],
-                    ids["volumeID"])
+                drive = self.prepare_image(ids.pool_id, ids.sd_id,
+                                           ids.img_id, ids.vol_id)
                 drives.append(drive)
                 _point_disk(root, dev.get("name") or "", drive)
                 _record_chain(dev, drive)
@@ -106,10 +122,9 @@ class VmDisks:
             return
         for _, ids in storage_disks(root):
             try:
-                self.teardown_image(ids["domainID"], ids["imageID"],
-                                    ids["volumeID"])
+                self.teardown_image(ids.sd_id, ids.img_id, ids.vol_id)
             except Exception as e:
-                log.warning("TEARDOWN img=%s error=%s", ids["imageID"], e)
+                log.warning("TEARDOWN img=%s error=%s", ids.img_id, e)
 
     def _teardown(self, drives: list[Drive]) -> None:
         for d in drives:

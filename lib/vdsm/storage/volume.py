@@ -90,8 +90,8 @@ class VolumeInfo:
 class Volume:
     def __init__(self, dom: FileDomain, img_uuid: str, vol_uuid: str):
         self.dom = dom
-        self.img_uuid = sc.check_uuid(img_uuid, "imgUUID")
-        self.vol_uuid = sc.check_uuid(vol_uuid, "volUUID")
+        self.img_uuid = sc.check_uuid(img_uuid, "img_uuid")
+        self.vol_uuid = sc.check_uuid(vol_uuid, "vol_uuid")
         self.path = os.path.join(dom.image_dir(img_uuid), self.vol_uuid)
 
     @property

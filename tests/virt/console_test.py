@@ -159,3 +159,28 @@ def test_console_client_from_graphics_events(virt_vdsmd, guests):
         down = events.wait(vm_id, "Down", timeout=120)
         assert down["exitCode"] == 0
         assert events.statuses(vm_id)[-2:] == ["Powering down", "Down"]
+
+
+def test_ticket_for_the_display_of_that_type(virt_vdsmd, guests):
+    with virt_vdsmd.client() as cli:
+        events = StatusEvents(cli.subscribe())
+        vm_id = str(uuid.uuid4())
+        cli.VM.create(vmID=vm_id, vmParams={"xml": guests.xml(
+            vm_id, devices="<graphics type='spice' autoport='yes' "
+                           "listen='127.0.0.1'/>")})
+        events.wait(vm_id, "Up")
+        vnc_before = live_graphics(vm_id).get("passwd")
+        cli.VM.updateDevice(vmID=vm_id, params=engine_ticket(
+            vm_id, "sp1ce", graphicsType="spice",
+            existingConnAction="keep"))
+        conn = libvirt.open("qemu:///system")
+        try:
+            root = ET.fromstring(conn.lookupByUUIDString(vm_id).XMLDesc(
+                libvirt.VIR_DOMAIN_XML_SECURE))
+        finally:
+            conn.close()
+        displays = {g.get("type"): g for g in root.findall(
+            "devices/graphics")}
+        assert displays["spice"].get("passwd") == "sp1ce"
+        assert displays["spice"].get("passwdValidTo")
+        assert displays["vnc"].get("passwd") == vnc_before != "sp1ce"

@@ -12,6 +12,7 @@ import os
 import tarfile
 import uuid
 
+import libvirt
 import pytest
 
 from fixtures.virt import StatusEvents, wait_for
@@ -133,6 +134,21 @@ def test_tpm_and_nvram_data(vdsmd, guests):
             tar_files(decode(tpm["_X_data"]))[PERMALL]
         restored = cli.VM.getExternalData(vmID=again_id, kind="nvram")
         assert restored["hash"] == nvram["hash"]
+
+        # A VM that went Down keeps its data until VM.destroy: the engine
+        # fetches it then (SaveVmExternalData), before the destroy.
+        conn = libvirt.open("qemu:///system")
+        try:
+            conn.lookupByUUIDString(vm_id).destroy()
+        finally:
+            conn.close()
+        events.wait(vm_id, "Down")
+        final = cli.VM.getExternalData(vmID=vm_id, kind="tpm",
+                                       forceUpdate=True)
+        assert PERMALL in tar_files(decode(final["_X_data"]))
+        cli.VM.destroy(vmID=vm_id)
+        assert not os.path.exists(f"{SWTPM_DIR}/{vm_id}")
+        assert not os.path.exists(f"{NVRAM_DIR}/{vm_id}.fd")
 
 
 def _hashes(cli, vm_id: str) -> dict | None:

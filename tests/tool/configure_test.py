@@ -147,7 +147,7 @@ def test_libvirt_comments_out_conflicts_only(root):
     text = conf.read_text()
     assert files.DISABLED + 'auth_unix_rw = "polkit"\n' in text
     assert files.block_lines(text) == [
-        'unix_sock_group = "kvm"', 'unix_sock_rw_perms = "0770"',
+        'unix_sock_group = "vdsm"', 'unix_sock_rw_perms = "0770"',
         'auth_unix_rw = "none"']
     # Outside the block, only the disabled line differs.
     restored = files.strip_block(text).replace(files.DISABLED, "")
@@ -155,6 +155,8 @@ def test_libvirt_comments_out_conflicts_only(root):
     assert libvirt.is_configured(target) == []
     dropin = root / "etc/systemd/system/libvirtd.socket.d/vdsm.conf"
     assert "SocketMode=0660" in dropin.read_text()
+    # Not kvm: every qemu runs in group kvm (issue 15).
+    assert "SocketGroup=vdsm\n" in dropin.read_text()
 
 
 def test_libvirt_outdated_block_replaced(root):

@@ -1,11 +1,14 @@
 """configure module ``libvirt``: let the vdsm user drive libvirt and qemu.
 
-libvirtd.conf: the read-write socket belongs to group [vars] group (kvm),
+libvirtd.conf: the read-write socket belongs to group [supervdsm]
+socket_group (vdsm: only the vdsm user is in it, ``vdsm_user`` creates it),
 mode 0770, without polkit (``auth_unix_rw = "none"``): access is the
-socket's group, i.e. vdsm (and root). With systemd socket activation the
-socket unit decides, so a drop-in gives ``libvirtd.socket`` the same group
-and mode 0660 (Debian's default 0666 would open it to everybody once
-polkit is off).
+socket's group, i.e. vdsm (and root). Not kvm: every qemu process runs in
+group kvm, and a socket open to kvm with no authentication would let any
+guest's qemu drive libvirtd, that is act as root. With systemd socket
+activation the socket unit decides, so a drop-in gives ``libvirtd.socket``
+the same group and mode 0660 (Debian's default 0666 would open it to
+everybody once polkit is off).
 
 qemu.conf: qemu runs as the distribution's qemu user with group kvm, so it
 can use images vdsm creates (vdsm:kvm 0660); dynamic ownership on (vdsm
@@ -30,8 +33,12 @@ QEMU_CONF = "/etc/libvirt/qemu.conf"
 SOCKET_DROPIN = "/etc/systemd/system/libvirtd.socket.d/vdsm.conf"
 
 
+def _socket_group(target: Target) -> str:
+    return target.config.get("supervdsm", "socket_group")
+
+
 def _libvirtd(target: Target) -> dict[str, str]:
-    group = target.config.get("vars", "group")
+    group = _socket_group(target)
     return {"unix_sock_group": f'"{group}"',
             "unix_sock_rw_perms": '"0770"',
             "auth_unix_rw": '"none"'}
@@ -51,7 +58,7 @@ def _qemu(target: Target) -> dict[str, str]:
 def _dropin(target: Target) -> str:
     return ("# Written by vdsm-tool configure --module libvirt.\n"
             "[Socket]\n"
-            f"SocketGroup={target.config.get('vars', 'group')}\n"
+            f"SocketGroup={_socket_group(target)}\n"
             "SocketMode=0660\n")
 
 

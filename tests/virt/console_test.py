@@ -60,6 +60,8 @@ def engine_ticket(vm_id: str, secret: str, **extra) -> dict:
 def test_engine_console_open_sets_the_live_ticket(virt_vdsmd, guests):
     with virt_vdsmd.client() as cli:
         vm_id, _ = booted(cli, guests)
+        # Started with an expired random password: locked.
+        assert not vnc_auth(vm_id, live_graphics(vm_id).get("passwd"))
         before = datetime.datetime.now(datetime.timezone.utc)
         info = cli.VM.updateDevice(vmID=vm_id,
                                    params=engine_ticket(vm_id, "t1cket"))
@@ -68,6 +70,9 @@ def test_engine_console_open_sets_the_live_ticket(virt_vdsmd, guests):
 
         graphics = live_graphics(vm_id)
         assert graphics.get("passwd") == "t1cket"
+        # qemu has it: a VNC client logs in with it, not with another.
+        assert vnc_auth(vm_id, "t1cket")
+        assert not vnc_auth(vm_id, "wrong")
         valid_to = datetime.datetime.strptime(
             graphics.get("passwdValidTo"), "%Y-%m-%dT%H:%M:%S").replace(
                 tzinfo=datetime.timezone.utc)
@@ -81,6 +86,13 @@ def test_engine_console_open_sets_the_live_ticket(virt_vdsmd, guests):
         graphics = live_graphics(vm_id)
         assert graphics.get("passwd") == "forever"
         assert graphics.get("passwdValidTo") is None
+        assert vnc_auth(vm_id, "forever")
+
+        # The expiry is qemu's: a 2 s ticket stops working.
+        cli.VM.updateDevice(vmID=vm_id, params=engine_ticket(
+            vm_id, "brief", ttl=2))
+        wait_for(lambda: not vnc_auth(vm_id, "brief"), 30,
+                 "the ticket expires")
 
         # VM.setTicket sets the first display's ticket the same way.
         assert cli.VM.setTicket(vmID=vm_id, password="legacy", ttl=60,
@@ -127,6 +139,28 @@ def connect_vnc(vm_id: str) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     assert sock.recv(12).startswith(b"RFB ")
     return sock
+
+
+def vnc_auth(vm_id: str, password: str) -> bool:
+    """Log in to the VNC server as a VNC client does (RFB 3.8, VNC
+    authentication: the challenge DES-encrypted with the password)."""
+    from cryptography.hazmat.primitives.ciphers import (Cipher, algorithms,
+                                                        modes)
+    with connect_vnc(vm_id) as sock:
+        sock.sendall(b"RFB 003.008\n")
+        count = sock.recv(1)[0]
+        types = sock.recv(count)
+        assert 2 in types, types          # VNC authentication offered
+        sock.sendall(bytes([2]))
+        challenge = b""
+        while len(challenge) < 16:
+            challenge += sock.recv(16 - len(challenge))
+        # The key: the password's first 8 bytes, each bit-reversed.
+        key = bytes(int(f"{b:08b}"[::-1], 2)
+                    for b in password.encode()[:8].ljust(8, b"\0"))
+        des = Cipher(algorithms.TripleDES(key), modes.ECB()).encryptor()
+        sock.sendall(des.update(challenge) + des.finalize())
+        return sock.recv(4) == b"\0\0\0\0"
 
 
 def client_ip(cli, vm_id: str) -> str:

@@ -74,6 +74,7 @@ def _nic(params: dict[str, Any]) -> nics.NicUpdate:
     mirroring = params.get("portMirroring")
     filter_params = params.get("filterParameters")
     link = params.get("linkActive")
+    spec = params.get("specParams")
     return nics.NicUpdate(
         alias=params.get("alias"),
         link_active=_bool(link) if link is not None else None,
@@ -82,7 +83,27 @@ def _nic(params: dict[str, Any]) -> nics.NicUpdate:
         filter=params.get("filter"),
         filter_parameters=tuple((p["name"], p["value"])
                                 for p in filter_params)
-        if filter_params is not None else None)
+        if filter_params is not None else None,
+        bandwidth=_bandwidth(spec) if spec is not None else None)
+
+
+def _bandwidth(spec: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """specParams' inbound/outbound QoS (kB/s, kB; upstream's
+    BandwidthParams, numbers or numeric strings)."""
+    out: dict[str, dict[str, int]] = {}
+    for way in ("inbound", "outbound"):
+        if way not in spec:
+            continue
+        if not isinstance(spec[way], dict):
+            raise exception.InvalidParameter(f"specParams.{way}")
+        out[way] = {}
+        for name, value in spec[way].items():
+            if name not in ("average", "peak", "burst") \
+                    or not str(value).isdigit():
+                raise exception.InvalidParameter(
+                    f"specParams.{way}.{name}={value!r}")
+            out[way][name] = int(value)
+    return out
 
 
 def _bool(value: Any) -> bool:

@@ -41,6 +41,8 @@ log = logging.getLogger("vdsm.virt.nics")
 
 BOTH = libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG
 MD = f"{{{metadata.NS}}}"
+BANDWIDTH_WAYS = ("inbound", "outbound")
+BANDWIDTH_ATTRS = ("average", "peak", "burst")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,9 @@ class NicUpdate:
     port_mirroring: tuple[str, ...] | None = None
     filter: str | None = None
     filter_parameters: tuple[tuple[str, str], ...] | None = None
+    # QoS: {"inbound"/"outbound": {"average"/"peak"/"burst": kB/s, kB}};
+    # {} removes it.
+    bandwidth: dict[str, dict[str, int]] | None = None
 
 
 class Mirrors(Protocol):
@@ -99,6 +104,7 @@ def from_xml(xml: str) -> NicUpdate:
     link = nic.find("link")
     source = nic.find("source")
     filterref = nic.find("filterref")
+    bandwidth = nic.find("bandwidth")
     mirroring: tuple[str, ...] | None = None
     if md_dev is not None:
         pm = md_dev.find(f"{MD}portMirroring")
@@ -115,7 +121,24 @@ def from_xml(xml: str) -> NicUpdate:
         filter_parameters=tuple(
             (p.get("name", ""), p.get("value", ""))
             for p in filterref.findall("parameter"))
-        if filterref is not None else ())
+        if filterref is not None else (),
+        bandwidth=_bandwidth(bandwidth))
+
+
+def _bandwidth(elem: ET.Element | None) -> dict[str, dict[str, int]]:
+    if elem is None:
+        return {}
+    out: dict[str, dict[str, int]] = {}
+    for way in elem:
+        if way.tag not in BANDWIDTH_WAYS:
+            raise UpdateDeviceFailed(f"unknown <bandwidth> child {way.tag}")
+        out[way.tag] = {}
+        for name, value in way.attrib.items():
+            if name not in BANDWIDTH_ATTRS or not value.isdigit():
+                raise UpdateDeviceFailed(
+                    f"bandwidth {way.tag} {name}={value!r}")
+            out[way.tag][name] = int(value)
+    return out
 
 
 def update(vm: Vm, change: NicUpdate, mirrors: Mirrors | None) -> None:
@@ -213,6 +236,16 @@ def _changed(live: ET.Element, change: NicUpdate) -> ET.Element:
             ref = ET.SubElement(nic, "filterref", filter=change.filter)
             for name, value in change.filter_parameters or ():
                 ET.SubElement(ref, "parameter", name=name, value=value)
+    if change.bandwidth is not None:
+        old = nic.find("bandwidth")
+        if old is not None:
+            nic.remove(old)
+        if change.bandwidth:
+            bandwidth = ET.SubElement(nic, "bandwidth")
+            for way in BANDWIDTH_WAYS:
+                if way in change.bandwidth:
+                    ET.SubElement(bandwidth, way, {
+                        k: str(v) for k, v in change.bandwidth[way].items()})
     return nic
 
 

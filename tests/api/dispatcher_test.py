@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import threading
@@ -73,9 +74,17 @@ def env(tmp_path):
 def call(dispatcher, method, params=None):
     body = json.dumps({"jsonrpc": "2.0", "method": method, "id": 1,
                        "params": params or {}})
-    reply = asyncio.run(dispatcher.dispatch(
-        jsonrpc.parse(body.encode()), Peer(), None))
-    return json.loads(reply)
+    return json.loads(dispatch(dispatcher, body.encode()))
+
+
+def dispatch(dispatcher, body):
+    """The reply, as the transport gets it: at once or awaited."""
+    async def run():
+        reply = dispatcher.dispatch(jsonrpc.parse(body), Peer(), None)
+        if inspect.isawaitable(reply):
+            reply = await reply
+        return reply
+    return asyncio.run(run())
 
 
 def test_ok(env):
@@ -172,8 +181,22 @@ def test_batch_mixes_loop_and_executor_calls_in_order(env):
          "params": {"n": 2}},
         {"jsonrpc": "2.0", "method": "Test.nope", "id": 3},
         {"jsonrpc": "2.0", "method": "Test.ok", "id": 4}])
-    reply = json.loads(asyncio.run(env[0].dispatch(
-        jsonrpc.parse(body.encode()), Peer(), None)))
+    reply = json.loads(dispatch(env[0], body.encode()))
     assert [r["id"] for r in reply] == [1, 2, 3, 4]
     assert reply[2]["error"]["code"] == exception.MethodNotFound.code
     assert reply[3]["result"] == "fine"
+
+
+def test_on_loop_calls_answered_at_once(env):
+    """No task, no await: the transport writes the reply in the callback
+    that read the request."""
+    async def run(method, params):
+        body = json.dumps({"jsonrpc": "2.0", "method": method, "id": 1,
+                           "params": params}).encode()
+        return env[0].dispatch(jsonrpc.parse(body), Peer(), None)
+    reply = asyncio.run(run("Test.memory", {"n": 1}))
+    assert isinstance(reply, bytes)
+    assert isinstance(asyncio.run(run("Test.nope", {})), bytes)
+    pending = asyncio.run(run("Test.ok", {}))
+    assert inspect.isawaitable(pending)
+    pending.close()

@@ -170,3 +170,18 @@ def test_fuzz_frames_or_frame_error():
             stomp.Parser(max_size=1000).feed(data)
         except stomp.FrameError:
             pass
+
+
+@pytest.mark.parametrize("value", ["a:b", "a\nb", "a\rb", "a\\b", "::",
+                                   "\n\n"])
+def test_header_needing_one_escape_round_trips(value):
+    data = frame_bytes("MESSAGE", {"x": value, "y": "plain"})
+    assert data.count(b"\n\n") == 1  # The head ends once: all escaped.
+    frame = stomp.Parser().feed(data)[0]
+    assert frame.headers["x"] == value
+    assert frame.headers["y"] == "plain"
+
+
+def test_header_name_escaped_too():
+    frame = stomp.Parser().feed(frame_bytes("SEND", {"a:b": "1"}))[0]
+    assert frame.headers == {"a:b": "1", "content-length": "0"}

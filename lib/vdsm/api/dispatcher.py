@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Awaitable
 
 from vdsm.api.registry import CallContext, Handler
 from vdsm.api.schema import Schema, SchemaError
@@ -23,7 +23,7 @@ from vdsm.common import clock, exception
 from vdsm.common.executor import Executor
 from vdsm.common.log import quote
 from vdsm.rpc import jsonrpc
-from vdsm.rpc.dispatch import Peer
+from vdsm.rpc.dispatch import Peer, Reply
 from vdsm.services import Services
 
 log = logging.getLogger("vdsm.api")
@@ -54,12 +54,13 @@ class Dispatcher:
         # Answered on the loop: the on_loop verbs, and unknown methods.
         self._on_loop = frozenset(on_loop) & set(verbs)
 
-    async def dispatch(self, msg: jsonrpc.Message, peer: Peer,
-                       flow_id: str | None) -> bytes | None:
+    def dispatch(self, msg: jsonrpc.Message, peer: Peer,
+                 flow_id: str | None) -> Reply | Awaitable[Reply]:
         # Every executor call is submitted before any is awaited: the
         # requests of a batch run concurrently.
         results: list[dict[str, Any] | asyncio.Future] = []
         contexts = []
+        waiting = False
         for req in msg.requests:
             ctx = CallContext(self.services, req.method, flow_id,
                               peer.remote, peer.local)
@@ -67,17 +68,34 @@ class Dispatcher:
             if req.method in self._on_loop or req.method not in self.verbs:
                 results.append(self._run_on_loop(req, ctx))
             else:
-                results.append(self._submit(req, ctx))
-        responses = list(msg.errors)
+                result = self._submit(req, ctx)
+                waiting = waiting or isinstance(result, asyncio.Future)
+                results.append(result)
+        if waiting:
+            return self._gather(msg, contexts, results)
+        return self._reply(msg, results)  # type: ignore[arg-type]
+
+    async def _gather(self, msg: jsonrpc.Message,
+                      contexts: list[CallContext],
+                      results: list[dict[str, Any] | asyncio.Future]
+                      ) -> Reply:
+        done: list[dict[str, Any]] = []
         for req, ctx, result in zip(msg.requests, contexts, results):
             if isinstance(result, asyncio.Future):
                 try:
-                    resp = await result
+                    done.append(await result)
                 except exception.VdsmError as e:  # CallTimeout
                     self._log(req, ctx, 0.0, e)
-                    resp = jsonrpc.error(req.id, e)
+                    done.append(jsonrpc.error(req.id, e))
             else:
-                resp = result
+                done.append(result)
+        return self._reply(msg, done)
+
+    @staticmethod
+    def _reply(msg: jsonrpc.Message,
+               results: list[dict[str, Any]]) -> Reply:
+        responses = list(msg.errors)
+        for req, resp in zip(msg.requests, results):
             if not req.notification:
                 responses.append(resp)
         return jsonrpc.encode_responses(responses, msg.batch)

@@ -101,5 +101,10 @@ def encode_responses(responses: list[dict[str, Any]],
     return encode(value)
 
 
+# One encoder for every reply: json.dumps with separators builds one per
+# call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")

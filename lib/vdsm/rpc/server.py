@@ -5,11 +5,13 @@ One asyncio loop serves every connection. A new socket is counted first
 max_tls_handshakes); over a limit it is closed at once, before any TLS
 work, and the refusal logged (rate-limited). Then the TLS handshake (at
 most ``ssl_handshake_timeout`` seconds; a failure is one REFUSE line with
-the client and OpenSSL's reason). Then the first bytes choose the
-protocol: a STOMP command starts a StompConnection, ``PUT /`` or ``GET /`` an
-HttpConnection (image transfers, when the daemon gives an HTTP handler;
-see protocol.py); anything else, or silence for
-``connection_idle_timeout``, closes the connection.
+the client and OpenSSL's reason). Then the first bytes, read through
+asyncio streams, choose the protocol: a STOMP command hands the transport
+to a StompConnection protocol (no streams: see connection.py), ``PUT /``
+or ``GET /`` goes on as an HttpConnection over the streams (image
+transfers, when the daemon gives an HTTP handler; see protocol.py);
+anything else, or silence for ``connection_idle_timeout``, closes the
+connection.
 """
 
 from __future__ import annotations
@@ -166,10 +168,7 @@ class Server:
                 await http.HttpConnection(name, reader, writer, self._http,
                                           self._idle_timeout).run(initial)
                 return
-            conn = StompConnection(name, reader, writer, self._broker,
-                                   self._dispatcher, self._max_frame,
-                                   self._limits, self._share)
-            await conn.run(initial)
+            await self._serve_stomp(name, writer.transport, initial)
         except (ConnectionError, OSError, ssl.SSLError) as e:
             log.info("DROP connection=%s reason=%r", name, str(e))
             _abort(writer.transport)
@@ -181,6 +180,23 @@ class Server:
         finally:
             self._admission.close(client)
             self._handlers.discard(task)
+
+    async def _serve_stomp(self, name: str, transport: Any,
+                           initial: bytes) -> None:
+        """Hand the transport from the streams to a StompConnection
+        protocol; return when the connection has ended."""
+        conn = StompConnection(name, self._broker, self._dispatcher,
+                               self._max_frame, self._limits, self._share)
+        transport.set_protocol(conn)
+        conn.connection_made(transport)
+        if not transport.is_reading():
+            transport.resume_reading()  # Paused by the stream, maybe.
+        conn.data_received(initial)
+        try:
+            await asyncio.shield(conn.done)
+        except asyncio.CancelledError:
+            conn.close()  # Server.stop().
+            raise
 
     async def _start_tls(self, name: str, peer: Any,
                          writer: asyncio.StreamWriter) -> bool:
@@ -249,7 +265,11 @@ class Server:
                          name, self._idle_timeout)
                 return None
             try:
-                chunk = await asyncio.wait_for(reader.read(4096), remaining)
+                # All the stream holds (at most about 2 * STREAM_LIMIT
+                # plus one TLS read): nothing is left in it when the
+                # transport goes to another protocol.
+                chunk = await asyncio.wait_for(
+                    reader.read(4 * STREAM_LIMIT), remaining)
             except asyncio.TimeoutError:
                 continue
             if not chunk:

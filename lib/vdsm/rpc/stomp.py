@@ -61,18 +61,26 @@ class Frame:
     body: bytes = b""
 
 
+_WITH_LENGTH = frozenset({"SEND", "MESSAGE", "ERROR"})
+
+
 def encode(frame: Frame) -> bytes:
-    escape = frame.command not in _UNESCAPED
-    lines = [frame.command]
-    headers = dict(frame.headers)
-    if frame.body or frame.command in ("SEND", "MESSAGE", "ERROR"):
+    headers = frame.headers
+    if frame.body or frame.command in _WITH_LENGTH:
+        headers = dict(headers)
         headers["content-length"] = str(len(frame.body))
-    for name, value in headers.items():
-        if escape:
-            name, value = _escape(name), _escape(str(value))
-        lines.append(f"{name}:{value}")
-    head = ("\n".join(lines) + "\n\n").encode("utf-8")
-    return head + frame.body + b"\0"
+    text = "".join([f"{name}:{value}\n"
+                    for name, value in headers.items()])
+    # One ":" and one "\n" per header and no "\\" or "\r": nothing to
+    # escape, the usual case.
+    n = len(headers)
+    if frame.command not in _UNESCAPED and (
+            text.count(":") != n or text.count("\n") != n
+            or "\\" in text or "\r" in text):
+        text = "".join([f"{_escape(name)}:{_escape(str(value))}\n"
+                        for name, value in headers.items()])
+    return b"".join([f"{frame.command}\n{text}\n".encode("utf-8"),
+                     frame.body, b"\0"])
 
 
 HEARTBEAT = b"\n"
@@ -159,6 +167,8 @@ class Parser:
         return self._parse_body()
 
     def _skip_heartbeats(self) -> None:
+        if self._buf[:1] not in (b"\n", b"\r"):
+            return  # The usual case: a frame starts right here.
         i = 0
         while i < len(self._buf) and self._buf[i] in b"\r\n":
             if self._buf[i] == 0x0A:
@@ -181,11 +191,15 @@ class Parser:
             text = head.decode("utf-8")
         except UnicodeDecodeError:
             raise FrameError("headers are not UTF-8")
-        lines = text.replace("\r\n", "\n").split("\n")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        lines = text.split("\n")
         command = lines[0]
         if command not in COMMANDS:
             raise FrameError(f"unknown command {command[:32]!r}")
-        headers = _parse_headers(lines[1:], command not in _UNESCAPED)
+        # No backslash, nothing to unescape: the usual case.
+        headers = _parse_headers(lines[1:], command not in _UNESCAPED
+                                 and "\\" in text)
         length = _content_length(headers)
         if length is not None and body_start + length + 1 > self.max_size:
             raise FrameTooLarge(f"frame of {length} bytes over "

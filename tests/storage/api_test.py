@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -502,4 +504,70 @@ def test_frozen_mount_other_verbs_answer(env, vdsmd_factory,
         cli.StorageDomain.deactivate(storagedomainID=frozen,
                                      storagepoolID=sp, masterSdUUID=sd,
                                      masterVersion=1)
+        teardown_pool(cli, sp)
+
+
+def test_engine_params_act(env, vdsmd_factory):
+    """What the engine sends acts as upstream's: Volume.create's legal,
+    sequence, bitmap and addBitmaps reach the volume; Image.move
+    operation 1 copies (the source stays), 2 moves; spmStart takes
+    enableScsiFencing as the string the engine sends (upstream ignores
+    its value)."""
+    vdsmd = vdsmd_factory(overrides(env))
+    path, path2 = env.dir(), env.dir("xfs-4096")
+    with vdsmd.client() as cli:
+        sp, sd = setup_pool(cli, path, spm=False)
+        ok(cli, cli.StoragePool.spmStart(
+            storagepoolID=sp, **dict(SPM_ARGS, enableScsiFencing="true")))
+        img, base, top = new_id(), new_id(), new_id()
+        mark = new_id()
+        ok(cli, cli.Volume.create(
+            size=str(64 * MIB), volFormat=4, preallocate=2,
+            diskType="DATA", desc="", srcImgUUID=BLANK, srcVolUUID=BLANK,
+            sequence=3, bitmap=mark, **vol_args(sp, sd, img, base)))
+        ok(cli, cli.Volume.create(
+            size=str(64 * MIB), volFormat=4, preallocate=2,
+            diskType="DATA", desc="", srcImgUUID=img, srcVolUUID=base,
+            sequence=4, addBitmaps=True, legal=False,
+            **vol_args(sp, sd, img, top)))
+        info = cli.Volume.getInfo(**vol_args(sp, sd, img, top))
+        assert info["legality"] == "ILLEGAL" and info["status"] == "ILLEGAL"
+        base_info = cli.Volume.getInfo(**vol_args(sp, sd, img, base))
+        assert base_info["legality"] == "LEGAL"
+        base_path = os.path.join(os.path.dirname(
+            base_info["lease"]["path"]), base)
+        top_path = os.path.join(os.path.dirname(base_path), top)
+        for vol_path, seq in ((base_path, 3), (top_path, 4)):
+            with open(vol_path + ".meta") as f:
+                assert f"SEQ={seq}" in f.read().splitlines()
+        for vol_path in (base_path, top_path):
+            qi = json.loads(subprocess.check_output(
+                ["qemu-img", "info", "-U", "--output", "json", vol_path]))
+            assert [b["name"] for b in qi["format-specific"]["data"].get(
+                "bitmaps", [])] == [mark]
+
+        # A second domain; copy then move another image there.
+        assert cli.StoragePool.connectStorageServer(
+            storagepoolID=sp, domainType=LOCALFS,
+            connectionParams=[{"id": "c2", "connection": path2}]) == \
+            [{"id": "c2", "status": 0}]
+        sd2 = new_id()
+        cli.StorageDomain.create(storagedomainID=sd2, domainType=LOCALFS,
+                                 typeArgs=path2, name="second",
+                                 domainClass=1)
+        cli.StorageDomain.attach(storagedomainID=sd2, storagepoolID=sp)
+        cli.StorageDomain.activate(storagedomainID=sd2, storagepoolID=sp)
+        img2, vol2 = new_id(), new_id()
+        ok(cli, create_volume(cli, sp, sd, img2, vol2))
+        move = dict(imageID=img2, storagepoolID=sp, storagedomainID=sd,
+                    dstSdUUID=sd2, postZero="false", force="false")
+        ok(cli, cli.Image.move(operation=1, **move))
+        assert img2 in cli.StorageDomain.getImages(storagedomainID=sd)
+        assert cli.StorageDomain.getImages(storagedomainID=sd2) == [img2]
+        ok(cli, cli.Image.delete(imageID=img2, storagepoolID=sp,
+                                 storagedomainID=sd2, postZero=False,
+                                 force=False))
+        ok(cli, cli.Image.move(operation=2, **move))
+        assert img2 not in cli.StorageDomain.getImages(storagedomainID=sd)
+        assert cli.StorageDomain.getImages(storagedomainID=sd2) == [img2]
         teardown_pool(cli, sp)

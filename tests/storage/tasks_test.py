@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from vdsm.api import storage_wire
 from vdsm.storage import errors
 from vdsm.storage.outofprocess import IOHelper
 from vdsm.storage.tasks import TaskManager, TaskStore
@@ -94,3 +95,39 @@ def test_recover_rolls_back_unfinished_records(store):
     assert store.load()[0]["state"] == "finished"
     never.set()
     wait(crashed, task_id)
+
+
+@pytest.mark.parametrize("how", ["fails", "stopped"])
+def test_rolling_back_is_cleaning(store, how):
+    """Upstream reports "cleaning" while a task's rollbacks run (its
+    racquiring/recovering states), after a failure or a stop."""
+    undoing, release = threading.Event(), threading.Event()
+
+    def undo():
+        undoing.set()
+        assert release.wait(10)
+    mgr = TaskManager({"undo": undo})
+    stop_me = threading.Event()
+
+    def work(task):
+        task.add_rollback("undo")
+        if how == "fails":
+            raise errors.VolumeCreationError("no")
+        stop_me.set()
+        while True:
+            task.check_stopped()
+            time.sleep(0.01)
+    task_id = mgr.start("Test.undo", work)
+    if how == "stopped":
+        assert stop_me.wait(10)
+        mgr.stop(task_id)
+    assert undoing.wait(10)
+    wire = storage_wire.task_status(mgr.get(task_id).status())
+    assert wire["taskState"] == "cleaning" and wire["taskResult"] == ""
+    mgr.stop(task_id)          # ignored while rolling back, as upstream
+    release.set()
+    status = wait(mgr, task_id)
+    wire = storage_wire.task_status(status)
+    assert wire["taskState"] == "finished"
+    assert wire["code"] == (errors.VolumeCreationError.code
+                            if how == "fails" else errors.TaskAborted.code)

@@ -58,7 +58,9 @@ class JobInfo:
 
 def status(task: Task) -> JobStatus:
     if task.state != FINISHED:
-        return (JobStatus.ABORTING if task.state == ABORTING
+        # A stopped job rolling back is still aborting.
+        return (JobStatus.ABORTING
+                if task.state == ABORTING or task.stop_requested
                 else JobStatus.RUNNING)
     if task.result == SUCCESS:
         return JobStatus.DONE

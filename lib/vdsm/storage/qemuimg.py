@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from vdsm.common import commands
@@ -103,17 +104,34 @@ def resize(path: str, size: int, fmt: str,
     _run(["resize", "-f", fmt, "--", path, str(size)], timeout)
 
 
-def bitmaps(path: str) -> list[str]:
-    """Names of the persistent bitmaps of a qcow2 image."""
+@dataclass(frozen=True)
+class Bitmap:
+    name: str
+    granularity: int
+    flags: tuple[str, ...]     # qemu's: "auto" (enabled), "in-use" ...
+
+    @property
+    def valid(self) -> bool:
+        """Enabled and saved cleanly: it tracks every change (a bitmap
+        without "auto" is disabled; "in-use" offline means it was not
+        flushed when its qemu stopped, its content is unknown)."""
+        return "auto" in self.flags and "in-use" not in self.flags
+
+
+def bitmaps(path: str) -> list[Bitmap]:
+    """The persistent bitmaps of a qcow2 image."""
     data = info(path, fmt="qcow2").get("format-specific", {}).get("data", {})
-    return [b["name"] for b in data.get("bitmaps", [])]
+    return [Bitmap(b["name"], int(b["granularity"]), tuple(b["flags"]))
+            for b in data.get("bitmaps", [])]
 
 
-def add_bitmap(path: str, name: str, timeout: float = 60) -> None:
+def add_bitmap(path: str, name: str, granularity: int | None = None,
+               timeout: float = 60) -> None:
     """Add an empty, enabled persistent bitmap to a qcow2 image."""
     # The name comes from the parent image, which may be uploaded.
-    _run(["bitmap", "--add", "--enable", "-f", "qcow2", "--", path, name],
-         timeout)
+    opts = ["-g", str(granularity)] if granularity is not None else []
+    _run(["bitmap", "--add", "--enable", *opts, "-f", "qcow2", "--", path,
+          name], timeout)
 
 
 def rebase_unsafe(path: str, backing: str, backing_fmt: str, fmt: str,

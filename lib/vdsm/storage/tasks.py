@@ -174,6 +174,10 @@ class Task:
             if self._stop.is_set():
                 proc.kill()
 
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
     def stop(self) -> None:
         self._stop.set()
         with self._lock:
@@ -245,6 +249,10 @@ class TaskManager:
         if task.state == FINISHED:
             raise errors.TaskNotFinished("task already finished",
                                          task=task_id)
+        if task.state == RECOVERING:
+            # Already rolling back; upstream ignores the stop too.
+            log.info("STOP task=%s ignored: rolling back", task_id)
+            return
         task.state = ABORTING
         task.stop()
         self._changed(task)
@@ -299,11 +307,19 @@ class TaskManager:
             task.result_value = func(task)
             task.check_stopped()
         except Exception as e:
-            stopped = task._stop.is_set()
+            stopped = task.stop_requested
             if isinstance(e, VdsmError) and e.expected:
                 log.info("FAIL task=%s error=%s", task.id, e)
             else:
                 log.exception("FAIL task=%s", task.id)
+            # As upstream (aborting -> racquiring -> recovering): while
+            # the rollbacks run the task is recovering, "cleaning" on
+            # the wire, whether it failed or was stopped.
+            task.state = RECOVERING
+            try:
+                task.persist()
+            except Exception:
+                log.exception("PERSIST task=%s failed", task.id)
             task.run_rollbacks()
             if stopped:
                 e = errors.TaskAborted(task=task.id)

@@ -251,15 +251,28 @@ def _check_bitmaps(spec: VolumeSpec) -> None:
 
 
 def _add_bitmaps(vol: Volume, spec: VolumeSpec) -> None:
-    names = []
+    """As upstream, best effort: a bitmap that cannot be added is logged
+    and the volume made all the same (the next backup using it is a
+    full one). add_bitmaps copies the parent's valid bitmaps (enabled,
+    cleanly saved) with their granularity; bitmap adds one more."""
+    wanted: list[tuple[str, int | None]] = []
     if spec.add_bitmaps:
         parent = Volume(vol.dom, spec.img_uuid, spec.parent_uuid)
-        if parent.qemu_format() == "qcow2":
-            names = qemuimg.bitmaps(parent.path)
+        try:
+            if parent.qemu_format() == "qcow2":
+                wanted = [(b.name, b.granularity)
+                          for b in qemuimg.bitmaps(parent.path) if b.valid]
+        except qemuimg.QemuImgError as e:
+            log.warning("BITMAPS vol=%s parent=%s unreadable=%s",
+                        vol.vol_uuid, parent.vol_uuid, e)
     if spec.bitmap is not None:
-        names.append(spec.bitmap)
-    for name in names:
-        qemuimg.add_bitmap(vol.path, name)
+        wanted.append((spec.bitmap, None))
+    for name, granularity in wanted:
+        try:
+            qemuimg.add_bitmap(vol.path, name, granularity)
+        except qemuimg.QemuImgError as e:
+            log.warning("BITMAP vol=%s name=%r not added: %s", vol.vol_uuid,
+                        name, e)
 
 
 def children(dom: FileDomain, img_uuid: str, vol_uuid: str) -> list[str]:

@@ -290,3 +290,19 @@ def test_bad_qos_changes_nothing(vdsmd, guests, bridges):
                            params=engine_update(vm_id, nic_xml(one).replace(
                                "<alias", QOS + "<alias"))) == 56
         assert ET.tostring(nic(vm_id)) == before
+
+
+def test_hotunplug_takes_the_mirrors_down(vdsmd, guests, bridges):
+    one, two, _ = bridges
+    with vdsmd.client() as cli:
+        vm_id = booted(cli, guests, one)
+        guests.wait_ready(vm_id)     # the guest must let the vNIC go
+        tap = nic(vm_id).find("target").get("dev")
+        cli.VM.updateDevice(vmID=vm_id, params={
+            "deviceType": "interface", "alias": ALIAS,
+            "portMirroring": [two]})
+        assert mirrored_to(two, "ingress") == [tap]
+        cli.VM.hotunplugNic(vmID=vm_id, params={
+            "xml": f"<interface><mac address='{MAC}'/></interface>"})
+        assert mirrored_to(two, "ingress") == []
+        assert mirrored_to(two, "egress") == []

@@ -112,7 +112,6 @@ def _device_verb(name: str, func: Any, tag: str) -> None:
 _device_verb("VM.hotplugDisk", devices.hotplug, "disk")
 _device_verb("VM.hotunplugDisk", devices.hotunplug, "disk")
 _device_verb("VM.hotplugNic", devices.hotplug, "interface")
-_device_verb("VM.hotunplugNic", devices.hotunplug, "interface")
 
 
 @verb("VM.changeCD")
@@ -125,4 +124,15 @@ def change_cd(ctx: CallContext, vmID: str, driveSpec: Any) -> dict:
         raise exception.InvalidParameter(f"driveSpec path {path!r}")
     vm = _vm(ctx, vmID)
     devices.change_cd(vm, path)
+    return vm_info(vm)
+
+
+@verb("VM.hotunplugNic")
+def hotunplug_nic(ctx: CallContext, vmID: str, params: dict) -> dict:
+    if params.get("vmId") not in (None, vmID):
+        raise exception.InvalidParameter(
+            f"params.vmId {params['vmId']} differs from vmID {vmID}")
+    vm = _vm(ctx, vmID)
+    devices.hotunplug(vm, "interface", params["xml"],
+                      ctx.services.virt.mirrors)
     return vm_info(vm)

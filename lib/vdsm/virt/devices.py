@@ -30,7 +30,7 @@ from typing import Any
 import libvirt
 
 from vdsm.common import exception, xmltree
-from vdsm.virt import domxml, metadata
+from vdsm.virt import domxml, metadata, nics
 from vdsm.virt.errors import ChangeDiskError
 from vdsm.virt.vm import Vm
 
@@ -110,7 +110,10 @@ def _after_hook(vm: Vm, point: str, xml: str) -> None:
         log.warning("FAIL hook=%s vm=%s error=%s", point, vm.id, str(e))
 
 
-def hotunplug(vm: Vm, tag: str, xml: Any) -> None:
+def hotunplug(vm: Vm, tag: str, xml: Any,
+              mirrors: nics.Mirrors | None = None) -> None:
+    """Detach the device; a vNIC's port mirrors (vdsm.virt.nics) are
+    taken down first and put back if the detach fails."""
     unplug_error = KINDS[tag][1]
     wanted, _ = _request(xml, tag, unplug_error)
     kind = "disk" if tag == "disk" else "nic"
@@ -125,9 +128,13 @@ def hotunplug(vm: Vm, tag: str, xml: Any) -> None:
         dev_xml = domxml.to_string(dev)
         for point in ("before_device_hotunplug", f"before_{kind}_hotunplug"):
             vm.hook(point, dev_xml)
+        released = nics.release_nic(vm, dev, mirrors) \
+            if tag == "interface" and mirrors is not None else []
         try:
             dom.detachDeviceFlags(dev_xml, BOTH)
         except libvirt.libvirtError as e:
+            if mirrors is not None:
+                nics.restore_mirrors(mirrors, released)
             raise unplug_error(f"vmId={vm.id}: {e}")
         _wait_released(vm, dom, tag, dev, unplug_error)
         name = _name(dev)

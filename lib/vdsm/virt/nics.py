@@ -323,18 +323,40 @@ def _after_hook(vm: Vm, point: str, xml: str) -> None:
         log.warning("FAIL hook=%s vm=%s error=%s", point, vm.id, str(e))
 
 
+
 def release(vm: Vm, mirrors: Mirrors) -> None:
     """Take down the port mirrors of the VM's vNICs (before destroy)."""
     if vm.root is None:
         return
     for nic in vm.root.findall("devices/interface"):
-        mac = nic.find("mac")
-        target = nic.find("target")
-        if mac is None or target is None or not target.get("dev"):
-            continue
-        for net in _mirrored(_md_device(vm, mac.get("address", ""))):
-            try:
-                mirrors.unset(net, target.get("dev", ""))
-            except exception.VdsmError as e:
-                log.warning("FAIL unset mirror vm=%s net=%s error=%s",
-                            vm.id, net, str(e))
+        release_nic(vm, nic, mirrors)
+
+
+def release_nic(vm: Vm, nic: ET.Element, mirrors: Mirrors
+                ) -> list[tuple[str, str]]:
+    """Take down the port mirrors of one live vNIC; return the
+    (network, tap) pairs taken down."""
+    mac = nic.find("mac")
+    target = nic.find("target")
+    if mac is None or target is None or not target.get("dev"):
+        return []
+    tap = target.get("dev", "")
+    done = []
+    for net in _mirrored(_md_device(vm, mac.get("address", ""))):
+        try:
+            mirrors.unset(net, tap)
+            done.append((net, tap))
+        except exception.VdsmError as e:
+            log.warning("FAIL unset mirror vm=%s net=%s error=%s",
+                        vm.id, net, str(e))
+    return done
+
+
+def restore_mirrors(mirrors: Mirrors, pairs: list[tuple[str, str]]
+                    ) -> None:
+    for net, tap in pairs:
+        try:
+            mirrors.set(net, tap)
+        except exception.VdsmError as e:
+            log.warning("FAIL restore mirror net=%s tap=%s error=%s", net,
+                        tap, str(e))

@@ -218,3 +218,19 @@ def test_ticket_for_the_display_of_that_type(virt_vdsmd, guests):
         assert displays["spice"].get("passwd") == "sp1ce"
         assert displays["spice"].get("passwdValidTo")
         assert displays["vnc"].get("passwd") == vnc_before != "sp1ce"
+
+
+def test_no_display_no_ticket(virt_vdsmd, guests):
+    with virt_vdsmd.client() as cli:
+        events = StatusEvents(cli.subscribe())
+        vm_id = str(uuid.uuid4())
+        xml = guests.xml(vm_id)
+        xml = xml.replace(xml[xml.index("<graphics"):xml.index(
+            "/>", xml.index("<graphics")) + 2], "")
+        cli.VM.create(vmID=vm_id, vmParams={"xml": xml})
+        events.wait(vm_id, "Up")
+        # Upstream's codes: 18 from setTicket, 56 from updateDevice.
+        assert code_of(cli.VM.setTicket, vmID=vm_id, password="x", ttl=10,
+                       existingConnAction="keep", params={}) == 18
+        assert code_of(cli.VM.updateDevice, vmID=vm_id,
+                       params=engine_ticket(vm_id, "x")) == 56

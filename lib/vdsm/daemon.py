@@ -19,7 +19,7 @@ from typing import Any
 
 import vdsm
 from vdsm import hooks, pki
-from vdsm.api import registry, storage_wire
+from vdsm.api import migration_wire, registry, storage_wire
 from vdsm.api.dispatcher import Dispatcher
 from vdsm.api.image_transfer import ImageTransferHandler
 from vdsm.api.schema import Schema
@@ -61,7 +61,11 @@ def create_components(config: Config, events: EventSink
         config, on_job_change=lambda job: events.publish(
             f"|jobs|status|{job.id}", storage_wire.job_info(job)))
     network = NetworkService(config, events)
-    virt = VirtService(config, events, storage.disks)
+    virt = VirtService(
+        config, events, storage.disks,
+        on_migration=lambda vm_id, state: events.publish(
+            f"|virt|VM_migration_status|{vm_id}",
+            {vm_id: migration_wire.event(state)}))
     mom = mempolicy.MemoryPolicy(
         config, Guests(virt.vms, virt.sampler,
                        config.getint("mom", "sample_history")),

@@ -87,6 +87,11 @@ UPSTREAM: dict[str, tuple[tuple, ...]] = {
     "VM.updateDevice": (VM, ("params", OBJ, R)),
     "VM.getExternalData": (VM, ("kind", S, R), ("lastHash", S, None),
                            ("forceUpdate", B, True)),
+    "VM.migrate": (VM, ("params", OBJ, R)),
+    "VM.getMigrationStatus": (VM,),
+    "VM.migrateCancel": (VM,),
+    "VM.migrateChangeParams": (VM, ("params", OBJ, R)),
+    "VM.migrationCreate": (VM, ("params", OBJ, R), ("incomingLimit", U, R)),
     # StoragePool
     "StoragePool.connectStorageServer": (POOL, ("domainType", ENUM, R),
                                          ("connectionParams", LIST, R)),

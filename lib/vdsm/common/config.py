@@ -38,6 +38,35 @@ DEFAULTS: dict[str, list[Option]] = {
                "Seconds VM.shutdown waits for the guest to power off after "
                "the ACPI power button before forcing it off, when the call "
                "gives no timeout."),
+        Option("max_outgoing_migrations", "2",
+               "Migrations from this host running at once; more wait in "
+               "Migration Source until one ends. VM.migrate's "
+               "outgoingLimit changes it."),
+        Option("max_incoming_migrations", "2",
+               "Migrations to this host running at once; VM.migrationCreate "
+               "refuses more with code 82 and the source retries. "
+               "migrationCreate's incomingLimit changes it."),
+        Option("migration_libvirt_uri", "qemu+tls://{host}/system",
+               "The destination libvirtd's URI for peer-to-peer migration; "
+               "{host} is VM.migrate's dst (IPv6 in brackets)."),
+        Option("migration_max_bandwidth", "52",
+               "MiB/s a migration may use when VM.migrate gives no "
+               "maxBandwidth."),
+        Option("migration_downtime", "500",
+               "Milliseconds of downtime allowed at switch-over when "
+               "VM.migrate gives no convergenceSchedule."),
+        Option("migration_monitor_interval", "10",
+               "Seconds between two readings of a migration's progress "
+               "(events, the convergence schedule)."),
+        Option("migration_retry_timeout", "10",
+               "Seconds the source waits before asking again a destination "
+               "that had no free incoming slot."),
+        Option("migration_destination_timeout", "21600",
+               "Seconds a Migration Destination VM waits for its guest "
+               "before it goes Down (MigrationFailed)."),
+        Option("migration_progress_timeout", "240",
+               "Seconds without progress after which a migration without "
+               "convergenceSchedule is aborted."),
         Option("rpc_workers", "8",
                "Threads running verb handlers."),
         Option("rpc_queue_size", "256",

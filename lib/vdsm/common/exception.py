@@ -188,9 +188,29 @@ class HotunplugNicError(VdsmError):
     message = "Failed to hotunplug NIC"
 
 
+class MigrationCancelationFailed(VdsmError):
+    """VM.migrateCancel with no migration in progress; also the status of
+    a migration that was cancelled (upstream's migCancelErr)."""
+    code = 47
+    message = "Migration not in progress"
+
+
 class MigrationInProgress(VdsmError):
     code = 51
     message = "Command not supported during migration"
+
+
+class MigrationNotInProgress(VdsmError):
+    """VM.migrateChangeParams with no migration in progress."""
+    code = 81
+    message = "Migration not in progress"
+
+
+class MigrationLimitExceeded(VdsmError):
+    """The destination has no free incoming migration slot; the source
+    asks again later."""
+    code = 82
+    message = "Incoming migration limit exceeded"
 
 
 class MOMPolicyUpdateFailed(VdsmError):

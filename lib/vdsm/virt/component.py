@@ -19,8 +19,9 @@ from vdsm.common.libvirtconnection import Connection
 from vdsm.services import EventSink
 from vdsm.storage.vmdisks import VmDisks
 from vdsm.supervdsm import caller
-from vdsm.virt import domxml, externaldata
+from vdsm.virt import domxml, externaldata, migration
 from vdsm.virt.manager import VmManager
+from vdsm.virt.migrations import Migrations
 from vdsm.virt.nics import Mirrors, PrivilegedMirrors
 from vdsm.virt.vm import DOWN, UP
 from vdsm.virt.sampling import Sampler
@@ -79,7 +80,10 @@ def _privileged(config: Config) -> caller.Caller:
 
 class VirtService:
     def __init__(self, config: Config, events: EventSink,
-                 disks: VmDisks) -> None:
+                 disks: VmDisks,
+                 on_migration: migration.Notify | None = None) -> None:
+        """on_migration(vm_id, state) sends a migration's progress (the
+        daemon makes it the |virt|VM_migration_status| event)."""
         self.hooks_dir = config.get("vars", "hooks_dir")
         self.conn = Connection()
         self.emulation = Emulation(
@@ -92,6 +96,11 @@ class VirtService:
                              disks,
                              config.getfloat("vars", "vm_shutdown_timeout"),
                              self.mirrors)
+        self.migrations = Migrations(
+            self.vms, migration.settings_from(config),
+            config.getint("vars", "max_outgoing_migrations"),
+            config.getint("vars", "max_incoming_migrations"),
+            on_migration or (lambda vm_id, state: None))
         self.sampler = Sampler(
             self.conn, config.getfloat("vars", "vm_sample_interval"))
         read, write = externaldata.privileged_io(privileged)
@@ -120,7 +129,11 @@ class VirtService:
             _, last = self.sampler.get(vm.id)
             if last is not None:
                 resident += last.stats.get("balloon.rss", 0) // 1024
+        moving = self.migrations.counts()
         return VmCounts(total=len(self.vms.all()),
                         active=sum(vm.status == UP for vm in running),
+                        migrating=moving.incoming + moving.outgoing,
+                        incoming_migrations=moving.incoming,
+                        outgoing_migrations=moving.outgoing,
                         mem_committed_mib=committed,
                         mem_resident_mib=resident)

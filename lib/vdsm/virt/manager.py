@@ -21,9 +21,9 @@ import libvirt
 from vdsm import hooks
 from vdsm.common import exception
 from vdsm.common.libvirtconnection import Connection
-from vdsm.virt import domxml, graphics, metadata, nics
+from vdsm.virt import domxml, graphics, metadata, migration, nics
 from vdsm.virt.metadata import Metadata
-from vdsm.virt.vm import DOWN, Vm
+from vdsm.virt.vm import DOWN, MIGRATION_DESTINATION, MIGRATION_SOURCE, Vm
 
 log = logging.getLogger("vdsm.virt.manager")
 
@@ -50,6 +50,9 @@ class VmManager:
         self._vms: dict[str, Vm] = {}
         self._events: queue.Queue = queue.Queue()
         self._callbacks: list[int] = []
+        # Called with a recovered VM that libvirt migrates away
+        # (vdsm.virt.migrations sets it).
+        self.on_recovered: Callable[[Vm], None] | None = None
         self._dispatcher = threading.Thread(
             target=self._dispatch, name="virt/events", daemon=True)
         self._dispatcher.start()
@@ -111,6 +114,37 @@ class VmManager:
                          daemon=True).start()
         return vm
 
+    def create_incoming(self, vm_id: str, xml: str) -> Vm:
+        """A Migration Destination VM: disks prepared, no domain yet.
+
+        libvirt defines the domain when the guest arrives (the source
+        sends the XML answered here). On error nothing is left.
+        """
+        root = domxml.parse(xml)
+        domxml.check_uuid(root, vm_id)
+        vm = Vm(vm_id, self.conn, self.publish, self.hooks_dir,
+                status=MIGRATION_DESTINATION)
+        with self._lock:
+            if vm_id in self._vms:
+                raise exception.VMExists(f"vmId={vm_id}")
+            self._vms[vm_id] = vm
+        prepared = False
+        try:
+            self._check_new(vm_id)
+            if self.disks is not None:
+                self.disks.prepare(root)
+                prepared = True
+            vm.set_xml(domxml.to_string(root))
+        except BaseException:
+            with self._lock:
+                del self._vms[vm_id]
+            if prepared:
+                self.disks.teardown(root)
+            raise
+        log.info("CREATE INCOMING vm=%s name=%s", vm_id, vm.name)
+        vm.set_status(MIGRATION_DESTINATION)
+        return vm
+
     def _check_new(self, vm_id: str) -> None:
         """Refuse an id libvirt already knows (code 4)."""
         try:
@@ -144,10 +178,20 @@ class VmManager:
 
     def destroy(self, vm_id: str) -> None:
         vm = self.get(vm_id)
+        if vm.migration is not None and vm.migration.active:
+            try:
+                vm.migration.cancel()
+                vm.migration.join(60)
+            except exception.VdsmError as e:
+                log.info("DESTROY vm=%s cancel migration: %s", vm_id, e)
         if self.mirrors is not None:
             nics.release(vm, self.mirrors)
+        incoming = vm.status == MIGRATION_DESTINATION
         vm.destroy()
-        if self.disks is not None:
+        if incoming:
+            vm.end_incoming()
+        if self.disks is not None and not vm.disks_released:
+            vm.disks_released = True
             self.disks.teardown(vm.root)
         with self._lock:
             if self._vms.get(vm_id) is vm:
@@ -173,17 +217,28 @@ class VmManager:
     def _recover_one(self, dom: libvirt.virDomain) -> bool:
         xml = dom.XMLDesc(0)
         root = domxml.parse(xml)
-        if metadata.find(root) is None or not dom.isPersistent():
+        if metadata.find(root) is None:
+            return False
+        incoming = _incoming(dom)
+        if not dom.isPersistent() and not incoming:
             return False
         vm = Vm(dom.UUIDString(), self.conn, self.publish, self.hooks_dir)
         vm.set_xml(xml)
-        vm.status = _recovered_status(dom, vm.md)
+        outgoing = _outgoing(dom)
+        if outgoing:
+            vm.status = MIGRATION_SOURCE
+        elif incoming:
+            vm.status = MIGRATION_DESTINATION
+        else:
+            vm.status = _recovered_status(dom, vm.md)
         with self._lock:
             if vm.id in self._vms:
                 return False
             self._vms[vm.id] = vm
         log.info("RECOVER vm=%s status=%s", vm.id, vm.status)
-        if vm.status == "WaitForLaunch":
+        if outgoing and self.on_recovered is not None:
+            self.on_recovered(vm)
+        elif vm.status == "WaitForLaunch":
             threading.Thread(target=vm.launch, daemon=True,
                              name=f"virt/start/{vm.id}").start()
         elif vm.status != DOWN and not dom.isActive():
@@ -253,6 +308,26 @@ class VmManager:
             except libvirt.libvirtError:
                 pass
         self._callbacks = []
+
+
+def _outgoing(dom: libvirt.virDomain) -> bool:
+    """Whether libvirt migrates this domain away now."""
+    try:
+        return dom.isActive() and migration.outgoing_job(dom.jobStats())
+    except libvirt.libvirtError:
+        return False
+
+
+def _incoming(dom: libvirt.virDomain) -> bool:
+    """Whether this domain is a guest still arriving from another host."""
+    try:
+        state, reason = dom.state()
+    except libvirt.libvirtError:
+        return False
+    return (state == libvirt.VIR_DOMAIN_PAUSED
+            and reason in (libvirt.VIR_DOMAIN_PAUSED_MIGRATION,
+                           libvirt.VIR_DOMAIN_PAUSED_POSTCOPY)
+            and not _outgoing(dom) and not dom.isPersistent())
 
 
 def _recovered_status(dom: libvirt.virDomain, md: Metadata) -> str:

@@ -43,6 +43,8 @@ UP = "Up"
 POWERING_DOWN = "Powering down"
 PAUSED = "Paused"
 DOWN = "Down"
+MIGRATION_SOURCE = "Migration Source"
+MIGRATION_DESTINATION = "Migration Destination"
 
 UNDEFINE_FLAGS = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
                   | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
@@ -75,6 +77,16 @@ class Vm:
         # Kind ("tpm", "nvram") -> hash of its last stable data
         # (vdsm.virt.externaldata).
         self.external_hashes: dict[str, str] = {}
+        # The last outgoing migration (vdsm.virt.migration SourceJob or
+        # RecoveredJob), kept after it ended for VM.getMigrationStatus.
+        self.migration: Any = None
+        # Incoming migration (Migration Destination): seconds the guest
+        # ran on the source, and called once the guest arrived or not.
+        self.elapsed_offset = 0.0
+        self.incoming_ended: Callable[[Vm, bool], None] | None = None
+        self.incoming_timer: threading.Timer | None = None
+        # Disks torn down already (after the VM migrated away).
+        self.disks_released = False
 
     # Views.
 
@@ -221,6 +233,15 @@ class Vm:
             self._on_lifecycle(event, detail)
 
     def _on_lifecycle(self, event: int, detail: int) -> None:
+        if self.status == MIGRATION_DESTINATION:
+            self._on_incoming_event(event, detail)
+            return
+        if self.status == MIGRATION_SOURCE and event in (
+                libvirt.VIR_DOMAIN_EVENT_SUSPENDED,
+                libvirt.VIR_DOMAIN_EVENT_RESUMED):
+            # Paused for the switch-over, resumed after a failed
+            # migration: the migration job decides the status.
+            return
         if event == libvirt.VIR_DOMAIN_EVENT_SUSPENDED:
             if self.status != DOWN:
                 self.set_status(PAUSED)
@@ -242,6 +263,80 @@ class Vm:
                 self.went_down(1, exitreason.LIBVIRT_DOMAIN_MISSING,
                                "Domain undefined outside vdsm")
 
+    # Migration.
+
+    def _on_incoming_event(self, event: int, detail: int) -> None:
+        if event == libvirt.VIR_DOMAIN_EVENT_RESUMED:
+            self._incoming_arrived()
+        elif event in (libvirt.VIR_DOMAIN_EVENT_STOPPED,
+                       libvirt.VIR_DOMAIN_EVENT_UNDEFINED):
+            self._incoming_failed("Incoming migration failed")
+
+    def _incoming_arrived(self) -> None:
+        try:
+            dom = self.dom()
+            self.refresh(dom)
+            self.md.values["startTime"] = (clock.monotonic()
+                                           - self.elapsed_offset)
+            self.save_metadata(dom)
+        except (libvirt.libvirtError, exception.VdsmError) as e:
+            log.warning("FAIL refresh incoming vm=%s error=%s", self.id,
+                        str(e))
+        log.info("MIGRATION ARRIVED vm=%s", self.id)
+        self.set_status(UP)
+        self._incoming_end(True)
+
+    def _incoming_failed(self, message: str) -> None:
+        log.warning("MIGRATION INCOMING FAILED vm=%s reason=%s", self.id,
+                    message)
+        self.went_down(exitreason.ERROR, exitreason.MIGRATION_FAILED,
+                       message)
+        self._incoming_end(False)
+
+    def end_incoming(self) -> None:
+        """Destroyed before the guest arrived."""
+        self._incoming_end(False)
+
+    def _incoming_end(self, arrived: bool) -> None:
+        ended, self.incoming_ended = self.incoming_ended, None
+        if ended is not None:
+            ended(self, arrived)
+
+    def incoming_timeout(self) -> None:
+        """The guest did not arrive in time."""
+        with self.lock:
+            if self.status == MIGRATION_DESTINATION:
+                self._incoming_failed("Incoming migration timed out")
+
+    def migration_succeeded(self) -> None:
+        """The guest runs on the destination now."""
+        with self.lock:
+            self.went_down(exitreason.NORMAL, exitreason.MIGRATION_SUCCEEDED,
+                           "Migration succeeded")
+
+    def migration_failed(self) -> None:
+        """The guest stayed here: report what libvirt runs."""
+        with self.lock:
+            if self.status != MIGRATION_SOURCE:
+                return
+            try:
+                state, reason = self.dom().state()
+            except exception.NoSuchVM:
+                self.went_down(1, exitreason.LIBVIRT_DOMAIN_MISSING,
+                               "Domain vanished from libvirt")
+                return
+            if state == libvirt.VIR_DOMAIN_RUNNING:
+                self.set_status(UP)
+            elif state == libvirt.VIR_DOMAIN_PAUSED:
+                self.set_status(PAUSED)
+            elif state == libvirt.VIR_DOMAIN_SHUTOFF and \
+                    reason == libvirt.VIR_DOMAIN_SHUTOFF_MIGRATED:
+                self.went_down(exitreason.NORMAL,
+                               exitreason.MIGRATION_SUCCEEDED,
+                               "Migration succeeded")
+            else:
+                self.went_down(*exitreason.for_shutoff(reason, False))
+
     def _clear_exit(self) -> None:
         for key in ("exitCode", "exitReason", "exitMessage"):
             self.md.values.pop(key, None)
@@ -251,6 +346,11 @@ class Vm:
         """Align status with libvirt after a reconnection or recovery."""
         with self.lock:
             if self.status == DOWN or self.starting:
+                return
+            if self.migration is not None and self.migration.active:
+                return
+            if self.status == MIGRATION_DESTINATION:
+                self._sync_incoming()
                 return
             try:
                 dom = self.dom()
@@ -268,6 +368,17 @@ class Vm:
             elif (state == libvirt.VIR_DOMAIN_RUNNING
                   and self.status in (PAUSED, POWERING_UP, WAIT_FOR_LAUNCH)):
                 self.set_status(UP)
+
+    def _sync_incoming(self) -> None:
+        try:
+            state, reason = self.dom().state()
+        except exception.NoSuchVM:
+            return  # Not here yet.
+        if state == libvirt.VIR_DOMAIN_RUNNING:
+            self._incoming_arrived()
+        elif state in (libvirt.VIR_DOMAIN_SHUTOFF,
+                       libvirt.VIR_DOMAIN_CRASHED):
+            self._incoming_failed("Incoming migration failed")
 
     # Verbs.
 
@@ -364,12 +475,14 @@ class Vm:
 
     def _destroy_domain(self, dom: libvirt.virDomain) -> None:
         try:
+            persistent = dom.isPersistent()
             if dom.isActive():
                 try:
                     dom.destroyFlags(libvirt.VIR_DOMAIN_DESTROY_GRACEFUL)
                 except libvirt.libvirtError:
                     dom.destroy()
-            dom.undefineFlags(UNDEFINE_FLAGS)
+            if persistent:
+                dom.undefineFlags(UNDEFINE_FLAGS)
         except libvirt.libvirtError as e:
             if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
                 self.destroying = False

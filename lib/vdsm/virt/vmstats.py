@@ -30,6 +30,8 @@ def vm_stats(vm: Vm, prev: Sample | None, last: Sample | None
                                if start is not None else 0)
     stats["monitorResponse"] = "0" if _responsive(prev, last) else "-1"
     stats["clientIp"] = vm.console.client_ip
+    if vm.migration is not None and vm.migration.active:
+        stats["migrationProgress"] = vm.migration.state.progress
     for kind, key in (("tpm", "tpmHash"), ("nvram", "nvramHash")):
         if vm.external_hashes.get(kind):
             stats[key] = vm.external_hashes[kind]

@@ -20,6 +20,7 @@ from storage.volume_test import create
 
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
+from vdsm.storage.tasks import TaskKind
 from vdsm.storage.volume import Volume
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -130,7 +131,7 @@ def test_kill_during_copy(env):
     finally:
         kill_group(child)
     rolled_back = recover(svc, sp)
-    assert [t.verb for t in rolled_back] == ["SDM.copy_data"]
+    assert [t.verb for t in rolled_back] == [TaskKind.COPY_DATA.value]
     info = svc.images.volume_info(sd, dst_img, dst)
     assert info.legality == "ILLEGAL"
     with pytest.raises(errors.VolumeIsIllegal):

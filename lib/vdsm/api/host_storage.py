@@ -46,5 +46,5 @@ def get_all_tasks_statuses(ctx: CallContext) -> dict[str, Any]:
 
 @verb("Host.getAllTasksInfo")
 def get_all_tasks_info(ctx: CallContext) -> dict[str, Any]:
-    return {t.id: {"id": t.id, "verb": t.verb}
+    return {t.id: storage_wire.task_info(t)
             for t in storage(ctx).tasks.all() if not t.job_type}

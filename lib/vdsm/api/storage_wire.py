@@ -17,7 +17,8 @@ from vdsm.storage.imagedir import Drive
 from vdsm.storage.jobs import JobInfo, JobStatus
 from vdsm.storage.monitor import Status as DomainHealth
 from vdsm.storage.pool import SpmRole, SpmStatus
-from vdsm.storage.tasks import TaskResult, TaskState, TaskStatus
+from vdsm.storage.tasks import (Task, TaskKind, TaskResult, TaskState,
+                                TaskStatus)
 from vdsm.storage.volume import VolumeInfo, VolumeSize
 
 # Domains.
@@ -123,6 +124,28 @@ _TASK_RESULT = {TaskResult.NONE: "", TaskResult.SUCCESS: "success",
                 TaskResult.FAILURE: "failure",
                 TaskResult.CLEAN_SUCCESS: "cleanSuccess",
                 TaskResult.CLEAN_FAILURE: "cleanFailure"}
+
+
+# Each kind's name on the wire: the verb that started it, or upstream's
+# task name for the HTTP transfers (named from the stream's side).
+_TASK_VERB = {TaskKind.SPM_START: "StoragePool.spmStart",
+              TaskKind.CREATE_VOLUME: "Volume.create",
+              TaskKind.DELETE_VOLUME: "Volume.delete",
+              TaskKind.EXTEND_VOLUME: "Volume.extendSize",
+              TaskKind.DELETE_IMAGE: "Image.delete",
+              TaskKind.MOVE_IMAGE: "Image.move",
+              TaskKind.COPY_DATA: "SDM.copy_data",
+              TaskKind.STREAM_TO_VOLUME: "downloadImageFromStream",
+              TaskKind.STREAM_FROM_VOLUME: "uploadImageToStream"}
+_KIND = {kind.value: kind for kind in TaskKind}
+
+
+def task_info(task: Task) -> dict[str, Any]:
+    """Task.getInfo: the task id and its verb (a record of an unknown
+    kind: the verb as recorded)."""
+    kind = _KIND.get(task.verb)
+    return {"id": task.id,
+            "verb": _TASK_VERB[kind] if kind is not None else task.verb}
 
 
 def task_status(status: TaskStatus) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from vdsm.api.registry import CallContext, verb
 from vdsm.api.storage_args import storage
-from vdsm.api.storage_wire import task_status
+from vdsm.api.storage_wire import task_info, task_status
 
 
 @verb("Task.getStatus")
@@ -16,8 +16,7 @@ def get_status(ctx: CallContext, taskID: str) -> dict[str, Any]:
 
 @verb("Task.getInfo")
 def get_info(ctx: CallContext, taskID: str) -> dict[str, Any]:
-    task = storage(ctx).tasks.get(taskID)
-    return {"id": task.id, "verb": task.verb}
+    return task_info(storage(ctx).tasks.get(taskID))
 
 
 @verb("Task.clear")

@@ -28,7 +28,7 @@ from vdsm.storage.links import ImageLinks
 from vdsm.storage.monitor import DomainMonitor
 from vdsm.storage.pool import Pool, SpmStatus
 from vdsm.storage.repository import Repository
-from vdsm.storage.tasks import TaskManager
+from vdsm.storage.tasks import TaskKind, TaskManager
 
 log = logging.getLogger("vdsm.storage.hostpools")
 
@@ -202,7 +202,7 @@ class HostPools:
 
     def spm_start(self, sp_uuid: str) -> str:
         pool = self.get(sp_uuid)
-        return self._tasks.start("StoragePool.spmStart",
+        return self._tasks.start(TaskKind.SPM_START,
                                  lambda task: pool.spm_start())
 
     def spm_stop(self, sp_uuid: str) -> None:

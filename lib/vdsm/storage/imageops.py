@@ -22,7 +22,7 @@ from vdsm.storage.hostpools import HostPools
 from vdsm.storage.imagedir import Drive
 from vdsm.storage.links import ImageLinks
 from vdsm.storage.repository import Repository
-from vdsm.storage.tasks import Task, TaskManager
+from vdsm.storage.tasks import Task, TaskKind, TaskManager
 from vdsm.storage.volume import (Volume, VolumeInfo, VolumeRef, VolumeSize,
                                  VolumeSpec)
 
@@ -61,7 +61,7 @@ class ImageOps:
                               img_uuid=spec.img_uuid,
                               vol_uuid=spec.vol_uuid)
             vol_mod.create(dom, spec, on_start=task.on_child)
-        return self._tasks.start("Volume.create", run)
+        return self._tasks.start(TaskKind.CREATE_VOLUME, run)
 
     def volume(self, sd_uuid: str, img_uuid: str, vol_uuid: str) -> Volume:
         dom = self._repo.find_domain(sd_uuid)
@@ -98,7 +98,7 @@ class ImageOps:
                 # Illegal first: a kill half-way leaves no legal remnant.
                 vol.update(LEGALITY=sc.ILLEGAL)
                 vol_mod.delete(vol.dom, img_uuid, vol.vol_uuid, force=force)
-        return self._tasks.start("Volume.delete", run)
+        return self._tasks.start(TaskKind.DELETE_VOLUME, run)
 
     def extend_volume(self, sd_uuid: str, sp_uuid: str, img_uuid: str,
                       vol_uuid: str, new_size: int) -> str:
@@ -110,7 +110,8 @@ class ImageOps:
                 "new size must be a multiple of 512, not below capacity",
                 size=new_size, capacity=cap)
         return self._tasks.start(
-            "Volume.extendSize", lambda task: vol_mod.extend(vol, new_size))
+            TaskKind.EXTEND_VOLUME,
+            lambda task: vol_mod.extend(vol, new_size))
 
     def set_description(self, sd_uuid: str, sp_uuid: str, img_uuid: str,
                         vol_uuid: str, description: str) -> None:
@@ -133,7 +134,7 @@ class ImageOps:
                 Volume(dom, img_uuid, vol_uuid).update(LEGALITY=sc.ILLEGAL)
             img_mod.delete(dom, img_uuid)
             self._links.unlink(dom.sd_uuid, img_uuid)
-        return self._tasks.start("Image.delete", run)
+        return self._tasks.start(TaskKind.DELETE_IMAGE, run)
 
     def prepare(self, sd_uuid: str, img_uuid: str, vol_uuid: str) -> Drive:
         """The chain of vol_uuid, its paths under the image's run link."""
@@ -182,7 +183,7 @@ class ImageOps:
             task.drop_rollbacks()
             if op is MoveOp.MOVE:
                 img_mod.delete(src, img_uuid)
-        return self._tasks.start("Image.move", run)
+        return self._tasks.start(TaskKind.MOVE_IMAGE, run)
 
     def copy_data(self, job_id: str, source: VolumeRef,
                   destination: VolumeRef) -> str:
@@ -205,7 +206,7 @@ class ImageOps:
                                 on_progress=progress)
 
         return self._tasks.start(
-            "SDM.copy_data", run, task_id=job_id, job_type=jobs.STORAGE,
+            TaskKind.COPY_DATA, run, task_id=job_id, job_type=jobs.STORAGE,
             description="copy_data")
 
     # Rollbacks (run from tasks, also after a restart).

@@ -25,7 +25,7 @@ from vdsm.storage import clusterlock
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
 from vdsm.storage.domain import FileDomain
-from vdsm.storage.tasks import TaskManager, TaskStore
+from vdsm.storage.tasks import TaskKind, TaskManager, TaskStore
 
 log = logging.getLogger("vdsm.storage.pool")
 
@@ -198,7 +198,7 @@ class Pool:
 
     def _check_idle(self) -> None:
         busy = [t.id for t in self._tasks.running()
-                if t.verb != "StoragePool.spmStart"]
+                if t.verb != TaskKind.SPM_START.value]
         if busy:
             raise errors.TaskNotFinished("tasks still running",
                                          tasks=",".join(busy))

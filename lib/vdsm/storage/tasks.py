@@ -73,6 +73,21 @@ CLEAN_FAILURE = TaskResult.CLEAN_FAILURE
 
 INTERRUPTED = "task was interrupted and rolled back"
 
+class TaskKind(enum.Enum):
+    """What a task does. The value is what its record holds as ``verb``;
+    api/storage_wire.py names it as the wire does (Task.getInfo)."""
+
+    SPM_START = "spm_start"
+    CREATE_VOLUME = "create_volume"
+    DELETE_VOLUME = "delete_volume"
+    EXTEND_VOLUME = "extend_volume"
+    DELETE_IMAGE = "delete_image"
+    MOVE_IMAGE = "move_image"
+    COPY_DATA = "copy_data"
+    STREAM_TO_VOLUME = "stream_to_volume"      # HTTP PUT
+    STREAM_FROM_VOLUME = "stream_from_volume"  # HTTP GET
+
+
 Rollback = Callable[..., None]
 ROLLBACKS: dict[str, Rollback] = {}
 
@@ -210,9 +225,12 @@ class TaskManager:
         # Called with a job's task when it starts, is stopped, finishes.
         self.on_job_change: Callable[[Task], None] | None = None
 
-    def start(self, verb: str, func: Callable[[Task], Any],
+    def start(self, verb: TaskKind | str, func: Callable[[Task], Any],
               task_id: str | None = None, job_type: str = "",
               description: str = "") -> str:
+        """verb: the task's kind (a plain string for tests' own)."""
+        if isinstance(verb, TaskKind):
+            verb = verb.value
         task = Task(task_id or str(uuid.uuid4()), verb, job_type=job_type,
                     description=description)
         task._store = self.store

@@ -3,7 +3,9 @@
 The engine writes each OVF_STORE disk with an HTTP ``PUT`` and reads it
 back with a ``GET`` (RetrieveImageData); both are SPM tasks, as upstream's
 ``downloadImageFromStream`` and ``uploadImageToStream`` (the names say
-where the data goes from the stream's side). The caller (the HTTP handler)
+where the data goes from the stream's side; here ``TaskKind``
+``STREAM_TO_VOLUME`` and ``STREAM_FROM_VOLUME``, named on the wire by
+api/storage_wire.py). The caller (the HTTP handler)
 gives one end of a pipe; the task runs ``dd`` between the pipe and the
 volume file, so the data never sits in vdsmd's memory, the pipe bounds
 what is in flight, a stuck storage blocks only ``dd``, and ``Task.stop``
@@ -32,15 +34,15 @@ from vdsm.storage import constants as sc
 from vdsm.storage import errors
 from vdsm.storage import imagedir as img_mod
 from vdsm.storage.hostpools import HostPools
-from vdsm.storage.tasks import Task, TaskManager
+from vdsm.storage.tasks import Task, TaskKind, TaskManager
 from vdsm.storage.volume import Volume
 
 log = logging.getLogger("vdsm.storage.transfer")
 
 # Upstream's task verbs: data from the stream into the volume (PUT) and
 # from the volume to the stream (GET).
-WRITE_VERB = "downloadImageFromStream"
-READ_VERB = "uploadImageToStream"
+WRITE_VERB = TaskKind.STREAM_TO_VOLUME
+READ_VERB = TaskKind.STREAM_FROM_VOLUME
 
 BLOCK = 1024 * 1024
 # The engine gives up on an upload after UploadFileMaxTimeInMinutes
@@ -154,7 +156,7 @@ class ImageTransfers:
 
     # The task.
 
-    def _start(self, verb: str, vol: Volume, length: int, fd: int,
+    def _start(self, verb: TaskKind, vol: Volume, length: int, fd: int,
                work: _Work) -> Transfer:
         done: concurrent.futures.Future = concurrent.futures.Future()
         if not self._slots.acquire(blocking=False):
@@ -181,7 +183,8 @@ class ImageTransfers:
             self._slots.release()
             raise
         log.info("TRANSFER task=%s verb=%s vol=%s img=%s sd=%s length=%d",
-                 task_id, verb, vol.vol_uuid, vol.img_uuid, vol.dom.sd_uuid,
+                 task_id, verb.value, vol.vol_uuid, vol.img_uuid,
+                 vol.dom.sd_uuid,
                  length)
         return Transfer(task_id, length, done)
 

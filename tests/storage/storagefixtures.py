@@ -10,8 +10,8 @@ from typing import Any, Callable
 
 from vdsm.common.config import Config
 from vdsm.storage import constants as sc
+from vdsm.api import storage_args
 from vdsm.common.exception import VdsmError
-from vdsm.storage import connection as conn_mod
 from vdsm.storage.domain import DomainSpec
 from vdsm.storage.component import Storage
 
@@ -60,7 +60,7 @@ def connect_servers(svc: Storage, dom_type: int, params: list[dict],
     out = []
     for p in params:
         try:
-            conn = conn_mod.from_wire(dom_type, p)
+            conn = storage_args.connection(dom_type, p)
         except VdsmError as e:
             out.append((str(p.get("id", "")), e.code))
             continue

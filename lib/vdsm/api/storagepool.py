@@ -6,9 +6,8 @@ from typing import Any
 
 from vdsm.api.registry import CallContext, verb
 from vdsm.api import storage_wire
-from vdsm.api.storage_args import storage, uuid
+from vdsm.api.storage_args import connection, storage, uuid
 from vdsm.common.exception import VdsmError
-from vdsm.storage import connection as conn_mod
 from vdsm.storage import errors
 from vdsm.storage.connection import ConnectionStatus
 
@@ -19,7 +18,7 @@ def _connections(ctx: CallContext, dom_type: int, params: list[dict],
     out = []
     for p in params:
         try:
-            conn = conn_mod.from_wire(dom_type, p)
+            conn = connection(dom_type, p)
         except VdsmError as e:
             status = ConnectionStatus(str(p.get("id", "")), e.code)
         else:

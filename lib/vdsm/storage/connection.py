@@ -68,20 +68,19 @@ def local_name(remote_path: str) -> str:
     return remote_path.replace("_", "__").replace("/", "_")
 
 
-def from_wire(dom_type: int, params: dict) -> Connection:
-    """Check one wire connection dict; raise 1000/451 on bad input."""
+def check_type(dom_type: int) -> None:
+    """451 unless the domain type is one we connect (file domains)."""
     if dom_type not in sc.FILE_DOMAIN_TYPES:
         raise errors.StorageServerConnectionError(
             "unsupported domain type", domType=dom_type)
-    spec = params.get("connection")
-    if not isinstance(spec, str) or not spec or "\0" in spec \
-            or "\n" in spec:
+
+
+def check(conn: Connection) -> Connection:
+    """conn if it can be connected safely; 451/1000 (nothing done)."""
+    check_type(conn.dom_type)
+    dom_type, spec = conn.dom_type, conn.spec
+    if not spec or "\0" in spec or "\n" in spec:
         raise errors.InvalidParameter("bad connection", value=spec)
-    conn = Connection(
-        id=str(params.get("id", "")), dom_type=dom_type, spec=spec,
-        vfs_type=str(params.get("vfs_type") or ""),
-        options=str(params.get("mnt_options") or ""),
-        nfs_version=str(params.get("protocol_version") or ""))
     if dom_type == sc.LOCALFS and (not os.path.isabs(spec)
                                    or os.path.normpath(spec) != spec):
         raise errors.InvalidParameter(

@@ -25,6 +25,7 @@ import logging
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+from vdsm.common.exception import CannotCreateVM
 from vdsm.storage import constants as sc
 from vdsm.storage.hostpools import HostPools
 from vdsm.storage.imagedir import Drive
@@ -100,7 +101,6 @@ class VmDisks:
         if not disks:
             return []
         if self._images is None:
-            from vdsm.common.exception import CannotCreateVM
             raise CannotCreateVM("disks need storage; none on this host")
         drives: list[Drive] = []
         try:
@@ -135,7 +135,6 @@ class VmDisks:
 
 
 def _point_disk(root: ET.Element, name: str, drive: Drive) -> None:
-    from vdsm.common.exception import CannotCreateVM
     for disk in root.findall("devices/disk"):
         target = disk.find("target")
         if target is not None and target.get("dev") == name:

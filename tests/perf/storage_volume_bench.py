@@ -52,8 +52,8 @@ def new_id() -> str:
 def wait(svc: Storage, task_id: str) -> None:
     while True:
         status = svc.tasks.get(task_id).status()
-        if status["state"] == "finished":
-            if status["result"] != "success":
+        if status.state == "finished":
+            if status.result != "success":
                 raise RuntimeError(status)
             svc.tasks.clear(task_id)
             return

@@ -19,7 +19,7 @@ from typing import Any
 
 import vdsm
 from vdsm import hooks, pki
-from vdsm.api import migration_wire, registry, storage_wire
+from vdsm.api import migration_wire, registry, storage_wire, vm_wire
 from vdsm.api.dispatcher import Dispatcher
 from vdsm.api.image_transfer import ImageTransferHandler
 from vdsm.api.schema import Schema
@@ -62,7 +62,7 @@ def create_components(config: Config, events: EventSink
             f"|jobs|status|{job.id}", storage_wire.job_info(job)))
     network = NetworkService(config, events)
     virt = VirtService(
-        config, events, storage.disks,
+        config, vm_wire.status_publisher(events), storage.disks,
         on_migration=lambda vm_id, state: events.publish(
             f"|virt|VM_migration_status|{vm_id}",
             {vm_id: migration_wire.event(state)}))

@@ -27,7 +27,7 @@ def manager(virt_libvirtd, tmp_path):
     before = open_fds()
     conn = Connection()
     events: list = []
-    mgr = VmManager(conn, lambda m, p: events.append((m, p)),
+    mgr = VmManager(conn, lambda vid, info: events.append((vid, info)),
                     str(tmp_path / "hooks"), lambda: True)
     mgr.events = events  # type: ignore[attr-defined]
     mgr.recover()
@@ -102,12 +102,13 @@ def test_start_failure_is_down_with_reason_3(manager, guests):
     # qemu cannot allocate 64 TiB of guest RAM: the start fails at once.
     vm = manager.create(vm_id, guests.xml(vm_id, memory_mib=64 << 20))
     wait_for(lambda: vm.status == "Down", 30, "start failure")
-    assert vm.exit_info["exitReason"] == exitreason.LIBVIRT_START_FAILED
-    assert vm.exit_info["exitCode"] == 1
+    assert vm.exit_info.reason == exitreason.LIBVIRT_START_FAILED
+    assert vm.exit_info.code == 1
     # Down stays listed, and defined, until destroy.
     assert manager.get(vm_id) is vm
     assert is_defined(vm_id)
-    statuses = [p[vm_id]["status"] for m, p in manager.events]
+    statuses = [info.status for vid, info in manager.events
+                if vid == vm_id]
     assert statuses == ["Down"]
     manager.destroy(vm_id)
     assert not is_defined(vm_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from vdsm import hooks
 from vdsm.api import vm as api_vm
+from vdsm.api import vm_wire
 from vdsm.api.registry import CallContext, verb
 from vdsm.common import exception
 from vdsm.virt.vm import Vm
@@ -29,13 +30,12 @@ def get_vm_list(ctx: CallContext, fullStatus: bool, vmList: list[str],
     vms = _selected(ctx, vmList)
     if onlyUUID:
         return [vm.id for vm in vms]
-    return [{"vmId": vm.id, "status": vm.status,
-             "statusTime": str(vm.status_time)} for vm in vms]
+    return [vm_wire.list_entry(vm) for vm in vms]
 
 
 @verb("Host.getVMFullList")
 def get_vm_full_list(ctx: CallContext, vmList: list[str]) -> list:
-    return [api_vm.vm_info(vm) for vm in _selected(ctx, vmList)]
+    return [vm_wire.vm_info(vm) for vm in _selected(ctx, vmList)]
 
 
 @verb("Host.getAllVmStats")

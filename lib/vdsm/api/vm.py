@@ -5,21 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm import hooks
+from vdsm.api import vm_wire
 from vdsm.api.registry import CallContext, verb
+from vdsm.api.vm_wire import vm_info
 from vdsm.common import exception
-from vdsm.virt import devices, externaldata, vmstats
+from vdsm.virt import devices, externaldata
 from vdsm.virt.vm import Vm
 
 
-def vm_info(vm: Vm) -> dict[str, Any]:
-    """The wire VmInfo of a VM (also used by Host.getVMFullList)."""
-    info = {"vmId": vm.id, "vmName": vm.name, "xml": vm.xml}
-    info.update(vm.status_info())
-    return info
-
-
 def vm_stats(ctx: CallContext, vm: Vm) -> dict[str, Any]:
-    return vmstats.vm_stats(vm, *ctx.services.virt.sampler.get(vm.id))
+    return vm_wire.vm_stats(ctx.services.virt.stats(vm))
 
 
 def _vm(ctx: CallContext, vm_id: str) -> Vm:
@@ -42,8 +37,7 @@ def create(ctx: CallContext, vmID: str, vmParams: dict) -> dict:
 
     vm = ctx.services.virt.vms.create(vmID, vmParams["xml"],
                                       launch_paused=paused, prepare=prepare)
-    return {"vmId": vm.id, "status": "WaitForLaunch",
-            "statusTime": str(vm.status_time), "xml": vm.xml}
+    return vm_wire.create_result(vm)
 
 
 @verb("VM.destroy")

@@ -34,6 +34,9 @@ DEFAULTS: dict[str, list[Option]] = {
                "when /dev/kvm cannot run guests."),
         Option("vm_sample_interval", "15",
                "Seconds between two bulk libvirt stats samples."),
+        Option("vm_guest_info_interval", "60",
+               "Seconds between two queries of a VM's guest agent (guest "
+               "info in VM stats); off the stats path."),
         Option("vm_shutdown_timeout", "30",
                "Seconds VM.shutdown waits for the guest to power off after "
                "the ACPI power button before forcing it off, when the call "

@@ -1,9 +1,11 @@
 """The virt component of vdsmd: wires the connection, VMs and sampling.
 
 ``VirtService`` is ``services.virt``: ``vms`` (the ``VmManager``),
-``sampler`` (their last samples) and ``host_counts()``, what virt adds to
-Host.getStats. ``start()`` recovers every VM from libvirt (the daemon
-answers code 99 meanwhile), then starts sampling.
+``sampler`` (their last samples), ``guests`` (what the slow poller found:
+guest info, block jobs), ``stats(vm)`` (a VM's typed statistics) and
+``host_counts()``, what virt adds to Host.getStats. ``start()`` recovers
+every VM from libvirt (the daemon answers code 99 meanwhile), then starts
+sampling and polling.
 """
 
 from __future__ import annotations
@@ -16,15 +18,16 @@ import libvirt
 
 from vdsm.common.config import Config
 from vdsm.common.libvirtconnection import Connection
-from vdsm.services import EventSink
 from vdsm.storage.vmdisks import VmDisks
 from vdsm.supervdsm import caller
-from vdsm.virt import domxml, externaldata, migration
+from vdsm.virt import domxml, externaldata, migration, vmstats
+from vdsm.virt.guestinfo import GuestPoller
 from vdsm.virt.manager import VmManager
 from vdsm.virt.migrations import Migrations
 from vdsm.virt.nics import Mirrors, PrivilegedMirrors
-from vdsm.virt.vm import DOWN, UP
 from vdsm.virt.sampling import Sampler
+from vdsm.virt.vm import DOWN, UP, Publish, Vm
+from vdsm.virt.vmstats import VmStats
 
 log = logging.getLogger("vdsm.virt")
 
@@ -79,11 +82,12 @@ def _privileged(config: Config) -> caller.Caller:
 
 
 class VirtService:
-    def __init__(self, config: Config, events: EventSink,
+    def __init__(self, config: Config, publish_status: Publish,
                  disks: VmDisks,
                  on_migration: migration.Notify | None = None) -> None:
-        """on_migration(vm_id, state) sends a migration's progress (the
-        daemon makes it the |virt|VM_migration_status| event)."""
+        """publish_status(vm_id, status) sends a VM's status change (the
+        daemon gives api.vm_wire's publisher); on_migration(vm_id, state)
+        a migration's progress (the |virt|VM_migration_status| event)."""
         self.hooks_dir = config.get("vars", "hooks_dir")
         self.conn = Connection()
         self.emulation = Emulation(
@@ -91,7 +95,7 @@ class VirtService:
         privileged = _privileged(config)
         # tc port mirroring for vNIC updates (vdsm.virt.nics.Mirrors).
         self.mirrors: Mirrors | None = PrivilegedMirrors(privileged)
-        self.vms = VmManager(self.conn, events.publish,
+        self.vms = VmManager(self.conn, publish_status,
                              self.hooks_dir, self.emulation,
                              disks,
                              config.getfloat("vars", "vm_shutdown_timeout"),
@@ -101,8 +105,12 @@ class VirtService:
             config.getint("vars", "max_outgoing_migrations"),
             config.getint("vars", "max_incoming_migrations"),
             on_migration or (lambda vm_id, state: None))
-        self.sampler = Sampler(
-            self.conn, config.getfloat("vars", "vm_sample_interval"))
+        interval = config.getfloat("vars", "vm_sample_interval")
+        self.guests = GuestPoller(
+            self.vms.all, config.getfloat("vars", "vm_guest_info_interval"),
+            interval)
+        self.sampler = Sampler(self.conn, interval,
+                               after_sample=self.guests.poll_due)
         read, write = externaldata.privileged_io(privileged)
         self.external = externaldata.ExternalData(
             read, write, config.getfloat("virt", "external_data_interval"),
@@ -118,6 +126,12 @@ class VirtService:
         self.sampler.stop()
         self.vms.stop()
         self.conn.close()
+
+    def stats(self, vm: Vm) -> VmStats:
+        """A VM's statistics from the views and the last samples only."""
+        guest, jobs = self.guests.get(vm.id)
+        return vmstats.vm_stats(vm, *self.sampler.get(vm.id), guest=guest,
+                                jobs=jobs)
 
     def host_counts(self) -> VmCounts:
         """VM counts and memory for Host.getStats, from the views only."""

@@ -31,6 +31,18 @@ class Nic:
     mac: str | None
     alias: str | None
     target: str | None
+    link_up: bool = True
+
+
+@dataclass(frozen=True)
+class Graphics:
+    """One display of a running domain (ports as libvirt allocated them).
+    """
+
+    kind: str                 # vnc, spice
+    address: str              # where it listens ('' when unknown)
+    port: int | None
+    tls_port: int | None
 
 
 def parse(text: str) -> ET.Element:
@@ -199,8 +211,70 @@ def nics(root: ET.Element) -> list[Nic]:
         mac = nic.find("mac")
         alias = nic.find("alias")
         target = nic.find("target")
+        link = nic.find("link")
         out.append(Nic(
             mac=mac.get("address") if mac is not None else None,
             alias=alias.get("name") if alias is not None else None,
-            target=target.get("dev") if target is not None else None))
+            target=target.get("dev") if target is not None else None,
+            link_up=link is None or link.get("state") != "down"))
     return out
+
+
+def graphics(root: ET.Element) -> list[Graphics]:
+    """The VNC and SPICE displays of a (live) domain XML."""
+    out = []
+    for dev in root.findall("devices/graphics"):
+        kind = dev.get("type", "")
+        if kind not in ("vnc", "spice"):
+            continue
+        listen = dev.find("listen")
+        address = dev.get("listen") or (
+            listen.get("address") if listen is not None else None) or ""
+        out.append(Graphics(kind, address, _port(dev.get("port")),
+                            _port(dev.get("tlsPort"))))
+    return out
+
+
+def _port(value: str | None) -> int | None:
+    try:
+        port = int(value) if value is not None else -1
+    except ValueError:
+        return None
+    return port if port > 0 else None
+
+
+def cdrom_path(root: ET.Element) -> str | None:
+    """The medium in the first CD-ROM ('' when empty, None: no CD-ROM)."""
+    for disk in disks(root):
+        if disk.device == "cdrom":
+            return disk.path or ""
+    return None
+
+
+def clock_adjustment(root: ET.Element) -> int:
+    """The RTC offset from UTC the domain starts with, in seconds."""
+    clock = root.find("clock")
+    if clock is None or clock.get("offset") != "variable":
+        return 0
+    try:
+        return int(clock.get("adjustment", "0"))
+    except ValueError:
+        return 0
+
+
+def has_guest_agent(root: ET.Element) -> bool:
+    """Does the domain have the qemu-guest-agent channel?"""
+    return any(t.get("name") == GUEST_AGENT_CHANNEL
+               for t in root.findall("devices/channel/target"))
+
+
+GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
+
+
+def ballooned(root: ET.Element) -> bool:
+    balloon = root.find("devices/memballoon")
+    return balloon is not None and balloon.get("model") != "none"
+
+
+def acpi(root: ET.Element) -> bool:
+    return root.find("features/acpi") is not None

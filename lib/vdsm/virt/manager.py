@@ -23,11 +23,10 @@ from vdsm.common import exception
 from vdsm.common.libvirtconnection import Connection
 from vdsm.virt import domxml, graphics, metadata, migration, nics
 from vdsm.virt.metadata import Metadata
-from vdsm.virt.vm import DOWN, MIGRATION_DESTINATION, MIGRATION_SOURCE, Vm
+from vdsm.virt.vm import (DOWN, MIGRATION_DESTINATION, MIGRATION_SOURCE,
+                          Publish, Vm)
 
 log = logging.getLogger("vdsm.virt.manager")
-
-Publish = Callable[[str, dict[str, Any]], None]
 
 
 class VmManager:
@@ -258,23 +257,43 @@ class VmManager:
 
     def _register_events(self, conn: libvirt.virConnect) -> None:
         self._callbacks = [
-            conn.domainEventRegisterAny(
-                None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                self._lifecycle_cb, None),
-            conn.domainEventRegisterAny(
-                None, libvirt.VIR_DOMAIN_EVENT_ID_GRAPHICS,
-                self._graphics_cb, None)]
+            conn.domainEventRegisterAny(None, event_id, callback, None)
+            for event_id, callback in (
+                (libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._lifecycle_cb),
+                (libvirt.VIR_DOMAIN_EVENT_ID_GRAPHICS, self._graphics_cb),
+                (libvirt.VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON,
+                 self._io_error_cb),
+                (libvirt.VIR_DOMAIN_EVENT_ID_RTC_CHANGE, self._rtc_cb),
+                (libvirt.VIR_DOMAIN_EVENT_ID_WATCHDOG, self._watchdog_cb))]
+
+    # The callbacks run on libvirt's event loop thread: they only queue
+    # (vm id, the Vm method or "graphics", its arguments).
+
 
     def _lifecycle_cb(self, conn: libvirt.virConnect,
                       dom: libvirt.virDomain, event: int, detail: int,
                       opaque: object) -> None:
-        self._events.put((dom.UUIDString(), "lifecycle", (event, detail)))
+        self._events.put((dom.UUIDString(), "on_lifecycle", (event, detail)))
 
     def _graphics_cb(self, conn: libvirt.virConnect, dom: libvirt.virDomain,
                      phase: int, local: dict, remote: dict, scheme: str,
                      subject: Any, opaque: object) -> None:
         self._events.put((dom.UUIDString(), "graphics",
                           (phase, dict(remote or {}))))
+
+    def _io_error_cb(self, conn: libvirt.virConnect, dom: libvirt.virDomain,
+                     path: str, alias: str, action: int, reason: str,
+                     opaque: object) -> None:
+        self._events.put((dom.UUIDString(), "on_io_error",
+                          (alias, action, reason)))
+
+    def _rtc_cb(self, conn: libvirt.virConnect, dom: libvirt.virDomain,
+                utc_offset: int, opaque: object) -> None:
+        self._events.put((dom.UUIDString(), "on_rtc_change", (utc_offset,)))
+
+    def _watchdog_cb(self, conn: libvirt.virConnect, dom: libvirt.virDomain,
+                     action: int, opaque: object) -> None:
+        self._events.put((dom.UUIDString(), "on_watchdog", (action,)))
 
     def _dispatch(self) -> None:
         while True:
@@ -285,12 +304,12 @@ class VmManager:
                 continue
             log.debug("EVENT vm=%s kind=%s args=%s", vm_id, kind, args)
             try:
-                if kind == "lifecycle":
-                    vm.on_lifecycle(*args)
-                else:
+                if kind == "graphics":
                     phase, remote = args
                     graphics.on_event(vm, phase, remote,
                                       self.shutdown_timeout)
+                else:
+                    getattr(vm, kind)(*args)
             except Exception:
                 log.exception("FAIL event vm=%s kind=%s args=%s", vm_id,
                               kind, args)

@@ -17,6 +17,9 @@ other VM. Two samples in a row lacking the monitor parts
 be a job busy for a moment. Results are applied newest first; a stuck run
 that returns late cannot overwrite a newer sample.
 
+After each sample the guest poller (``guestinfo.py``) may start its
+queries, so they rarely hold a domain job while the next sample runs.
+
 The last two samples of each VM are kept; VM.getStats and
 Host.getAllVmStats only read them (``vmstats.py`` turns two samples into
 rates), never libvirt.
@@ -27,7 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import libvirt
 
@@ -51,9 +54,14 @@ class Sample:
 
 
 class Sampler:
-    def __init__(self, conn: Connection, interval: float) -> None:
+    def __init__(self, conn: Connection, interval: float,
+                 after_sample: Callable[[], None] | None = None) -> None:
+        """after_sample runs after each applied sample, on the sampling
+        thread; it must not block (the guest poller starts its workers
+        there, so they do not hold domain jobs while a sample runs)."""
         self.conn = conn
         self.interval = interval
+        self.after_sample = after_sample
         self._lock = threading.Lock()
         self._samples: dict[str, tuple[Sample | None, Sample]] = {}
         self._applied = 0.0
@@ -108,6 +116,8 @@ class Sampler:
                 for vm_id, sample in fresh.items()}
         log.debug("SAMPLED vms=%d seconds=%.3f", len(fresh),
                   now - started)
+        if self.after_sample is not None:
+            self.after_sample()
 
     def _last(self, vm_id: str) -> Sample | None:
         pair = self._samples.get(vm_id)

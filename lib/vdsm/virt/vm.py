@@ -22,9 +22,12 @@ listing or stats.
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
+import time
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import libvirt
@@ -51,7 +54,54 @@ UNDEFINE_FLAGS = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
                   | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
                   | libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA)
 
-Publish = Callable[[str, dict[str, Any]], None]
+
+
+class PauseCode(enum.Enum):
+    """Why a VM is paused, in upstream's (and the engine's) names."""
+
+    NOERR = "NOERR"        # not paused by an error (or not paused)
+    EOTHER = "EOTHER"      # an I/O error of no known kind
+    EIO = "EIO"
+    ENOSPC = "ENOSPC"      # a disk ran out of space
+    EPERM = "EPERM"
+
+
+# libvirt's I/O error reasons (VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON), and
+# the strerror() texts qemu may pass through.
+_IO_REASONS = {"eio": PauseCode.EIO, "enospc": PauseCode.ENOSPC,
+               "eperm": PauseCode.EPERM,
+               "input/output error": PauseCode.EIO,
+               "no space left on device": PauseCode.ENOSPC,
+               "operation not permitted": PauseCode.EPERM}
+
+
+@dataclass(frozen=True)
+class ExitInfo:
+    code: int          # 0 normal, 1 error
+    reason: int        # exitreason.*
+    message: str
+
+
+@dataclass(frozen=True)
+class StatusInfo:
+    """A VM's status as reported to managers, with exit info once Down."""
+
+    status: str
+    time: int          # clock.event_time() of the change
+    exit: ExitInfo | None = None
+
+
+@dataclass(frozen=True)
+class WatchdogEvent:
+    time: float        # wall clock seconds since the epoch
+    action: str        # upstream's names: none, pause, reset, ...
+
+
+# libvirt's watchdog actions (VIR_DOMAIN_EVENT_WATCHDOG_*), by number.
+WATCHDOG_ACTIONS = ("none", "pause", "reset", "destroy", "shutdown",
+                    "debug", "inject-nmi")
+
+Publish = Callable[[str, StatusInfo], None]
 
 
 class Vm:
@@ -87,22 +137,29 @@ class Vm:
         self.incoming_timer: threading.Timer | None = None
         # Disks torn down already (after the VM migrated away).
         self.disks_released = False
+        self.pause_code = PauseCode.NOERR
+        self.watchdog: WatchdogEvent | None = None
 
     # Views.
 
     @property
-    def exit_info(self) -> dict[str, Any]:
+    def exit_info(self) -> ExitInfo | None:
         if self.status != DOWN:
-            return {}
-        return {"exitCode": self.md.values.get("exitCode", 1),
-                "exitReason": self.md.values.get("exitReason",
-                                                 exitreason.GENERIC_ERROR),
-                "exitMessage": self.md.values.get("exitMessage", "")}
+            return None
+        return ExitInfo(
+            code=self.md.integer("exitCode", 1),
+            reason=self.md.integer("exitReason", exitreason.GENERIC_ERROR),
+            message=str(self.md.values.get("exitMessage", "")))
 
-    def status_info(self) -> dict[str, Any]:
-        info = {"status": self.status, "statusTime": str(self.status_time)}
-        info.update(self.exit_info)
-        return info
+    def status_info(self) -> StatusInfo:
+        return StatusInfo(self.status, self.status_time, self.exit_info)
+
+    def time_offset(self) -> int:
+        """Guest RTC minus host UTC in seconds (RTC changes included)."""
+        if "timeOffset" in self.md.values:
+            return self.md.integer("timeOffset")
+        return domxml.clock_adjustment(self.root) if self.root is not None \
+            else 0
 
     def start_time(self) -> float | None:
         return self.md.number("startTime")
@@ -161,9 +218,10 @@ class Vm:
         self.status = status
         self.status_time = clock.event_time()
         log.info("STATUS vm=%s status=%s", self.id, status)
+        if status != PAUSED:
+            self.pause_code = PauseCode.NOERR
         try:
-            self._publish(f"|virt|VM_status|{self.id}",
-                          {self.id: self.status_info()})
+            self._publish(self.id, self.status_info())
         except Exception:
             log.exception("FAIL publish status vm=%s", self.id)
 
@@ -244,6 +302,8 @@ class Vm:
             return
         if event == libvirt.VIR_DOMAIN_EVENT_SUSPENDED:
             if self.status != DOWN:
+                if detail == libvirt.VIR_DOMAIN_EVENT_SUSPENDED_IOERROR:
+                    self.pause_code = self._read_pause_code()
                 self.set_status(PAUSED)
         elif event == libvirt.VIR_DOMAIN_EVENT_RESUMED:
             if self.status in (PAUSED, POWERING_UP):
@@ -337,6 +397,56 @@ class Vm:
             else:
                 self.went_down(*exitreason.for_shutoff(reason, False))
 
+    def on_io_error(self, alias: str, action: int, reason: str) -> None:
+        """libvirt's IO_ERROR_REASON event: pausing ones set pauseCode."""
+        if action != libvirt.VIR_DOMAIN_EVENT_IO_ERROR_PAUSE:
+            return
+        code = _IO_REASONS.get(reason.lower(), PauseCode.EOTHER)
+        log.warning("IOERROR vm=%s device=%s reason=%s", self.id, alias,
+                    reason)
+        with self.lock:
+            if self.status != DOWN:
+                self.pause_code = code
+                if self.status != PAUSED:
+                    self.set_status(PAUSED)
+                    self.pause_code = code
+
+    def on_rtc_change(self, utc_offset: int) -> None:
+        """The guest set its RTC: keep the offset (VM stats timeOffset)."""
+        with self.lock:
+            self.md.values["timeOffset"] = int(utc_offset)
+            try:
+                self.save_metadata()
+            except (libvirt.libvirtError, exception.VdsmError) as e:
+                log.warning("FAIL save timeOffset vm=%s error=%s", self.id,
+                            str(e))
+        log.info("RTC vm=%s offset=%s", self.id, utc_offset)
+
+    def on_watchdog(self, action: int) -> None:
+        name = WATCHDOG_ACTIONS[action] if 0 <= action < len(
+            WATCHDOG_ACTIONS) else str(action)
+        self.watchdog = WatchdogEvent(time.time(), name)
+        log.warning("WATCHDOG vm=%s action=%s", self.id, name)
+
+    def _read_pause_code(self) -> PauseCode:
+        """Why the domain is paused, from libvirt's state (upstream's
+        rule: a disk out of space is ENOSPC, another I/O error EOTHER)."""
+        try:
+            dom = self.dom()
+            state, reason = dom.state()
+            if state != libvirt.VIR_DOMAIN_PAUSED \
+                    or reason != libvirt.VIR_DOMAIN_PAUSED_IOERROR:
+                return PauseCode.NOERR
+            errors = dom.diskErrors()
+        except (libvirt.libvirtError, exception.VdsmError) as e:
+            log.warning("FAIL pause reason vm=%s error=%s", self.id, str(e))
+            return PauseCode.EOTHER
+        if libvirt.VIR_DOMAIN_DISK_ERROR_NO_SPACE in errors.values():
+            return PauseCode.ENOSPC
+        if libvirt.VIR_DOMAIN_DISK_ERROR_UNSPEC in errors.values():
+            return PauseCode.EIO
+        return PauseCode.EOTHER
+
     def _clear_exit(self) -> None:
         for key in ("exitCode", "exitReason", "exitMessage"):
             self.md.values.pop(key, None)
@@ -364,7 +474,9 @@ class Vm:
                 self.went_down(*exitreason.for_shutoff(
                     reason, self.shutdown_requested))
             elif state == libvirt.VIR_DOMAIN_PAUSED and self.status != PAUSED:
+                code = self._read_pause_code()
                 self.set_status(PAUSED)
+                self.pause_code = code
             elif (state == libvirt.VIR_DOMAIN_RUNNING
                   and self.status in (PAUSED, POWERING_UP, WAIT_FOR_LAUNCH)):
                 self.set_status(UP)

@@ -15,7 +15,7 @@ from vdsm.storage.domains import DomainStats
 from vdsm.storage.hostpools import PoolInfo
 from vdsm.storage.imagedir import Drive
 from vdsm.storage.jobs import JobInfo, JobStatus
-from vdsm.storage.monitor import Status as DomainHealth
+from vdsm.storage.monitor import DomainHealth
 from vdsm.storage.pool import SpmRole, SpmStatus
 from vdsm.storage.tasks import (Task, TaskKind, TaskResult, TaskState,
                                 TaskStatus)

@@ -26,7 +26,7 @@ log = logging.getLogger("vdsm.storage.monitor")
 
 
 @dataclass
-class Status:
+class DomainHealth:
     """A domain's health as its last check found it (one writer: the
     domain's Periodic; ``stats()`` hands out copies)."""
 
@@ -50,7 +50,7 @@ class DomainMonitor:
         self._find = find
         self.interval = interval
         self._lock = threading.Lock()
-        self._monitors: dict[str, tuple[Periodic, Status]] = {}
+        self._monitors: dict[str, tuple[Periodic, DomainHealth]] = {}
         self._host_ids: dict[str, int] = {}
 
     def start(self, sd_uuid: str, host_id: int | None = None) -> None:
@@ -59,7 +59,7 @@ class DomainMonitor:
                 self._host_ids[sd_uuid] = host_id
             if sd_uuid in self._monitors:
                 return
-            status = Status()
+            status = DomainHealth()
             runner = Periodic(f"monitor/{sd_uuid[:8]}", self.interval,
                               lambda: self._check(sd_uuid, status))
             self._monitors[sd_uuid] = (runner, status)
@@ -82,12 +82,12 @@ class DomainMonitor:
         with self._lock:
             return list(self._monitors)
 
-    def stats(self) -> dict[str, Status]:
+    def stats(self) -> dict[str, DomainHealth]:
         with self._lock:
             return {sd: dataclasses.replace(status)
                     for sd, (_, status) in self._monitors.items()}
 
-    def _check(self, sd_uuid: str, status: Status) -> None:
+    def _check(self, sd_uuid: str, status: DomainHealth) -> None:
         try:
             dom = self._find(sd_uuid)
             res = dom.io.call("direct_read", path=dom.md_path("metadata"),

@@ -87,7 +87,8 @@ class Domains:
         for dom in self._repo.domains():
             try:
                 info = dom.info()
-            except (VdsmError, OSError):
+            except (VdsmError, OSError, ValueError):
+                # Unreadable, or numbers in its metadata that are not.
                 continue
             if sp_uuid and sp_uuid not in info.pools:
                 continue

@@ -18,6 +18,7 @@ import libvirt
 import pytest
 
 from engine import readers
+from fixtures import testguest
 from fixtures.engine_types import (check_status_time, is_double, is_int,
                                    is_long, is_string)
 from fixtures.virt import StatusEvents, wait_for
@@ -239,3 +240,68 @@ def test_block_job_in_vm_jobs(virt_vdsmd, guests, images):
         finally:
             conn.close()
         cli.VM.destroy(vmID=vm_id)
+
+
+@pytest.fixture
+def agent_vdsmd(vdsmd_factory, guests):
+    """vdsmd asking guest agents every 2 seconds."""
+    return vdsmd_factory({"vars": {"vm_sample_interval": "1",
+                                   "vm_guest_info_interval": "2"}})
+
+
+AGENT_DEVICES = """
+    <channel type='unix'>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>
+    <memballoon model='virtio'><stats period='1'/></memballoon>"""
+
+
+def test_guest_info_from_the_guest_agent(agent_vdsmd, guests):
+    """qemu-ga in the test guest (vdsm.virtio=1), through libvirt."""
+    if not os.path.exists(testguest.QEMU_GA):
+        pytest.skip("qemu-guest-agent is not installed (tests only)")
+    vm_id = str(uuid.uuid4())
+    xml = guests.xml(vm_id, devices=AGENT_DEVICES, cmdline="vdsm.virtio=1")
+    with agent_vdsmd.client() as cli:
+        events = StatusEvents(cli.subscribe())
+        cli.VM.create(vmID=vm_id, vmParams={"xml": xml})
+        events.wait(vm_id, "Up")
+        guests.wait_ready(vm_id)
+        stats = wait_for(lambda: _with(cli, vm_id, "guestOsInfo"), 90,
+                         "guest info from the agent")
+        readers.vm_stats(stats)
+        assert stats["guestName"] == testguest.GUEST_HOSTNAME
+        assert stats["guestFQDN"] == testguest.GUEST_HOSTNAME
+        os_info = stats["guestOsInfo"]
+        assert os_info["type"] == "linux"
+        assert os_info["arch"] == "x86_64"
+        assert os_info["distribution"] == "Vdsm test guest"
+        assert os_info["version"] == "1"
+        assert os_info["codename"] == "busybox"
+        kernel = testguest.kernel_version()
+        assert os_info["kernel"] == kernel == stats["guestOs"]
+        assert stats["appsList"] == [f"kernel-{kernel}"]
+        assert is_int(stats["guestCPUCount"])
+        assert stats["guestCPUCount"] == 1
+        tz = stats["guestTimezone"]
+        assert is_string(tz["zone"]) and is_int(tz["offset"])
+        names = {i["name"] for i in stats["netIfaces"]}
+        assert "lo" in names
+        lo = next(i for i in stats["netIfaces"] if i["name"] == "lo")
+        assert "127.0.0.1" in lo["inet"]
+        # The guest's balloon driver reports (stats period 1 s).
+        mem = wait_for(lambda: _with(cli, vm_id, "memoryStats", "mem_unused"),
+                       60, "guest memory stats")["memoryStats"]
+        for key in ("mem_total", "mem_unused", "mem_free"):
+            assert is_long(mem[key]), key
+        assert 0 < int(mem["mem_unused"]) <= int(mem["mem_total"]) \
+            <= 128 * 1024
+        cli.VM.destroy(vmID=vm_id)
+
+
+def _with(cli, vm_id: str, key: str, sub: str | None = None):
+    stats = cli.VM.getStats(vmID=vm_id)[0]
+    value = stats.get(key)
+    if not value or (sub is not None and sub not in value):
+        return None
+    return stats

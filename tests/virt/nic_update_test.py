@@ -168,6 +168,8 @@ def test_bad_nic_updates_change_nothing(vdsmd, guests, bridges):
             ({"deviceType": "interface", "alias": ALIAS,
               "linkActive": "sideways"}, 1000),
             ({"deviceType": "interface", "alias": ALIAS,
+              "linkActive": 0}, 1000),
+            ({"deviceType": "interface", "alias": ALIAS,
               "filter": "no-such-filter"}, 56),
             ({"deviceType": "interface", "xml": "<hotplug><devices/>"}, 56),
             ({"deviceType": "interface", "alias": ALIAS,

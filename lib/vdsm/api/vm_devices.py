@@ -112,4 +112,6 @@ def _bool(value: Any) -> bool:
         if value.lower() not in ("true", "false"):
             raise exception.InvalidParameter(f"linkActive {value!r}")
         return value.lower() == "true"
-    return bool(value)
+    if not isinstance(value, bool):
+        raise exception.InvalidParameter(f"linkActive {value!r}")
+    return value

@@ -15,7 +15,7 @@ import uuid
 import libvirt
 import pytest
 
-from fixtures.virt import StatusEvents, wait_for
+from fixtures.virt import StatusEvents, is_defined, wait_for
 from vdsm import client
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
@@ -149,6 +149,19 @@ def test_tpm_and_nvram_data(vdsmd, guests):
         cli.VM.destroy(vmID=vm_id)
         assert not os.path.exists(f"{SWTPM_DIR}/{vm_id}")
         assert not os.path.exists(f"{NVRAM_DIR}/{vm_id}.fd")
+
+
+def test_bad_restore_data_creates_nothing(vdsmd, guests):
+    with vdsmd.client() as cli:
+        for key, bad in (("_X_tpmdata", "=0=!!!"),
+                         ("_X_nvramdata", "=0=" + "QUFB")):  # not bzip2
+            vm_id = str(uuid.uuid4())
+            assert code_of(cli.VM.create, vmID=vm_id, vmParams={
+                "xml": uefi_tpm_xml(guests, vm_id), key: bad}) == 89
+            assert not is_defined(vm_id)
+            assert vm_id not in [v["vmId"] for v in cli.Host.getVMList()]
+            assert not os.path.exists(f"{SWTPM_DIR}/{vm_id}")
+            assert not os.path.exists(f"{NVRAM_DIR}/{vm_id}.fd")
 
 
 def _hashes(cli, vm_id: str) -> dict | None:

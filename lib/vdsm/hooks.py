@@ -117,6 +117,13 @@ def filter_json(hooks_dir: str, point: str, data: Any) -> Any:
         return data
 
 
+def has_reporting_scripts(hooks_dir: str, name: str) -> bool:
+    """Would ``reporting(hooks_dir, name, ...)`` run a script? Two
+    directory listings: what a verb on the loop checks before it runs."""
+    return bool(scripts(hooks_dir, f"before_{name}")
+                or scripts(hooks_dir, f"after_{name}"))
+
+
 def notify(hooks_dir: str, point: str) -> None:
     """Run a hook point that carries no data (before_get_caps ...).
 

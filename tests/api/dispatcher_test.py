@@ -11,6 +11,7 @@ import types
 
 import pytest
 
+from vdsm.api import registry
 from vdsm.api.dispatcher import Dispatcher
 from vdsm.api.schema import Schema
 from vdsm.common import exception
@@ -39,11 +40,20 @@ Test.memory:
     return: {type: string}
 Test.change:
     description: changes state, on the executor
+Test.maybe:
+    description: on the loop unless it would block
+    return: {type: string}
 """
 
 
 @pytest.fixture
-def env(tmp_path):
+def blocking():
+    """Set: Test.maybe would block (as a verb with a hook script)."""
+    return threading.Event()
+
+
+@pytest.fixture
+def env(tmp_path, blocking):
     path = tmp_path / "api.yml"
     path.write_text(API)
     schema = Schema(str(path), str(tmp_path / "none.yml"), strict=True)
@@ -55,18 +65,24 @@ def env(tmp_path):
     def refuse(ctx):
         raise exception.NoSuchVM("vm-1")
 
+    def maybe(ctx):
+        if ctx.on_loop and blocking.is_set():
+            raise registry.WouldBlock()
+        return threading.current_thread().name
+
     verbs = {"Test.ok": lambda ctx: "fine", "Test.bug": bug,
              "Test.refuse": refuse,
              "Test.hang": lambda ctx: release.wait(),
              "Test.wrong": lambda ctx: "not an int",
              "Test.memory": lambda ctx, n: threading.current_thread().name,
-             "Test.change": lambda ctx: threading.current_thread().name}
+             "Test.change": lambda ctx: threading.current_thread().name,
+             "Test.maybe": maybe}
     executor = Executor("test", 2, 10, timeout=0.5)
     executor.start()
     # These verbs use no subsystem: only the ready flag of Services.
     services = types.SimpleNamespace(ready=True)
     yield Dispatcher(services, schema, verbs, executor,
-                     on_loop={"Test.memory"}), services
+                     on_loop={"Test.memory", "Test.maybe"}), services
     release.set()
     executor.stop()
 
@@ -200,3 +216,11 @@ def test_on_loop_calls_answered_at_once(env):
     pending = asyncio.run(run("Test.ok", {}))
     assert inspect.isawaitable(pending)
     pending.close()
+
+
+def test_would_block_goes_to_the_executor(env, blocking):
+    dispatcher = env[0]
+    loop_thread = threading.current_thread().name
+    assert call(dispatcher, "Test.maybe")["result"] == loop_thread
+    blocking.set()  # A hook script is installed, say.
+    assert call(dispatcher, "Test.maybe")["result"].startswith("test/")

@@ -2,7 +2,8 @@
 
 Runs on the asyncio loop. A verb declared ``on_loop`` (answered from
 memory, see ``vdsm.api.registry``) and an unknown method are answered
-right there; every other call goes to the bounded executor. Either way
+right there (an on-loop handler raising ``WouldBlock`` goes on to the
+executor); every other call goes to the bounded executor. Either way
 the params are checked against the schema before the handler does any
 work, and the result after. A call that changes state logs one INFO
 line; the on-loop verbs change nothing and log their successes at DEBUG.
@@ -17,6 +18,7 @@ import logging
 from collections.abc import Collection
 from typing import Any, Awaitable
 
+from vdsm.api import registry
 from vdsm.api.registry import CallContext, Handler
 from vdsm.api.schema import Schema, SchemaError
 from vdsm.common import clock, exception
@@ -66,11 +68,11 @@ class Dispatcher:
                               peer.remote, peer.local)
             contexts.append(ctx)
             if req.method in self._on_loop or req.method not in self.verbs:
-                results.append(self._run_on_loop(req, ctx))
+                result = self._run_on_loop(req, ctx)
             else:
                 result = self._submit(req, ctx)
-                waiting = waiting or isinstance(result, asyncio.Future)
-                results.append(result)
+            waiting = waiting or isinstance(result, asyncio.Future)
+            results.append(result)
         if waiting:
             return self._gather(msg, contexts, results)
         return self._reply(msg, results)  # type: ignore[arg-type]
@@ -110,31 +112,40 @@ class Dispatcher:
             return jsonrpc.error(req.id, e)
         return asyncio.wrap_future(future)
 
-    def _run_on_loop(self, req: jsonrpc.Request,
-                     ctx: CallContext) -> dict[str, Any]:
-        timer = clock.Timer()
-        resp = self._run(req, ctx, quiet=True)
-        elapsed = timer.elapsed()
-        if elapsed > SLOW_ON_LOOP:
-            log.warning("SLOW_ON_LOOP method=%s elapsed=%.3f: not a verb "
-                        "for the loop", quote(req.method), elapsed)
-        return resp
+    def _run_on_loop(self, req: jsonrpc.Request, ctx: CallContext
+                     ) -> dict[str, Any] | asyncio.Future:
+        ctx.on_loop = True
+        try:
+            return self._run(req, ctx, on_loop=True)
+        except registry.WouldBlock:
+            ctx.on_loop = False
+            return self._submit(req, ctx)
 
     def _run(self, req: jsonrpc.Request, ctx: CallContext,
-             quiet: bool = False) -> dict[str, Any]:
-        timer = clock.Timer()
+             on_loop: bool = False) -> dict[str, Any]:
+        start = clock.monotonic()
         try:
             result = self._invoke(req, ctx)
+        except registry.WouldBlock:
+            raise  # Before any work: _run_on_loop submits it.
         except exception.VdsmError as e:
-            self._log(req, ctx, timer.elapsed(), e)
+            self._log(req, ctx, clock.monotonic() - start, e)
             return jsonrpc.error(req.id, e)
         except Exception:
             log.exception("FAIL method=%s id=%s flow_id=%s",
                           quote(req.method), quote(req.id),
                           quote(ctx.flow_id))
             return jsonrpc.error(req.id, exception.InternalError())
-        if not quiet or log.isEnabledFor(logging.DEBUG):
-            self._log(req, ctx, timer.elapsed(), None, quiet)
+        if on_loop:
+            elapsed = clock.monotonic() - start
+            if elapsed > SLOW_ON_LOOP:
+                log.warning("SLOW_ON_LOOP method=%s elapsed=%.3f: not a "
+                            "verb for the loop", quote(req.method),
+                            elapsed)
+            if log.isEnabledFor(logging.DEBUG):
+                self._log(req, ctx, elapsed, None, quiet=True)
+        else:
+            self._log(req, ctx, clock.monotonic() - start, None)
         return jsonrpc.response(req.id, result)
 
     def _invoke(self, req: jsonrpc.Request, ctx: CallContext) -> Any:

@@ -6,7 +6,7 @@ import logging
 
 from vdsm import hooks
 from vdsm.api import host_caps_wire, host_wire
-from vdsm.api.registry import CallContext, verb
+from vdsm.api.registry import CallContext, WouldBlock, verb
 from vdsm.common import log as vdsm_log
 
 log = logging.getLogger("vdsm.api.host")
@@ -42,10 +42,14 @@ def get_capabilities(ctx: CallContext) -> dict:
         lambda: host_wire.capabilities(ctx.services, ctx.local))
 
 
-@verb("Host.getStats")
+@verb("Host.getStats", on_loop=True)
 def get_stats(ctx: CallContext) -> dict:
-    return hooks.reporting(ctx.services.config.get("vars", "hooks_dir"),
-                           "get_stats",
+    # From the last samples and the subsystems' views: on the loop,
+    # unless a site hook script is to run.
+    hooks_dir = ctx.services.config.get("vars", "hooks_dir")
+    if ctx.on_loop and hooks.has_reporting_scripts(hooks_dir, "get_stats"):
+        raise WouldBlock()
+    return hooks.reporting(hooks_dir, "get_stats",
                            lambda: host_wire.stats(ctx.services))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from vdsm import hooks
 from vdsm.api import vm as api_vm
 from vdsm.api import vm_wire
-from vdsm.api.registry import CallContext, verb
+from vdsm.api.registry import CallContext, WouldBlock, verb
 from vdsm.common import exception
 from vdsm.virt.vm import Vm
 
@@ -38,10 +38,16 @@ def get_vm_full_list(ctx: CallContext, vmList: list[str]) -> list:
     return [vm_wire.vm_info(vm) for vm in _selected(ctx, vmList)]
 
 
-@verb("Host.getAllVmStats")
+@verb("Host.getAllVmStats", on_loop=True)
 def get_all_vm_stats(ctx: CallContext) -> list:
+    # From the sampler's cache: on the loop, unless a site hook script
+    # is to run.
+    hooks_dir = ctx.services.config.get("vars", "hooks_dir")
+    if ctx.on_loop and hooks.has_reporting_scripts(hooks_dir,
+                                                   "get_all_vm_stats"):
+        raise WouldBlock()
     return hooks.reporting(
-        ctx.services.config.get("vars", "hooks_dir"), "get_all_vm_stats",
+        hooks_dir, "get_all_vm_stats",
         lambda: [api_vm.vm_stats(ctx, vm)
                  for vm in ctx.services.virt.vms.all()])
 

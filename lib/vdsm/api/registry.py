@@ -16,7 +16,10 @@ A verb answered from memory (no I/O, no lock a blocking call may hold,
 no subprocess) is declared ``@verb(name, on_loop=True)``: the dispatcher
 runs it on the asyncio loop, skipping the hop to an executor thread and
 back, and logs its successful calls at DEBUG (such a verb changes
-nothing). Every other verb runs on the executor, with its timeout.
+nothing). Every other verb runs on the executor, with its timeout. An
+on-loop handler that finds, before doing any work, that this call would
+block after all (a site hook script to run) raises ``WouldBlock``: the
+dispatcher then runs it on the executor like any other.
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ from vdsm.rpc.dispatch import Address
 from vdsm.services import Services
 
 Handler = Callable[..., Any]
+
+
+class WouldBlock(Exception):
+    """Raised by an on-loop handler before any work: run me on the
+    executor."""
 
 VERBS: dict[str, Handler] = {}
 # The verbs declared on_loop=True.
@@ -65,3 +73,5 @@ class CallContext:
     peer: Address | None = None
     local: Address | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Running on the asyncio loop (an on_loop verb): must not block.
+    on_loop: bool = False

@@ -6,7 +6,7 @@ from typing import Any
 
 from vdsm import hooks
 from vdsm.api import vm_wire
-from vdsm.api.registry import CallContext, verb
+from vdsm.api.registry import CallContext, WouldBlock, verb
 from vdsm.api.vm_wire import vm_info
 from vdsm.common import exception
 from vdsm.virt import devices, externaldata
@@ -80,11 +80,17 @@ def cont(ctx: CallContext, vmID: str) -> dict:
     return {}
 
 
-@verb("VM.getStats")
+@verb("VM.getStats", on_loop=True)
 def get_stats(ctx: CallContext, vmID: str) -> list:
+    # From the VM's view and the sampler's cache (no lock, no libvirt):
+    # on the loop, unless a site hook script is to run.
+    hooks_dir = ctx.services.config.get("vars", "hooks_dir")
+    if ctx.on_loop and hooks.has_reporting_scripts(hooks_dir,
+                                                   "get_vm_stats"):
+        raise WouldBlock()
     vm = _vm(ctx, vmID)
-    return hooks.reporting(ctx.services.config.get("vars", "hooks_dir"),
-                           "get_vm_stats", lambda: [vm_stats(ctx, vm)])
+    return hooks.reporting(hooks_dir, "get_vm_stats",
+                           lambda: [vm_stats(ctx, vm)])
 
 
 @verb("VM.getInfo")

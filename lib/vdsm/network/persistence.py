@@ -34,6 +34,8 @@ def netconf_dir(lib_dir: str) -> str:
 class Store:
     def __init__(self, path: str) -> None:
         self.path = path
+        # is_dirty()'s last answer, and the files' identity it was for.
+        self._dirty: tuple[tuple, bool] | None = None
 
     def load_running(self) -> Config:
         return self._load(RUNNING)
@@ -52,8 +54,26 @@ class Store:
         self._save(SAFE, self._raw(RUNNING))
 
     def is_dirty(self) -> bool:
-        """True when the running config differs from the safe one."""
-        return self._raw(RUNNING) != self._raw(SAFE)
+        """True when the running config differs from the safe one.
+
+        Host.getStats asks on the asyncio loop: the files are read again
+        only when one of them changed (each is replaced by a rename, so
+        a new inode), two stat() calls otherwise.
+        """
+        stamp = (self._stamp(RUNNING), self._stamp(SAFE))
+        cached = self._dirty
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        dirty = self._raw(RUNNING) != self._raw(SAFE)
+        self._dirty = (stamp, dirty)
+        return dirty
+
+    def _stamp(self, name: str) -> tuple[int, int, int, int] | None:
+        try:
+            st = os.stat(os.path.join(self.path, name))
+        except FileNotFoundError:
+            return None
+        return st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size
 
     def _load(self, name: str) -> Config:
         return Config.from_attrs(self._raw(name))

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import inspect
 import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable
@@ -328,13 +327,13 @@ class StompConnection(asyncio.Protocol):
         except BaseException:
             self._finished(count)
             raise
-        if inspect.isawaitable(reply):
+        if reply is None or isinstance(reply, bytes):
+            self._finished(count)
+            self._reply(reply, reply_to)
+        else:
             task = self._spawn(self._reply_later(reply, reply_to))
             # Counted off when the task ends, even cancelled before it ran.
             task.add_done_callback(lambda _: self._finished(count))
-        else:
-            self._finished(count)
-            self._reply(reply, reply_to)
 
     def _finished(self, count: int) -> None:
         self._running -= count

@@ -7,68 +7,11 @@ into a real Server on a real TLS socket, and real clients receive them.
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import types
 
 import pytest
 
-from vdsm import client
-from vdsm.api import registry
-from vdsm.api.dispatcher import Dispatcher
-from vdsm.api.schema import Schema
-from vdsm.common.config import Config
-from vdsm.common.executor import Executor
-from vdsm.rpc import server as rpc_server
-from vdsm.rpc.broker import Broker
-from vdsm.rpc.events import EventPublisher
-
-
-class InProcessServer:
-    def __init__(self, pki_paths):
-        self.pki = pki_paths
-        config = Config()
-        config.set("addresses", "management_ip", "127.0.0.1")
-        config.set("addresses", "management_port", "0")
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever,
-                                       daemon=True)
-        self.thread.start()
-        schema = Schema()
-        broker = Broker()
-        self.broker = broker
-        self.events = EventPublisher(self.loop, broker, schema.vet_event)
-        self.executor = Executor("test", 2, 10, 10)
-        self.executor.start()
-        # The verbs these tests call (Host.ping2) use no subsystem.
-        services = types.SimpleNamespace(config=config, ready=True,
-                                         events=self.events)
-        dispatcher = Dispatcher(services, schema,
-                                registry.load_api_modules(), self.executor)
-        self.server = rpc_server.Server(
-            config, dispatcher, broker,
-            rpc_server.server_ssl_context(pki_paths))
-        self._run(self.server.start())
-
-    def _run(self, coro):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
-
-    def client(self):
-        return client.connect(
-            "127.0.0.1", self.server.port,
-            ssl_context=client.client_ssl_context(self.pki.root))
-
-    def subscribers(self, destination):
-        async def count():
-            return self.broker.subscribers(destination)
-        return self._run(count())
-
-    def close(self):
-        self._run(self.server.stop())
-        self.executor.stop()
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+from fixtures.inprocess_rpc import InProcessServer
 
 
 @pytest.fixture

@@ -115,6 +115,7 @@ class StompConnection(asyncio.Protocol):
         # The first SEND of the backlog and its parsed message.
         self._waiting: tuple[stomp.Frame, jsonrpc.Message] | None = None
         self._out: list[bytes] = []
+        self._out_size = 0
         # A flush is due: the one ending data_received, or a queued one.
         self._flush_due = False
         # Why reading is paused: "room" (waiting for requests to end),
@@ -392,7 +393,13 @@ class StompConnection(asyncio.Protocol):
             self._flush_due = True
             self._loop.call_soon(self._flush)
         self._out.append(data)
+        self._out_size += len(data)
         self._last_write = clock.monotonic()
+        if self._out_size > self._limits.max_write_buffer:
+            # A burst (events to many subscriptions of a client that does
+            # not read) is not queued past the limit: written now, and the
+            # next one finds writing paused and drops the client.
+            self._flush()
 
     def _flush(self) -> None:
         self._flush_due = False
@@ -400,6 +407,7 @@ class StompConnection(asyncio.Protocol):
             return
         data = b"".join(self._out) if len(self._out) > 1 else self._out[0]
         self._out.clear()
+        self._out_size = 0
         # Checked before writing: one large reply to a reading client
         # passes, a backlog of unread ones does not. Over the limit only
         # while writing is paused (the high-water mark is at most it).

@@ -185,6 +185,14 @@ class Server:
                            initial: bytes) -> None:
         """Hand the transport from the streams to a StompConnection
         protocol; return when the connection has ended."""
+        if transport.is_closing():
+            # Lost while the stream read the first bytes: the stream's
+            # protocol got connection_lost, a new one never would (its
+            # done would never be set; a close() of this SSL transport
+            # would unlink its protocol and break abort()).
+            log.info("DROP connection=%s reason=closed before request",
+                     name)
+            return
         conn = StompConnection(name, self._broker, self._dispatcher,
                                self._max_frame, self._limits, self._share)
         transport.set_protocol(conn)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from vdsm.api import migration_wire
+from vdsm.api import vm as api_vm
 from vdsm.api.registry import CallContext, verb
 from vdsm.common import exception
 
@@ -75,5 +76,4 @@ def migration_create(ctx: CallContext, vmID: str, params: dict,
                 f"incomingLimit {incomingLimit!r}")
     vm = ctx.services.virt.migrations.create_incoming(vmID, xml, offset,
                                                        limit)
-    return {"migrationPort": 0,
-            "params": {"vmId": vm.id, "status": vm.status, "xml": vm.xml}}
+    return {"migrationPort": 0, "params": api_vm.vm_info(vm)}

@@ -52,6 +52,11 @@ DEFAULTS: dict[str, list[Option]] = {
         Option("migration_libvirt_uri", "qemu+tls://{host}/system",
                "The destination libvirtd's URI for peer-to-peer migration; "
                "{host} is VM.migrate's dst (IPv6 in brackets)."),
+        Option("migration_unsafe", "false",
+               "Pass VIR_MIGRATE_UNSAFE: migrate even when libvirt thinks "
+               "a disk is not on shared storage. Only for storage that is "
+               "shared in a way libvirt cannot see (the test cluster's "
+               "ext4, mounted by every host from one loop device)."),
         Option("migration_max_bandwidth", "52",
                "MiB/s a migration may use when VM.migrate gives no "
                "maxBandwidth."),

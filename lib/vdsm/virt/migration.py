@@ -307,6 +307,7 @@ class Settings:
     progress_timeout: float = 240.0
     pki_dir: str = "/etc/pki/vdsm"
     use_tls: bool = True
+    unsafe: bool = False
 
 
 def settings_from(config: Any) -> Settings:
@@ -320,7 +321,8 @@ def settings_from(config: Any) -> Settings:
         destination_timeout=getf("vars", "migration_destination_timeout"),
         progress_timeout=getf("vars", "migration_progress_timeout"),
         pki_dir=get("pki", "pki_dir"),
-        use_tls=config.getboolean("vars", "ssl"))
+        use_tls=config.getboolean("vars", "ssl"),
+        unsafe=config.getboolean("vars", "migration_unsafe"))
 
 
 class Cancelled(Exception):
@@ -476,6 +478,8 @@ class SourceJob:
                 log.info("MIGRATION RETRY vm=%s reason=%s", vm.id,
                          e.message)
                 return False
+            # It may have registered the VM before failing.
+            self._destroy_remote()
             raise _remote_error(e)
         answered = created.get("params") if isinstance(created, dict) \
             else None
@@ -542,6 +546,8 @@ class SourceJob:
             flags |= libvirt.VIR_MIGRATE_TLS
         if p.parallel:
             flags |= libvirt.VIR_MIGRATE_PARALLEL
+        if self.settings.unsafe:
+            flags |= libvirt.VIR_MIGRATE_UNSAFE
         if p.schedule is not None and p.schedule.uses_postcopy:
             flags |= libvirt.VIR_MIGRATE_POSTCOPY
         return flags

@@ -10,4 +10,5 @@ pytest_plugins = [
     "fixtures.virt",
     "fixtures.supervdsm",
     "fixtures.network",
+    "fixtures.cluster",
 ]

@@ -73,12 +73,17 @@ def create(paths: Paths, force: bool = False,
 
 
 def issue(ca_key: rsa.RSAPrivateKey, ca_cert: x509.Certificate,
-          key: rsa.RSAPrivateKey, common_name: str) -> x509.Certificate:
-    """Sign a certificate for ``key``, usable as TLS server and client."""
+          key: rsa.RSAPrivateKey, common_name: str,
+          addresses: list[str] | tuple[str, ...] = ()) -> x509.Certificate:
+    """Sign a certificate for ``key``, usable as TLS server and client.
+
+    Its names: ``common_name``, localhost, the loopback addresses and
+    ``addresses`` (IP addresses the host is reached at).
+    """
     now = datetime.datetime.now(datetime.timezone.utc)
     sans: list[x509.GeneralName] = [x509.DNSName(common_name),
                                     x509.DNSName("localhost")]
-    for addr in ("127.0.0.1", "::1"):
+    for addr in ("127.0.0.1", "::1", *addresses):
         sans.append(x509.IPAddress(ipaddress.ip_address(addr)))
     return (
         x509.CertificateBuilder()

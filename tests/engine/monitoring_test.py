@@ -87,6 +87,18 @@ def open_console(engine, vm_id: str) -> bool:
     return True
 
 
+def console_address(vm: dict) -> int:
+    """updateGraphicsInfo: where the engine sends the console client; an
+    entry whose port and tlsPort both read as null is not a display."""
+    for info in vm.get("displayInfo", []):
+        if info["type"] == "vnc":
+            port = int(info["port"])
+            assert port > 0 and readers.java_type(info["ipAddress"]) == \
+                "String", info
+            return port
+    raise AssertionError(f"no vnc display in {vm.get('displayInfo')}")
+
+
 def test_steady_cycle_until_destroy(virt_host, guests):
     vm_id = str(uuid.uuid4())
     xml = guests.xml(vm_id, metadata=ENGINE_METADATA,
@@ -106,6 +118,7 @@ def test_steady_cycle_until_destroy(virt_host, guests):
         dumped = 0
         sampled = False
         console = False
+        vnc_port = 0
         deadline = time.monotonic() + TIMEOUT
         while True:
             assert time.monotonic() < deadline, statuses
@@ -126,6 +139,7 @@ def test_steady_cycle_until_destroy(virt_host, guests):
                 sampled = True
             if vm["status"] == "Up" and not console:
                 console = open_console(engine, vm_id)
+                vnc_port = console_address(vm)
             if vm.get("hash") != last_hash:
                 last_hash = vm.get("hash")
                 xmls = engine.rpc("Host.dumpxmls", vmList=[vm_id])
@@ -148,7 +162,7 @@ def test_steady_cycle_until_destroy(virt_host, guests):
 
     assert "Up" in statuses and statuses[-1] == "Down", statuses
     assert sampled, "never saw a sampled Up VM"
-    assert console
+    assert console and vnc_port >= 5900
     assert dumped >= 1
     # Launched running: launchPaused "false" read as the engine means it.
     assert "Paused" not in statuses

@@ -534,7 +534,9 @@ def vm_dynamic(vm: dict, path: str = "") -> None:
     """updateVMDynamicData (getAllVmStats entries and VM_status events)."""
     string(vm, "vmId", path)
     string(vm, "session", path)
+    # (String) casts, then Boolean.parseBoolean.
     string(vm, "acpiEnable", path)
+    string(vm, "kvmEnable", path)
     status = string(vm, "status", path)
     if status is not None:
         vm_status(status, path)

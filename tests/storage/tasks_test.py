@@ -50,7 +50,7 @@ def test_failure_runs_rollbacks_in_reverse(store):
         task.add_rollback("undo", name="second")
         raise errors.VolumeCreationError("boom")
     status = wait(mgr, mgr.start("Test.fail", work))
-    assert status.result == "failure" and status.code == 205
+    assert status.result == "cleanSuccess" and status.code == 205
     assert done == ["second", "first"]
 
 
@@ -131,3 +131,17 @@ def test_rolling_back_is_cleaning(store, how):
     assert wire["taskState"] == "finished"
     assert wire["code"] == (errors.VolumeCreationError.code
                             if how == "fails" else errors.TaskAborted.code)
+
+
+def test_failed_rollback_is_clean_failure(store):
+    """Upstream's "failed" state: the rollback itself failed."""
+    def undo():
+        raise OSError("storage gone")
+    mgr = TaskManager({"undo": undo})
+
+    def work(task):
+        task.add_rollback("undo")
+        raise errors.VolumeCreationError("no")
+    status = wait(mgr, mgr.start("Test.undo", work))
+    assert status.result == "cleanFailure"
+    assert status.code == errors.VolumeCreationError.code

@@ -6,8 +6,10 @@ A task runs its function in a thread of its own. Before the function
 changes anything it records how to undo it (``task.add_rollback(kind,
 **args)``); the record is persisted with the task, on the master domain
 (``master/tasks/<id>.task``, one JSON file rewritten atomically through the
-domain's I/O helper). On failure or ``stop()`` the rollbacks run in reverse
-order and the task ends ``finished``/``failure`` with the error's code.
+domain's I/O helper). On failure or ``stop()`` the task is ``recovering``
+(``cleaning`` on the wire) while the rollbacks run in reverse order, then
+ends ``finished``/``cleanSuccess`` with the error's code (``cleanFailure``
+if a rollback failed), as upstream's tasks (recovery policy "auto") end.
 
 If vdsmd dies mid-task, the record stays ``running`` on the master domain.
 When this host becomes SPM again, ``recover()`` loads every record: the
@@ -56,7 +58,7 @@ class TaskResult(enum.StrEnum):
 
     NONE = ""                        # not finished
     SUCCESS = "success"
-    FAILURE = "failure"
+    FAILURE = "failure"              # records of older versions only
     CLEAN_SUCCESS = "cleanSuccess"   # interrupted, rolled back
     CLEAN_FAILURE = "cleanFailure"   # interrupted, rollback failed
 
@@ -338,11 +340,12 @@ class TaskManager:
                 task.persist()
             except Exception:
                 log.exception("PERSIST task=%s failed", task.id)
-            task.run_rollbacks()
+            ok = task.run_rollbacks()
             if stopped:
                 e = errors.TaskAborted(task=task.id)
             code = e.code if isinstance(e, VdsmError) else 100
-            self._finish(task, FAILURE, code, str(e))
+            self._finish(task, CLEAN_SUCCESS if ok else CLEAN_FAILURE, code,
+                         str(e))
             return
         task.rollbacks = []
         self._finish(task, SUCCESS, 0, "1 jobs completed successfully")

@@ -44,6 +44,7 @@ HOOK_POINTS = (
     "before_vm_pause", "after_vm_pause",
     "before_vm_cont", "after_vm_cont",
     "before_vm_set_ticket", "after_vm_set_ticket",
+    "before_vm_snapshot", "after_vm_snapshot",
     "before_device_hotplug", "after_device_hotplug",
     "before_device_hotunplug", "after_device_hotunplug",
     "before_disk_hotplug", "after_disk_hotplug",

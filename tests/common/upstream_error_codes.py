@@ -30,6 +30,8 @@ UPSTREAM = {
     "HotunplugNicFailed": 50,
     "MigrationCancelationFailed": 47,
     "MigrationInProgress": 51,
+    "SnapshotFailed": 48,
+    "MergeFailed": 52,
     "MOMPolicyUpdateFailed": 54,
     "UpdateDeviceFailed": 56,
     "NoSuchJob": 66,

@@ -13,8 +13,11 @@ from vdsm.api.storage_args import storage
 @verb("Host.getJobs")
 def get_jobs(ctx: CallContext, job_type: str | None,
              job_ids: list[str]) -> dict[str, Any]:
-    return {job_id: storage_wire.job_info(job) for job_id, job
-            in storage(ctx).jobs.info(job_type, job_ids).items()}
+    jobs = dict(storage(ctx).jobs.info(job_type, job_ids))
+    if not job_type or job_type == "virt":
+        jobs.update(ctx.services.virt.jobs.info(job_ids))
+    return {job_id: storage_wire.job_info(job)
+            for job_id, job in jobs.items()}
 
 
 @verb("Jobs.abort")

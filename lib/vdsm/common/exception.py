@@ -195,6 +195,11 @@ class MigrationCancelationFailed(VdsmError):
     message = "Migration not in progress"
 
 
+class SnapshotFailed(VdsmError):
+    code = 48
+    message = "Snapshot failed"
+
+
 class MigrationInProgress(VdsmError):
     code = 51
     message = "Command not supported during migration"
@@ -211,6 +216,11 @@ class MigrationLimitExceeded(VdsmError):
     asks again later."""
     code = 82
     message = "Incoming migration limit exceeded"
+
+
+class MergeFailed(VdsmError):
+    code = 52
+    message = "Merge failed"
 
 
 class MOMPolicyUpdateFailed(VdsmError):

@@ -96,6 +96,29 @@ class VmDisks:
         assert self._images is not None
         self._images.teardown(sd_id, img_id, vol_id)
 
+    def sync_chain(self, sd_id: str, img_id: str, chain: list[str],
+                   removed: list[str]) -> None:
+        """Volume metadata after a live merge: chain (base first) is what
+        qemu runs on now; removed volumes left it and become ILLEGAL, for
+        the manager to delete (upstream's imageSyncVolumeChain)."""
+        assert self._images is not None
+        parent = sc.BLANK_UUID
+        for i, vol_id in enumerate(chain):
+            vol = self._images.volume(sd_id, img_id, vol_id)
+            voltype = sc.LEAF if i == len(chain) - 1 else sc.INTERNAL
+            md = vol.metadata()
+            if md.get("PUUID") != parent or md.get("VOLTYPE") != voltype:
+                vol.update(PUUID=parent, VOLTYPE=voltype)
+            parent = vol_id
+        for vol_id in removed:
+            try:
+                self._images.volume(sd_id, img_id, vol_id).update(
+                    LEGALITY=sc.ILLEGAL)
+            except Exception as e:
+                log.warning("SYNC img=%s vol=%s error=%s", img_id, vol_id,
+                            e)
+        log.info("SYNC img=%s chain=%s removed=%s", img_id, chain, removed)
+
     def prepare(self, root: ET.Element) -> list[Drive]:
         disks = storage_disks(root)
         if not disks:
@@ -168,3 +191,30 @@ def _record_chain(dev: ET.Element, drive: Drive) -> None:
                            ("leasePath", entry.lease_path),
                            ("leaseOffset", str(entry.lease_offset))):
             ET.SubElement(node, _q(key)).text = value
+
+
+def set_leaf(dev: ET.Element, drive: Drive) -> None:
+    """Name drive (its volume and chain) in the disk's device metadata."""
+    vol = dev.find(_q("volumeID"))
+    if vol is None:
+        vol = ET.SubElement(dev, _q("volumeID"))
+    vol.text = drive.vol_id
+    _record_chain(dev, drive)
+
+
+def chain_of(dev: ET.Element) -> list[str]:
+    """The volume ids of the device's recorded chain, base first."""
+    return [(n.findtext(_q("volumeID")) or "").strip()
+            for n in dev.iter(_q("volumeChainNode"))]
+
+
+def drop_from_chain(dev: ET.Element, vol_id: str, leaf: str) -> None:
+    """Remove vol_id from the recorded chain; leaf is the new volumeID."""
+    chain = dev.find(_q("volumeChain"))
+    if chain is not None:
+        for node in list(chain):
+            if (node.findtext(_q("volumeID")) or "").strip() == vol_id:
+                chain.remove(node)
+    vol = dev.find(_q("volumeID"))
+    if vol is not None:
+        vol.text = leaf

@@ -21,6 +21,8 @@ from vdsm.common.libvirtconnection import Connection
 from vdsm.storage.vmdisks import VmDisks
 from vdsm.supervdsm import caller
 from vdsm.virt import domxml, externaldata, migration, vmstats
+from vdsm.virt.jobs import VirtJobs
+from vdsm.virt.snapshot import Snapshots
 from vdsm.virt.guestinfo import GuestPoller
 from vdsm.virt.manager import VmManager
 from vdsm.virt.migrations import Migrations
@@ -111,6 +113,9 @@ class VirtService:
             interval)
         self.sampler = Sampler(self.conn, interval,
                                after_sample=self.guests.poll_due)
+        # Virt host jobs (VM.snapshot with jobUUID) and live snapshots.
+        self.jobs = VirtJobs(config.getfloat("jobs", "autodelete_delay"))
+        self.snapshots = Snapshots(disks, self.jobs)
         read, write = externaldata.privileged_io(privileged)
         self.external = externaldata.ExternalData(
             read, write, config.getfloat("virt", "external_data_interval"),
@@ -118,6 +123,8 @@ class VirtService:
 
     def start(self) -> None:
         self.vms.recover()
+        for vm in self.vms.all():
+            self.snapshots.recover(vm)
         self.sampler.start()
         self.external.start()
 

@@ -208,6 +208,49 @@ def test_libvirt_migrates_a_guest_between_the_hosts_over_tls(
         conn.close()
 
 
+def test_a_host_crashes_and_boots_again(hosts):
+    host = hosts[1]
+    conn = hosts.posixfs_connection()
+    mnt = f"/rhev/data-center/mnt/{local_name(hosts.shared_device)}"
+    with host.client() as cli:
+        cli.StoragePool.connectStorageServer(
+            storagepoolID=BLANK, domainType=POSIXFS, connectionParams=[conn])
+    old = host.pids()
+    host.crash()
+    assert not any(os.path.exists(f"/proc/{p}") for p in old)
+    assert host.pids() == set()
+    with pytest.raises(OSError):
+        socket.create_connection((host.address, cluster_mod.VDSM_PORT),
+                                 timeout=2).close()
+    host.boot()
+    with host.client() as cli:
+        assert cli.Host.getCapabilities()["uuid"] == host.uuid
+        # vdsmd restored its storage connection at start (the mount went
+        # with the old mount namespace).
+        assert host.run(["findmnt", "-n", "-o", "SOURCE", mnt]
+                        ).stdout.strip() == hosts.shared_device
+        cli.StoragePool.disconnectStorageServer(
+            storagepoolID=BLANK, domainType=POSIXFS, connectionParams=[conn])
+    # One daemon: a crash and a start.
+    pids = host.daemon_pids("libvirtd")
+    host.kill_daemon("libvirtd")
+    assert host.daemon_pids("libvirtd") == []
+    host.start_daemon("libvirtd")
+    assert host.daemon_pids("libvirtd") not in ([], pids)
+    assert libvirt_host_uuid(host.libvirt_uri) == host.uuid
+
+
+def test_configure_restarts_vdsmd_with_the_new_config(hosts):
+    host = hosts[0]
+    before = host.daemon_pids("vdsmd")
+    host.configure({"vars": {"vm_sample_interval": "7"}})
+    assert host.daemon_pids("vdsmd") not in ([], before)
+    assert "vm_sample_interval = 7" in read(
+        host.path("/etc/vdsm/vdsm.conf"))
+    with host.client() as cli:
+        assert cli.Host.ping2() is True
+
+
 def test_down_leaves_nothing_behind(test_guest, consoles):
     cluster_mod.require()
     c = cluster_mod.Cluster()

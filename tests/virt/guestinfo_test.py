@@ -110,3 +110,14 @@ def guestinfo_wait(pred, timeout: float = 10) -> None:
             return
         done.wait(0.01)
     raise AssertionError("timeout")
+
+
+def test_no_disk_no_agent_no_worker():
+    dom = HungDomain()
+    vm = make_vm(dom)
+    vm.set_xml(f"<domain type='qemu'><name>g</name><uuid>{VM_ID}</uuid>"
+               "<devices/></domain>")
+    poller = guestinfo.GuestPoller(lambda: [vm], guest_interval=0,
+                                   jobs_interval=0)
+    poller.poll_due()
+    assert poller._in_flight == set() and dom.calls == 0

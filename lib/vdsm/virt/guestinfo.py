@@ -261,8 +261,10 @@ class GuestPoller:
                 for gone in set(store) - ids:
                     del store[gone]
         for vm in running:
-            self._maybe(vm, "jobs", self.jobs_interval, now, self._poll_jobs)
             assert vm.root is not None
+            if any(d.device == "disk" for d in domxml.disks(vm.root)):
+                self._maybe(vm, "jobs", self.jobs_interval, now,
+                            self._poll_jobs)
             if domxml.has_guest_agent(vm.root):
                 self._maybe(vm, "guest", self.guest_interval, now,
                             self._poll_guest)

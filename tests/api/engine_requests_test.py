@@ -246,6 +246,34 @@ SHAPES: list[tuple[str, dict]] = [
                         "password": "x", "action": "on",
                         "policy": {"storageDomainHostIdMap": {SD: 1}}}),
     ("Host.getLldp", {"filter": {"devices": ["eth0"]}}),
+    # MigrateBrokerVDSCommand: the engine's booleans as strings, the
+    # schedule as lists of steps.
+    ("VM.migrate", {"vmID": VM_ID, "params": {
+        "vmId": VM_ID, "src": "192.0.2.1", "dst": "192.0.2.2:54321",
+        "method": "online", "tunneled": "false", "dstqemu": "192.0.2.2",
+        "abortOnError": "true", "compressed": "false",
+        "autoConverge": "true", "maxBandwidth": 52,
+        "enableGuestEvents": True, "encrypted": False,
+        "outgoingLimit": 2, "incomingLimit": 2,
+        "consoleAddress": "192.0.2.2",
+        "convergenceSchedule": {
+            "init": [{"name": "setDowntime", "params": ["100"]}],
+            "stalling": [
+                {"limit": 1, "action": {"name": "setDowntime",
+                                        "params": ["150"]}},
+                {"limit": -1, "action": {"name": "abort",
+                                         "params": []}}]}}}),
+    ("VM.migrate", {"vmID": VM_ID, "params": {
+        "vmId": VM_ID, "src": "192.0.2.1", "dst": "192.0.2.2:54321",
+        "method": "online", "tunneled": "false", "abortOnError": "true"}}),
+    # MigrateStatusVDSCommand, CancelMigrateVDSCommand.
+    ("VM.getMigrationStatus", {"vmID": VM_ID}),
+    ("VM.migrateCancel", {"vmID": VM_ID}),
+    # SnapshotVDSCommand (4.4+): asynchronous with jobUUID.
+    ("VM.snapshot", {"vmID": VM_ID, "snapDrives": [{
+        "domainID": SD, "imageID": u(), "volumeID": u(),
+        "baseVolumeID": u()}], "frozen": False, "jobUUID": u(),
+        "freeze_timeout": 8}),
 ]
 
 # Engine verbs (ENGINE.md, live ones) with no shape above: not served yet.
@@ -280,11 +308,11 @@ NOT_SERVED = (
     "Volume.refresh", "Volume.setLegality", "Volume.verify_untrusted",
     "VM.backup_info", "VM.delete_checkpoints", "VM.desktopLogin",
     "VM.diskReplicateFinish", "VM.diskReplicateStart", "VM.diskSizeExtend",
-    "VM.freeze", "VM.getMigrationStatus", "VM.hibernate", "VM.hotplugLease",
+    "VM.freeze", "VM.hibernate", "VM.hotplugLease",
     "VM.hotplugMemory", "VM.hotunplugLease", "VM.hotunplugMemory",
-    "VM.list_checkpoints", "VM.merge", "VM.migrate", "VM.migrateCancel",
+    "VM.list_checkpoints", "VM.merge",
     "VM.redefine_checkpoints", "VM.screenshot", "VM.seal",
-    "VM.setDestroyOnReboot", "VM.setNumberOfCpus", "VM.snapshot",
+    "VM.setDestroyOnReboot", "VM.setNumberOfCpus",
     "VM.start_backup", "VM.stop_backup", "VM.thaw", "VM.updateVmPolicy",
 )
 
@@ -324,6 +352,8 @@ def test_every_served_engine_verb_has_a_shape():
                     "Host.getNetworkStatistics", "VM.getStats", "VM.getInfo",
                     "VM.pause", "VM.setTicket", "Task.getInfo",
                     "Volume.delete", "Volume.getSize", "Jobs.abort",
-                    "Jobs.delete", "Host.setLogLevel"}
+                    "Jobs.delete", "Host.setLogLevel",
+                    # vdsm to vdsm (the migration source), not the engine.
+                    "VM.migrationCreate", "VM.migrateChangeParams"}
     missing = sorted(set(SCHEMA.verbs) - shaped - never_called)
     assert missing == []

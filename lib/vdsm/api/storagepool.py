@@ -42,15 +42,32 @@ def disconnect_storage_server(ctx: CallContext, storagepoolID: str,
     return _connections(ctx, domainType, connectionParams, False)
 
 
+_LEASE_PARAMS = {"lockRenewalIntervalSec", "leaseTimeSec",
+                 "ioOpTimeoutSec", "leaseRetries"}
+
+
+def _int(name: str, value: Any) -> int:
+    """An integer the engine may send as a string (prevLver, lease
+    parameters); anything else is 1000 (InvalidParameter)."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError(value)
+        return int(value)
+    except (TypeError, ValueError):
+        raise errors.InvalidParameter(f"{name} must be an integer",
+                                      value=value) from None
+
+
 @verb("StoragePool.create")
 def create(ctx: CallContext, storagepoolID: str, name: str,
            masterSdUUID: str, masterVersion: int, domainList: list[str],
-           **unused: Any) -> None:
+           **params: Any) -> None:
     uuid(storagepoolID, "spUUID")
     for sd in domainList + [masterSdUUID]:
         uuid(sd, "sdUUID")
+    lease = {k: _int(k, v) for k, v in params.items() if k in _LEASE_PARAMS}
     storage(ctx).pools.create(storagepoolID, name, masterSdUUID,
-                              masterVersion, domainList)
+                              masterVersion, domainList, lease)
 
 
 @verb("StoragePool.connect")
@@ -80,13 +97,16 @@ def get_info(ctx: CallContext, storagepoolID: str) -> dict[str, Any]:
 
 @verb("StoragePool.spmStart")
 def spm_start(ctx: CallContext, storagepoolID: str,
-              enableScsiFencing: str, **unused: Any) -> str:
+              enableScsiFencing: str, prevID: Any = -1, prevLver: Any = -1,
+              **unused: Any) -> str:
     # Unused, as upstream; the engine sends String.valueOf(boolean).
     if enableScsiFencing.lower() not in ("true", "false"):
         raise errors.InvalidParameter(
             "enableScsiFencing must be \"true\" or \"false\"",
             value=enableScsiFencing)
-    return storage(ctx).pools.spm_start(uuid(storagepoolID, "spUUID"))
+    return storage(ctx).pools.spm_start(uuid(storagepoolID, "spUUID"),
+                                        _int("prevID", prevID),
+                                        _int("prevLver", prevLver))
 
 
 @verb("StoragePool.spmStop")

@@ -102,7 +102,8 @@ class HostPools:
     # Pools.
 
     def create(self, sp_uuid: str, name: str, master_uuid: str,
-               master_version: int, domains: list[str]) -> None:
+               master_version: int, domains: list[str],
+               lease_params: dict[str, int] | None = None) -> None:
         sc.check_uuid(sp_uuid, "sp_uuid")
         for sd in domains + [master_uuid]:
             sc.check_uuid(sd, "sd_uuid")
@@ -113,9 +114,14 @@ class HostPools:
         if master_version < 0:
             raise errors.InvalidParameter("negative masterVersion",
                                           value=master_version)
+        for key, value in (lease_params or {}).items():
+            if key not in pool_mod.LEASE_KEYS or value < 1:
+                raise errors.InvalidParameter("bad lease parameter",
+                                              name=key, value=value)
         with self._domain_locks.hold(master_uuid, *domains):
             pool_mod.create(self._repo.find_domain, sp_uuid, name,
-                            master_uuid, master_version, domains)
+                            master_uuid, master_version, domains,
+                            lease_params)
 
     def connect(self, sp_uuid: str, host_id: int, master_uuid: str,
                 master_version: int) -> None:
@@ -200,10 +206,12 @@ class HostPools:
 
     # SPM.
 
-    def spm_start(self, sp_uuid: str) -> str:
+    def spm_start(self, sp_uuid: str, prev_id: int = -1,
+                  prev_lver: int = -1) -> str:
         pool = self.get(sp_uuid)
-        return self._tasks.start(TaskKind.SPM_START,
-                                 lambda task: pool.spm_start())
+        return self._tasks.start(
+            TaskKind.SPM_START,
+            lambda task: pool.spm_start(prev_id, prev_lver))
 
     def spm_stop(self, sp_uuid: str) -> None:
         self.get(sp_uuid).spm_stop()

@@ -33,16 +33,32 @@ FindDomain = Callable[[str], FileDomain]
 
 
 class SpmRole(enum.Enum):
-    SPM = "SPM"            # some host (maybe this one) holds the lease
+    """This host's role in the pool (as upstream's spmRole: another host
+    being the SPM leaves this one Free)."""
+
+    SPM = "SPM"            # this host holds the SDM lease
     FREE = "Free"
-    CONTEND = "Contend"
+    CONTEND = "Contend"    # this host is taking the lease (in spmStart)
 
 
 @dataclass(frozen=True)
 class SpmStatus:
+    """This host's role, and who holds the SDM lease on the storage now
+    (sanlock's owner and lease version; -1 and -1 when nobody does)."""
+
     host_id: int         # the SPM's host id; -1: none
     role: SpmRole
     lver: int            # the SPM lease's version; -1: none
+
+
+# Lease parameters of StoragePool.create, kept in the master domain's
+# metadata under upstream's keys; IOOPTIMEOUTSEC is the sanlock io timeout
+# every host adds its id with (sanlock takes a dead host's leases over
+# after 8 of them, so short values make failover fast).
+LEASE_KEYS = {"lockRenewalIntervalSec": "LOCKRENEWALINTERVALSEC",
+              "leaseTimeSec": "LEASETIMESEC",
+              "ioOpTimeoutSec": "IOOPTIMEOUTSEC",
+              "leaseRetries": "LEASERETRIES"}
 
 # What create() adds to the master domain's metadata besides POOL_UUID and
 # ROLE; destroy() takes them away again.
@@ -64,7 +80,8 @@ def dump_domains(domains: dict[str, str]) -> str:
 
 
 def create(find: FindDomain, sp_uuid: str, name: str, master_uuid: str,
-           master_version: int, domain_uuids: list[str]) -> None:
+           master_version: int, domain_uuids: list[str],
+           lease_params: dict[str, int] | None = None) -> None:
     master = find(master_uuid)
     doms = {sd: find(sd) for sd in set(domain_uuids) | {master_uuid}}
     for sd, dom in doms.items():
@@ -76,7 +93,10 @@ def create(find: FindDomain, sp_uuid: str, name: str, master_uuid: str,
             dom.update_metadata(POOL_UUID=sp_uuid)
     master.io.call("makedirs", path=os.path.join(master.master_dir(),
                                                  "tasks"))
+    lease_md = {LEASE_KEYS[k]: str(v)
+                for k, v in (lease_params or {}).items()}
     master.update_metadata(
+        **lease_md,
         POOL_UUID=sp_uuid, ROLE=sc.MASTER_ROLE, POOL_DESCRIPTION=name,
         MASTER_VERSION=str(master_version), POOL_SPM_ID="-1",
         POOL_SPM_LVER="-1",
@@ -99,6 +119,7 @@ class Pool:
         self._lock = threading.RLock()
         self.spm_lver = -1
         self.is_spm = False
+        self.contending = False
 
     @classmethod
     def connect(cls, find: FindDomain, tasks: TaskManager, sp_uuid: str,
@@ -145,15 +166,22 @@ class Pool:
     def spm_status(self) -> SpmStatus:
         if self.is_spm:
             return SpmStatus(self.host_id, SpmRole.SPM, self.spm_lver)
+        role = SpmRole.CONTEND if self.contending else SpmRole.FREE
+        owner, lver = self.lease_holder()
+        return SpmStatus(owner, role, lver)
+
+    def lease_holder(self) -> tuple[int, int]:
+        """(host id, lease version) of the SDM lease's holder as sanlock
+        reads it from the storage; (-1, -1) when it is free."""
         leases = self.master.md_path("leases")
         bs = self.master.block_size
         owners = clusterlock.lease_owners(self.master.sd_uuid,
                                           sc.SDM_LEASE_NAME, leases,
                                           sc.SDM_LEASE_OFFSET, bs)
         if not owners:
-            return SpmStatus(-1, SpmRole.FREE, -1)
-        lver = clusterlock.lease_version(leases, sc.SDM_LEASE_OFFSET, bs)
-        return SpmStatus(owners[0], SpmRole.SPM, lver)
+            return -1, -1
+        return owners[0], clusterlock.lease_version(
+            leases, sc.SDM_LEASE_OFFSET, bs)
 
     def require_spm(self) -> None:
         if not self.is_spm:
@@ -161,15 +189,32 @@ class Pool:
 
     # SPM.
 
-    def spm_start(self) -> None:
-        """Run inside the spmStart task."""
+    def spm_start(self, prev_id: int = -1, prev_lver: int = -1) -> None:
+        """Run inside the spmStart task.
+
+        ``prev_id``/``prev_lver`` are what the engine last saw; as
+        upstream (where they are obsolete) a mismatch with the storage is
+        only logged: sanlock decides. A lease another live host holds
+        fails the task with 651 (AcquireLockFailure), this host Free again.
+        """
         with self._lock:
             if self.is_spm:
                 return
+            owner, lver = self.lease_holder()
+            if (owner, lver) != (prev_id, prev_lver):
+                log.info("SPM_START pool=%s expected prev_id=%s lver=%s, "
+                         "storage has id=%s lver=%s", self.sp_uuid, owner,
+                         lver, prev_id, prev_lver)
             leases = self.master.md_path("leases")
-            self.spm_lver = clusterlock.acquire(
-                self.master.sd_uuid, sc.SDM_LEASE_NAME, leases,
-                sc.SDM_LEASE_OFFSET, self.master.block_size)
+            self.contending = True
+            try:
+                # The id may be lost (storage trouble): take it again.
+                self.master.acquire_host_id(self.host_id)
+                self.spm_lver = clusterlock.acquire(
+                    self.master.sd_uuid, sc.SDM_LEASE_NAME, leases,
+                    sc.SDM_LEASE_OFFSET, self.master.block_size)
+            finally:
+                self.contending = False
             try:
                 self.master.update_metadata(
                     POOL_SPM_ID=str(self.host_id),

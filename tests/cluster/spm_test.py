@@ -176,3 +176,60 @@ def test_bad_input_gets_codes_and_changes_nothing(hosts, pool):
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert master_md(pool, h0) == md
+
+
+def monitored(host: cluster_mod.Host) -> dict:
+    with host.client() as cli:
+        return cli.Host.getStats()["storageDomains"]
+
+
+def test_connect_again_refreshes_the_pool(hosts, pool):
+    """Since 3.5 the engine refreshes a host by StoragePool.connect of the
+    pool it is connected to (upstream's refresh): the master and its
+    version checked (304, 324), the host id the same (325), then the host
+    monitors the domains the SPM activated meanwhile."""
+    h0, h1, _ = hosts
+    assert pool.spm_start(h0)["taskResult"] == "success"
+    sd2 = str(uuid.uuid4())
+    with h0.client() as cli:
+        cli.StorageDomain.create(
+            storagedomainID=sd2, domainType=6,
+            typeArgs=hosts.shared_device, name="second", domainClass=1,
+            version="5")
+        cli.StorageDomain.attach(storagedomainID=sd2, storagepoolID=pool.sp)
+        cli.StorageDomain.activate(storagedomainID=sd2,
+                                   storagepoolID=pool.sp)
+    assert sd2 in monitored(h0)
+    assert sd2 not in monitored(h1)
+    spm = pool.spm_status(h1)
+    with h1.client() as cli:
+        for params, code in [
+                (dict(hostID=2, masterSdUUID=pool.sd, masterVersion=2), 324),
+                (dict(hostID=2, masterSdUUID=sd2, masterVersion=1), 324),
+                (dict(hostID=2, masterSdUUID=str(uuid.uuid4()),
+                      masterVersion=1), 304),
+                (dict(hostID=3, masterSdUUID=pool.sd, masterVersion=1), 325),
+        ]:
+            assert error_code(cli.StoragePool.connect,
+                              storagepoolID=pool.sp, scsiKey=pool.sp,
+                              **params) == code, params
+            assert sd2 not in monitored(h1)
+        assert pool.spm_status(h1) == spm
+        cli.StoragePool.connect(storagepoolID=pool.sp, hostID=2,
+                                scsiKey=pool.sp, masterSdUUID=pool.sd,
+                                masterVersion=1)
+    deadline = time.monotonic() + 30
+    while not monitored(h1).get(sd2, {}).get("valid"):
+        assert time.monotonic() < deadline, monitored(h1)
+        time.sleep(0.1)
+    deadline = time.monotonic() + 30
+    while 2 not in sanlock_ids(h1, sd2):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    # The SPM takes it out of service; the next refresh stops monitoring.
+    with h0.client() as cli:
+        cli.StorageDomain.deactivate(storagedomainID=sd2,
+                                     storagepoolID=pool.sp,
+                                     masterSdUUID=pool.sd, masterVersion=1)
+    pool.connect(h1)
+    assert sd2 not in monitored(h1)

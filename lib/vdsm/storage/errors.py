@@ -67,6 +67,23 @@ class StoragePoolConnectionError(StorageError):
     message = "Error storage pool connection"
 
 
+class StoragePoolMasterNotFound(StorageError):
+    code = 304
+    message = "Cannot find master domain"
+
+
+class StoragePoolWrongMaster(StorageError):
+    """The master domain or master version given is not the pool's."""
+    code = 324
+    message = "Wrong Master domain or its version"
+
+
+class StoragePoolConnected(StorageError):
+    """Already connected to the pool, with another host id."""
+    code = 325
+    message = "Cannot perform action while storage pool is connected"
+
+
 class StoragePoolUnknown(StorageError):
     code = 309
     message = "Unknown pool id, pool not connected"

@@ -128,7 +128,10 @@ class HostPools:
         sp_uuid = sc.check_uuid(sp_uuid, "sp_uuid")
         master_uuid = sc.check_uuid(master_uuid, "master_uuid")
         with self._lock:
-            if sp_uuid in self._pools:
+            connected = self._pools.get(sp_uuid)
+            if connected is not None:
+                self._refresh(connected, host_id, master_uuid,
+                              master_version)
                 return
             if self._pools:
                 raise errors.StoragePoolConnectionError(
@@ -140,6 +143,51 @@ class HostPools:
         for sd, status in pool.domains().items():
             if status == sc.DOM_ACTIVE:
                 self._activate_locally(pool, sd)
+
+    def _refresh(self, pool: Pool, host_id: int, master_uuid: str,
+                 master_version: int) -> None:
+        """StoragePool.connect of a connected pool: how the engine refreshes
+        a host since 3.5 (upstream's refresh): the same host id (else 325),
+        the master and its version checked on the storage (304, 324:
+        nothing changes), then the pool's master follows and this host
+        monitors the member domains active now, and only those."""
+        if host_id != pool.host_id:
+            raise errors.StoragePoolConnected(
+                pool=pool.sp_uuid, connected=pool.host_id, given=host_id)
+        try:
+            master = self._repo.find_domain(master_uuid)
+        except errors.StorageDomainDoesNotExist:
+            raise errors.StoragePoolMasterNotFound(
+                pool=pool.sp_uuid, sd=master_uuid) from None
+        md = master.metadata()
+        if md.get("ROLE") != sc.MASTER_ROLE or \
+                md.get("POOL_UUID") != pool.sp_uuid:
+            raise errors.StoragePoolWrongMaster(pool=pool.sp_uuid,
+                                                sd=master_uuid)
+        if int(md.get("MASTER_VERSION", "0")) != master_version:
+            raise errors.StoragePoolWrongMaster(
+                pool=pool.sp_uuid, sd=master_uuid,
+                version=md.get("MASTER_VERSION"), given=master_version)
+        if master_uuid != pool.master.sd_uuid:
+            master.acquire_host_id(pool.host_id)
+            pool.master = master
+        members = pool.domains()
+        active = {sd for sd, status in members.items()
+                  if status == sc.DOM_ACTIVE}
+        monitored = set(self._monitor.monitored())
+        for sd in sorted(active - monitored):
+            self._activate_locally(pool, sd)
+        # Members no longer active (domains outside the pool may be
+        # monitored for other reasons: left alone).
+        for sd in sorted((monitored & set(members)) - active):
+            self._monitor.stop(sd)
+            try:
+                self._repo.find_domain(sd).release_host_id(
+                    pool.host_id, wait=False)
+            except VdsmError as e:
+                log.warning("HOST_ID sd=%s error=%s", sd, e)
+        log.info("REFRESH pool=%s master=%s version=%s active=%s",
+                 pool.sp_uuid, master_uuid, master_version, sorted(active))
 
     def _activate_locally(self, pool: Pool, sd_uuid: str) -> None:
         if sd_uuid != pool.master.sd_uuid:

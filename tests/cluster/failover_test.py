@@ -95,17 +95,33 @@ def test_spm_dies_mid_copy_another_host_takes_over(hosts):
     h0.crash()
     dead_at = time.monotonic()
 
-    # The dead SPM's lease holds until sanlock deems its id expired.
+    # The dead SPM's lease holds until sanlock deems its id expired:
+    # spmStart fails with 651 (the id still renewed, as sanlock last saw
+    # it), then waits in sanlock for it to expire, the host Contend.
     attempts = 0
-    while True:
-        status = pool.spm_start(h1, prev_id=1, prev_lver=str(lver))
-        attempts += 1
-        if status["taskResult"] == "success":
-            break
-        assert status["code"] == 651, status
-        assert pool.spm_status(h1)["spmStatus"] == "Free"
-        assert time.monotonic() < dead_at + 120, status
-        time.sleep(0.5)
+    roles = set()
+    with h1.client() as cli:
+        while True:
+            task = cli.StoragePool.spmStart(
+                storagepoolID=pool.sp, prevID=1, prevLver=str(lver),
+                enableScsiFencing="false", maxHostID=250)
+            attempts += 1
+            while True:
+                status = cli.Task.getStatus(taskID=task)
+                if status["taskState"] == "finished":
+                    break
+                roles.add(cli.StoragePool.getSpmStatus(
+                    storagepoolID=pool.sp)["spmStatus"])
+                time.sleep(0.2)
+            cli.Task.clear(taskID=task)
+            if status["taskResult"] == "success":
+                break
+            assert status["code"] == 651, status
+            assert cli.StoragePool.getSpmStatus(
+                storagepoolID=pool.sp)["spmStatus"] == "Free"
+            assert time.monotonic() < dead_at + 180, status
+            time.sleep(0.5)
+    assert "Contend" in roles, roles
     took = time.monotonic() - dead_at
     print(f"failover: SPM on host1 {took:.1f}s after host0 died "
           f"({attempts} spmStart)")

@@ -92,6 +92,9 @@ UPSTREAM: dict[str, tuple[tuple, ...]] = {
     "VM.migrateCancel": (VM,),
     "VM.migrateChangeParams": (VM, ("params", OBJ, R)),
     "VM.migrationCreate": (VM, ("params", OBJ, R), ("incomingLimit", U, R)),
+    "VM.snapshot": (VM, ("snapDrives", LIST, R), ("snapMemory", S, None),
+                    ("frozen", B, False), ("jobUUID", S, None),
+                    ("timeout", U, 30), ("freeze_timeout", U, 8)),
     # StoragePool
     "StoragePool.connectStorageServer": (POOL, ("domainType", ENUM, R),
                                          ("connectionParams", LIST, R)),

@@ -65,6 +65,8 @@ DIFFERENCES: dict[tuple[str, str, str], str] = {
         ENGINE_TYPE + ": int storageType (3 iSCSI, 2 FCP)",
     ("Host.fenceNode", "port", "kind"): ENGINE_TYPE + ": String port",
     ("Host.fenceNode", "secure", "kind"): ENGINE_TYPE + ": String secured",
+    ("VM.snapshot", "frozen", "kind"):
+        "ours also takes the string forms 'true'/'false' (api/vm_snapshot)",
 }
 
 

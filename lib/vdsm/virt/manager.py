@@ -11,10 +11,11 @@ VM busy in a slow call never stalls the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import libvirt
 
@@ -84,30 +85,13 @@ class VmManager:
         domxml.check_uuid(root, vm_id)
         vm_id = root.findtext("uuid") or vm_id
         vm = Vm(vm_id, self.conn, self.publish, self.hooks_dir)
-        with self._lock:
-            if vm_id in self._vms:
-                raise exception.VMExists(f"vmId={vm_id}")
-            self._vms[vm_id] = vm
-        prepared = False
-        try:
-            self._check_new(vm_id)
-            if prepare is not None:
-                prepare(vm_id)
-            if self.disks is not None:
-                self.disks.prepare(root)
-                prepared = True
+        with self._admitting(vm, root, prepare):
             domxml.prepare(root, vm_id, self._emulate())
             if launch_paused:
                 md = domxml.vm_metadata(root)
                 md.values["launchPaused"] = True
                 metadata.replace(root, md)
             self._define(vm, root)
-        except BaseException:
-            with self._lock:
-                del self._vms[vm_id]
-            if prepared:
-                self.disks.teardown(root)
-            raise
         log.info("CREATE vm=%s name=%s", vm_id, vm.name)
         threading.Thread(target=vm.launch, name=f"virt/start/{vm_id}",
                          daemon=True).start()
@@ -123,26 +107,38 @@ class VmManager:
         domxml.check_uuid(root, vm_id)
         vm = Vm(vm_id, self.conn, self.publish, self.hooks_dir,
                 status=MIGRATION_DESTINATION)
-        with self._lock:
-            if vm_id in self._vms:
-                raise exception.VMExists(f"vmId={vm_id}")
-            self._vms[vm_id] = vm
-        prepared = False
-        try:
-            self._check_new(vm_id)
-            if self.disks is not None:
-                self.disks.prepare(root)
-                prepared = True
+        with self._admitting(vm, root):
             vm.set_xml(domxml.to_string(root))
-        except BaseException:
-            with self._lock:
-                del self._vms[vm_id]
-            if prepared:
-                self.disks.teardown(root)
-            raise
         log.info("CREATE INCOMING vm=%s name=%s", vm_id, vm.name)
         vm.set_status(MIGRATION_DESTINATION)
         return vm
+
+    @contextlib.contextmanager
+    def _admitting(self, vm: Vm, root,
+                   prepare: Callable[[str], None] | None = None
+                   ) -> Iterator[None]:
+        """Register a new VM, check libvirt does not know its id, run
+        prepare and prepare its disks; if any of it or the body fails,
+        tear the disks down and forget the VM."""
+        with self._lock:
+            if vm.id in self._vms:
+                raise exception.VMExists(f"vmId={vm.id}")
+            self._vms[vm.id] = vm
+        prepared = False
+        try:
+            self._check_new(vm.id)
+            if prepare is not None:
+                prepare(vm.id)
+            if self.disks is not None:
+                self.disks.prepare(root)
+                prepared = True
+            yield
+        except BaseException:
+            with self._lock:
+                del self._vms[vm.id]
+            if prepared and self.disks is not None:
+                self.disks.teardown(root)
+            raise
 
     def _check_new(self, vm_id: str) -> None:
         """Refuse an id libvirt already knows (code 4)."""

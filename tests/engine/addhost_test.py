@@ -33,16 +33,10 @@ import uuid
 import pytest
 
 from engine import readers
+from engine.datacenter import (BLANK, HOST_ID, LOCALFS, connection,
+                               create_pool, new_id, remove, wait_task)
 
 pytestmark = pytest.mark.root
-
-BLANK = "00000000-0000-0000-0000-000000000000"
-LOCALFS = 4
-HOST_ID = 1
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def caps_step(engine) -> dict:
@@ -105,18 +99,6 @@ def wait_domain_healthy(engine, sd: str, timeout: float = 30) -> dict:
             return stats
         assert time.monotonic() < deadline, stats.get("storageDomains")
         time.sleep(0.3)
-
-
-def wait_task(engine, task_id: str, timeout: float = 60) -> dict:
-    """HSMGetTaskStatusVDSCommand, polled until the task is finished."""
-    deadline = time.monotonic() + timeout
-    while True:
-        status = engine.rpc("Task.getStatus", taskID=task_id)
-        readers.task_status(status)
-        if status["taskState"] == "finished":
-            return status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.2)
 
 
 def http_request(daemon, method: str, headers: dict[str, str],
@@ -227,23 +209,14 @@ def test_add_host_and_activate(engine_host, engine, netns, env):
 
     # The data center's first storage (from the same host).
     path = env.dir()
-    conn = {"id": new_id(), "connection": path, "iqn": "", "vfs_type": "",
-            "mnt_options": "", "password": "", "port": "", "portal": "",
-            "user": ""}
+    conn = connection(path)
     statuses = engine.rpc("StoragePool.connectStorageServer",
                            storagepoolID=BLANK, domainType=LOCALFS,
                            connectionParams=[conn])
     readers.connection_statuses(statuses)
     assert [s["status"] for s in statuses] == [0]
-    sd, sp = new_id(), new_id()
     version = str(max(caps["domain_versions"]))
-    engine.rpc("StorageDomain.create", storagedomainID=sd,
-                domainType=LOCALFS, typeArgs=path, name="engine-data",
-                domainClass=1, version=version, maxHosts=250)
-    engine.rpc("StoragePool.create", storagepoolID=sp, name="Default",
-                masterSdUUID=sd, masterVersion=1, domainList=[sd],
-                lockRenewalIntervalSec=5, leaseTimeSec=60,
-                ioOpTimeoutSec=10, leaseRetries=3)
+    sp, sd = create_pool(engine, path, version)
 
     # InitVdsOnUpCommand.
     statuses = engine.rpc("StoragePool.connectStorageServer",
@@ -289,8 +262,4 @@ def test_add_host_and_activate(engine_host, engine, netns, env):
         readers.host_stats(engine.rpc("Host.getStats"))
         upload_ovf_store(engine_host, engine, sp, sd)
     finally:
-        try:
-            engine.rpc("StoragePool.spmStop", storagepoolID=sp)
-        finally:
-            engine.rpc("StoragePool.disconnect", storagepoolID=sp,
-                        hostID=HOST_ID, scsiKey=sp)
+        remove(engine, sp)

@@ -81,83 +81,86 @@ def _fail(path: str, value: Any, what: str) -> EngineReadError:
         f"{path}: {java_type(value)} {value!r}: {what}")
 
 
+def _present(d: dict, key: str, path: str, need: bool,
+             null_absent: bool = False) -> bool:
+    """Whether the reader has a value to read (a null counts as absent
+    where null_absent); an absent needed one raises."""
+    if key in d and not (null_absent and d[key] is None):
+        return True
+    if need:
+        raise EngineReadError(f"{path}{key}: missing")
+    return False
+
+
 # The helpers. Each returns the value the engine gets, or raises.
+
+class _Unread(ValueError):
+    """A String the engine reads as null, for a reason of its own."""
+
+
+def _assign(d: dict, key: str, path: str, need: bool, kinds: tuple[str, ...],
+            parse: Callable[[str], Any], fails: str, other: str) -> Any:
+    """The assign*Value readers: a value of one of the kinds as it is, a
+    String through parse (a ValueError is what fails says, an _Unread
+    its own reason), any other value what other says."""
+    if not _present(d, key, path, need):
+        return None
+    where = f"{path}{key}"
+    value = d[key]
+    kind = java_type(value)
+    if kind in kinds:
+        return value
+    if kind == "String":
+        try:
+            return parse(value)
+        except _Unread as e:
+            raise _fail(where, value, str(e))
+        except ValueError:
+            raise _fail(where, value, fails)
+    raise _fail(where, value, other)
+
 
 def double(d: dict, key: str, path: str = "", need: bool = False
            ) -> float | None:
     """assignDoubleValue."""
-    where = f"{path}{key}"
-    if key not in d:
-        if need:
-            raise EngineReadError(f"{where}: missing")
-        return None
-    value = d[key]
-    kind = java_type(value)
-    if kind == "Double":
-        return value
-    if kind == "String":
-        try:
-            return float(value)
-        except ValueError:
-            raise _fail(where, value, "Double.parseDouble throws")
-    raise _fail(where, value, "assignDoubleValue reads null "
-                "(a float or a string only)")
+    return _assign(d, key, path, need, ("Double",), float,
+                   "Double.parseDouble throws", "assignDoubleValue reads "
+                   "null (a float or a string only)")
+
+
+def _parse_int(value: str) -> int:
+    text = value.split(".")[0]
+    if not text:
+        raise _Unread("reads null")
+    number = int(text)
+    if not INT_MIN <= number <= INT_MAX:
+        raise _Unread("out of Integer range (null)")
+    return number
 
 
 def integer(d: dict, key: str, path: str = "", need: bool = False
             ) -> int | None:
     """assignIntValue."""
-    where = f"{path}{key}"
-    if key not in d:
-        if need:
-            raise EngineReadError(f"{where}: missing")
-        return None
-    value = d[key]
-    kind = java_type(value)
-    if kind == "Integer":
-        return value
-    if kind == "String":
-        text = value.split(".")[0]
-        if not text:
-            raise _fail(where, value, "reads null")
-        try:
-            number = int(text)
-        except ValueError:
-            raise _fail(where, value, "Integer.parseInt fails (null)")
-        if not INT_MIN <= number <= INT_MAX:
-            raise _fail(where, value, "out of Integer range (null)")
-        return number
-    raise _fail(where, value, "(String) cast throws ClassCastException")
+    return _assign(d, key, path, need, ("Integer",), _parse_int,
+                   "Integer.parseInt fails (null)",
+                   "(String) cast throws ClassCastException")
 
 
 def long(d: dict, key: str, path: str = "", need: bool = False
          ) -> int | None:
     """assignLongValue, assignBigIntegerValue."""
-    where = f"{path}{key}"
-    if key not in d:
-        if need:
-            raise EngineReadError(f"{where}: missing")
-        return None
-    value = d[key]
-    kind = java_type(value)
-    if kind in ("Integer", "Long"):
-        return value
-    if kind == "String":
-        try:
-            return int(value.split(".")[0])
-        except ValueError:
-            raise _fail(where, value, "Long.parseLong fails (null)")
-    raise _fail(where, value, "reads null (an int or a numeric string)")
+    return _assign(d, key, path, need, ("Integer", "Long"),
+                   lambda value: int(value.split(".")[0]),
+                   "Long.parseLong fails (null)",
+                   "reads null (an int or a numeric string)")
 
 
 def string(d: dict, key: str, path: str = "", need: bool = False
            ) -> str | None:
     """assignStringValue and (String) casts."""
-    where = f"{path}{key}"
-    if key not in d or d[key] is None:
-        if need:
-            raise EngineReadError(f"{where}: missing")
+    if not _present(d, key, path, need, null_absent=True):
         return None
+    where = f"{path}{key}"
     value = d[key]
     if java_type(value) != "String":
         raise _fail(where, value, "not a String (null or "
@@ -186,9 +189,7 @@ def boolean(d: dict, key: str, path: str = "", cast: bool = False
 def cast_int(d: dict, key: str, path: str = "", need: bool = False
              ) -> int | None:
     """An (Integer) cast."""
-    if key not in d or d[key] is None:
-        if need:
-            raise EngineReadError(f"{path}{key}: missing")
+    if not _present(d, key, path, need, null_absent=True):
         return None
     if java_type(d[key]) != "Integer":
         raise _fail(f"{path}{key}", d[key],
@@ -199,9 +200,7 @@ def cast_int(d: dict, key: str, path: str = "", need: bool = False
 def parse_int(d: dict, key: str, path: str = "", need: bool = False
               ) -> int | None:
     """Integer.parseInt(value.toString())."""
-    if key not in d:
-        if need:
-            raise EngineReadError(f"{path}{key}: missing")
+    if not _present(d, key, path, need):
         return None
     value = d[key]
     text = str(value).lower() if isinstance(value, bool) else str(value)
@@ -217,9 +216,7 @@ def parse_int(d: dict, key: str, path: str = "", need: bool = False
 def mapping(d: dict, key: str, path: str = "", need: bool = False
             ) -> dict | None:
     """A (Map) cast."""
-    if key not in d or d[key] is None:
-        if need:
-            raise EngineReadError(f"{path}{key}: missing")
+    if not _present(d, key, path, need, null_absent=True):
         return None
     if not isinstance(d[key], dict):
         raise _fail(f"{path}{key}", d[key], "(Map) cast throws")
@@ -229,9 +226,7 @@ def mapping(d: dict, key: str, path: str = "", need: bool = False
 def array(d: dict, key: str, path: str = "", need: bool = False
           ) -> list | None:
     """An (Object[]) cast."""
-    if key not in d or d[key] is None:
-        if need:
-            raise EngineReadError(f"{path}{key}: missing")
+    if not _present(d, key, path, need, null_absent=True):
         return None
     if not isinstance(d[key], list):
         raise _fail(f"{path}{key}", d[key], "(Object[]) cast throws")

@@ -19,8 +19,8 @@ import tempfile
 
 import pytest
 
+from fixtures import vdsm_user
 from fixtures.vdsmd import Vdsmd
-from vdsm import pki
 from vdsm.common import privilege
 
 pytestmark = pytest.mark.root
@@ -97,19 +97,7 @@ def vdsmd_as_user(host_pki):
     gid = grp.getgrnam(group).gr_gid
     root = tempfile.mkdtemp(prefix="vdsmd-user-", dir="/tmp")
     os.chmod(root, 0o711)
-    # The daemon's own PKI copy, readable by the user (as vdsm-tool's
-    # certificates module leaves it); the test's client uses host_pki.
-    own_pki = pki.Paths(os.path.join(root, "pki"))
-    shutil.copytree(host_pki.root, own_pki.root)
-    for dirpath, dirnames, filenames in os.walk(own_pki.root):
-        for name in dirnames + filenames:
-            os.chown(os.path.join(dirpath, name), uid, gid)
-        os.chown(dirpath, uid, gid)
-    for name in ("run", "lib", "hooks"):
-        os.mkdir(os.path.join(root, name), 0o755)
-        os.chown(os.path.join(root, name), uid, gid)
-    open(os.path.join(root, "vdsm.log"), "w").close()
-    os.chown(os.path.join(root, "vdsm.log"), uid, gid)
+    own_pki = vdsm_user.layout(root, host_pki, uid, gid)
     daemon = Vdsmd(root, host_pki, {
         "vars": {"drop_privileges": "true", "user": user, "group": group},
         "pki": {"pki_dir": own_pki.root}})
@@ -123,19 +111,9 @@ def vdsmd_as_user(host_pki):
         shutil.rmtree(root, ignore_errors=True)
 
 
-def proc_ids(pid):
-    ids = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("Uid", "Gid"):
-                ids[key] = [int(v) for v in value.split()]
-    return ids
-
-
 def test_vdsmd_serves_as_unprivileged_user(vdsmd_as_user):
     daemon, uid, gid = vdsmd_as_user
-    ids = proc_ids(daemon.proc.pid)
+    ids = vdsm_user.proc_ids(daemon.proc.pid)
     assert ids["Uid"] == [uid] * 4
     assert ids["Gid"] == [gid] * 4
     with daemon.client() as cli:

@@ -19,8 +19,8 @@ import tempfile
 
 import pytest
 
+from fixtures import vdsm_user
 from fixtures.vdsmd import Vdsmd
-from vdsm import pki
 
 pytestmark = pytest.mark.root
 
@@ -54,14 +54,6 @@ def disk_gid() -> int:
         pytest.skip("no group disk on this host")
 
 
-def proc_groups(pid: int) -> set[int]:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("Groups:"):
-                return {int(g) for g in line.split()[1:]}
-    raise AssertionError("no Groups line")
-
-
 def test_dropped_vdsm_cannot_open_a_disk(supervdsmd):
     vdsm_ids()
     disk = disk_gid()
@@ -87,17 +79,7 @@ def vdsmd_as_vdsm(supervdsmd, host_pki):
     uid, gid = vdsm_ids()
     root = tempfile.mkdtemp(prefix="vdsmd-groups-", dir="/tmp")
     os.chmod(root, 0o711)
-    own_pki = pki.Paths(os.path.join(root, "pki"))
-    shutil.copytree(host_pki.root, own_pki.root)
-    for dirpath, dirnames, filenames in os.walk(own_pki.root):
-        for name in dirnames + filenames:
-            os.chown(os.path.join(dirpath, name), uid, gid)
-        os.chown(dirpath, uid, gid)
-    for name in ("run", "lib", "hooks"):
-        os.mkdir(os.path.join(root, name), 0o755)
-        os.chown(os.path.join(root, name), uid, gid)
-    open(os.path.join(root, "vdsm.log"), "w").close()
-    os.chown(os.path.join(root, "vdsm.log"), uid, gid)
+    own_pki = vdsm_user.layout(root, host_pki, uid, gid)
     daemon = Vdsmd(root, host_pki, {
         "vars": {"drop_privileges": "true", "user": "vdsm",
                  "group": "kvm"},
@@ -116,7 +98,7 @@ def vdsmd_as_vdsm(supervdsmd, host_pki):
 def test_vdsmd_as_vdsm_has_no_disk_group_and_reaches_supervdsm(
         vdsmd_as_vdsm, supervdsmd):
     daemon, uid = vdsmd_as_vdsm
-    groups = proc_groups(daemon.proc.pid)
+    groups = set(vdsm_user.proc_ids(daemon.proc.pid)["Groups"])
     socket_gid = os.stat(supervdsmd.socket).st_gid
     print(f"vdsmd groups={sorted(groups)} socket_gid={socket_gid}")
     assert disk_gid() not in groups

@@ -24,6 +24,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from fixtures import vdsm_user
 from fixtures.vdsmd import Vdsmd
 from storage import sanlockd
 from storage.api_test import (BLANK, LEASE_ARGS, LOCALFS, POSIXFS,
@@ -67,21 +68,9 @@ class Host:
 
     def layout(self, host_pki: pki.Paths) -> pki.Paths:
         """The dirs vdsm-tool configure makes; the daemon's own PKI."""
-        for name in ("data-center", "data-center/mnt", "run", "lib",
-                     "hooks"):
-            path = os.path.join(self.root, name)
-            os.mkdir(path)
-            _own(path, self.uid, self.gid, DIR_MODE)
-        log = os.path.join(self.root, "vdsm.log")
-        open(log, "w").close()
-        _own(log, self.uid, self.gid, 0o644)
-        own_pki = pki.Paths(os.path.join(self.root, "pki"))
-        shutil.copytree(host_pki.root, own_pki.root)
-        for dirpath, dirnames, filenames in os.walk(own_pki.root):
-            os.chown(dirpath, self.uid, self.gid)
-            for name in dirnames + filenames:
-                os.chown(os.path.join(dirpath, name), self.uid, self.gid)
-        return own_pki
+        return vdsm_user.layout(
+            self.root, host_pki, self.uid, self.gid,
+            ("data-center", "data-center/mnt") + vdsm_user.DAEMON_DIRS)
 
     def start(self, host_pki: pki.Paths, supervdsm_socket: str) -> Vdsmd:
         own_pki = self.layout(host_pki)
@@ -150,16 +139,6 @@ def storage_dir(userstorage_fs: dict[str, Any]) -> Iterator[str]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def proc_ids(pid: int) -> dict[str, list[int]]:
-    ids = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("Uid", "Gid"):
-                ids[key] = [int(v) for v in value.split()]
-    return ids
-
-
 def wrong_owners(top: str, uid: int, gid: int) -> list[str]:
     """Paths under top (itself included) not owned right or not 0660/0755."""
     bad = []
@@ -179,11 +158,11 @@ def wrong_owners(top: str, uid: int, gid: int) -> list[str]:
 def test_localfs_flow_as_vdsm(host: Host, storage_dir: str) -> None:
     vdsmd = host.vdsmd
     assert vdsmd is not None and vdsmd.proc is not None
-    ids = proc_ids(vdsmd.proc.pid)
+    ids = vdsm_user.proc_ids(vdsmd.proc.pid)
     assert ids["Uid"] == [host.uid] * 4 and ids["Gid"] == [host.gid] * 4
     sanlock_uid = pwd.getpwnam("sanlock").pw_uid
     assert host.sanlock.proc is not None
-    assert proc_ids(host.sanlock.proc.pid)["Uid"][0] == sanlock_uid
+    assert vdsm_user.proc_ids(host.sanlock.proc.pid)["Uid"][0] == sanlock_uid
 
     with vdsmd.client() as cli:
         # A directory left to root: vdsm may not write there, and says so.

@@ -69,17 +69,15 @@ def closed_by_server(sock):
         return True
 
 
-@pytest.mark.stress
-def test_idle_connects_from_one_client(vdsmd_factory):
-    limit = 20
-    daemon = vdsmd_factory({"vars": {
-        "max_connections_per_client": str(limit),
-        "ssl_handshake_timeout": "10"}})
+def idle_flood(daemon, source_of, clients):
+    """FLOOD idle connects, source_of(i) the address of the i-th, while a
+    good client stays subscribed: (held by the daemon, descriptors added,
+    RSS added in KiB, the good client's answers of 5)."""
     with RawStomp(daemon, source="127.0.0.2") as good:
         good.connect()
         good.send("SUBSCRIBE", {"destination": "r", "id": "1"})
         rss0, fds0 = settle(daemon)
-        socks = open_idle(daemon, FLOOD, lambda i: "127.0.0.1")
+        socks = open_idle(daemon, FLOOD, source_of)
         try:
             rss1, fds1 = settle(daemon, 1.0)
             answers = ping_count(good)
@@ -87,12 +85,23 @@ def test_idle_connects_from_one_client(vdsmd_factory):
         finally:
             for s in socks:
                 s.close()
-    print(f"\npre-auth flood, one client: {len(socks)} connects, "
+    print(f"\npre-auth flood, {clients}: {len(socks)} connects, "
           f"{held} held, fds +{fds1 - fds0}, RSS +{rss1 - rss0} KiB, "
           f"good client answers {answers}/5")
+    return held, fds1 - fds0, rss1 - rss0, answers
+
+
+@pytest.mark.stress
+def test_idle_connects_from_one_client(vdsmd_factory):
+    limit = 20
+    daemon = vdsmd_factory({"vars": {
+        "max_connections_per_client": str(limit),
+        "ssl_handshake_timeout": "10"}})
+    held, fds, rss, answers = idle_flood(daemon, lambda i: "127.0.0.1",
+                                         "one client")
     assert held <= limit
-    assert fds1 - fds0 <= limit + SLACK_FDS
-    assert rss1 - rss0 <= limit * MAX_KIB_PER_CONNECTION + SLACK_KIB
+    assert fds <= limit + SLACK_FDS
+    assert rss <= limit * MAX_KIB_PER_CONNECTION + SLACK_KIB
     assert answers == 5
     lines = refusals(daemon, "too many connections from this client")
     assert 1 <= len(lines) <= 20, len(lines)  # Rate-limited.
@@ -103,24 +112,11 @@ def test_idle_connects_from_many_clients(vdsmd_factory):
     handshakes = 16
     daemon = vdsmd_factory({"vars": {"max_tls_handshakes": str(handshakes),
                                      "ssl_handshake_timeout": "10"}})
-    with RawStomp(daemon, source="127.0.0.2") as good:
-        good.connect()
-        good.send("SUBSCRIBE", {"destination": "r", "id": "1"})
-        rss0, fds0 = settle(daemon)
-        socks = open_idle(daemon, FLOOD, client_address)
-        try:
-            rss1, fds1 = settle(daemon, 1.0)
-            answers = ping_count(good)
-            held = sum(not closed_by_server(s) for s in socks)
-        finally:
-            for s in socks:
-                s.close()
-    print(f"\npre-auth flood, {FLOOD} clients: {len(socks)} connects, "
-          f"{held} held, fds +{fds1 - fds0}, RSS +{rss1 - rss0} KiB, "
-          f"good client answers {answers}/5")
+    held, fds, rss, answers = idle_flood(daemon, client_address,
+                                         f"{FLOOD} clients")
     assert held <= handshakes
-    assert fds1 - fds0 <= handshakes + SLACK_FDS
-    assert rss1 - rss0 <= handshakes * MAX_KIB_PER_CONNECTION + SLACK_KIB
+    assert fds <= handshakes + SLACK_FDS
+    assert rss <= handshakes * MAX_KIB_PER_CONNECTION + SLACK_KIB
     assert answers == 5
     assert refusals(daemon, "too many TLS handshakes in progress")
 

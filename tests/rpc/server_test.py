@@ -3,67 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import ssl
 import time
 
 import pytest
 
+from fixtures.stomp_peer import RawStomp
 from vdsm import client, pki
-from vdsm.rpc import stomp
-
-
-class RawStomp:
-    """A bare STOMP peer, to send what a well-behaved client never would."""
-
-    def __init__(self, daemon, tls=True, cert=True):
-        sock = socket.create_connection(("127.0.0.1", daemon.port), 10)
-        if tls:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.load_verify_locations(daemon.pki.ca_cert)
-            if cert:
-                ctx.load_cert_chain(daemon.pki.cert, daemon.pki.key)
-            sock = ctx.wrap_socket(sock)
-        self.sock = sock
-        self.parser = stomp.Parser(max_size=1 << 30)
-        self.frames: list[stomp.Frame] = []
-
-    def send(self, command, headers=None, body=b""):
-        self.sock.sendall(stomp.encode(stomp.Frame(command, headers or {},
-                                                   body)))
-
-    def connect(self, heartbeat="0,0"):
-        self.send("CONNECT", {"accept-version": "1.2",
-                              "heart-beat": heartbeat})
-        return self.expect("CONNECTED")
-
-    def expect(self, command, timeout=10):
-        deadline = time.monotonic() + timeout
-        while True:
-            for i, frame in enumerate(self.frames):
-                if frame.command == command:
-                    return self.frames.pop(i)
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
-            data = self.sock.recv(65536)
-            if not data:
-                raise EOFError("closed")
-            self.frames += self.parser.feed(data)
-
-    def closed_within(self, timeout):
-        """True if the server closes the connection within timeout."""
-        self.sock.settimeout(timeout)
-        try:
-            while self.sock.recv(65536):
-                pass
-        except (socket.timeout, TimeoutError):
-            return False
-        except (ConnectionError, ssl.SSLError, OSError):
-            return True
-        return True
-
-    def close(self):
-        self.sock.close()
 
 
 @pytest.fixture
@@ -77,17 +23,6 @@ def raw(vdsmd):
     yield make
     for peer in peers:
         peer.close()
-
-
-def request(peer, method, params, req_id="1", reply_to="r"):
-    body = json.dumps({"jsonrpc": "2.0", "method": method,
-                       "params": params, "id": req_id}).encode()
-    peer.send("SEND", {"destination": "jms.topic.vdsm_requests",
-                       "reply-to": reply_to}, body)
-
-
-def response(peer):
-    return json.loads(peer.expect("MESSAGE").body)
 
 
 def test_ping(cli):
@@ -162,7 +97,7 @@ def test_invalid_json(raw):
     peer.send("SUBSCRIBE", {"destination": "r", "id": "1"})
     peer.send("SEND", {"destination": "jms.topic.vdsm_requests",
                        "reply-to": "r"}, b"{this is not json")
-    resp = response(peer)
+    resp = peer.response()
     assert resp["error"]["code"] == -32700
     assert resp["id"] is None
 
@@ -171,8 +106,8 @@ def test_subscribe_before_connect(raw):
     peer = raw()
     peer.send("SUBSCRIBE", {"destination": "r", "id": "1"})
     peer.connect()
-    request(peer, "Host.ping2", {})
-    assert response(peer) == {"jsonrpc": "2.0", "id": "1", "result": True}
+    peer.request("Host.ping2", {})
+    assert peer.response() == {"jsonrpc": "2.0", "id": "1", "result": True}
 
 
 def test_batch_and_notification(raw):
@@ -187,7 +122,7 @@ def test_batch_and_notification(raw):
     ]).encode()
     peer.send("SEND", {"destination": "jms.topic.vdsm_requests",
                        "reply-to": "r"}, body)
-    resp = response(peer)
+    resp = peer.response()
     assert sorted((r["id"], r["result"]) for r in resp) == [(1, "a"),
                                                              (2, "b")]
 
@@ -196,7 +131,7 @@ def test_response_headers(raw):
     peer = raw()
     peer.connect()
     peer.send("SUBSCRIBE", {"destination": "r", "id": "sub-7"})
-    request(peer, "Host.ping2", {})
+    peer.request("Host.ping2", {})
     frame = peer.expect("MESSAGE")
     assert frame.headers["destination"] == "r"
     assert frame.headers["subscription"] == "sub-7"
@@ -327,5 +262,5 @@ def test_garbage_answered_daemon_survives(vdsmd, raw, cli, body):
     peer.send("SUBSCRIBE", {"destination": "r", "id": "1"})
     peer.send("SEND", {"destination": "jms.topic.vdsm_requests",
                        "reply-to": "r"}, body)
-    assert "error" in response(peer)
+    assert "error" in peer.response()
     assert cli.Host.ping2() is True

@@ -83,6 +83,20 @@ def setup_pool(cli, path, spm=True):
     return sp, sd
 
 
+def add_domain(cli, sp, path, conn_id="c2", name="second"):
+    """Another LOCALFS domain on path in the pool, attached and active."""
+    assert cli.StoragePool.connectStorageServer(
+        storagepoolID=sp, domainType=LOCALFS,
+        connectionParams=[{"id": conn_id, "connection": path}]) == \
+        [{"id": conn_id, "status": 0}]
+    sd = new_id()
+    cli.StorageDomain.create(storagedomainID=sd, domainType=LOCALFS,
+                             typeArgs=path, name=name, domainClass=1)
+    cli.StorageDomain.attach(storagedomainID=sd, storagepoolID=sp)
+    cli.StorageDomain.activate(storagedomainID=sd, storagepoolID=sp)
+    return sd
+
+
 def teardown_pool(cli, sp):
     cli.StoragePool.spmStop(storagepoolID=sp)
     cli.StoragePool.disconnect(storagepoolID=sp, hostID=1, scsiKey=sp)
@@ -156,16 +170,7 @@ def test_whole_flow(env, vdsmd_factory):
         ok(cli, job)
 
         # A second domain, attached and active; move the image there.
-        assert cli.StoragePool.connectStorageServer(
-            storagepoolID=sp, domainType=LOCALFS,
-            connectionParams=[{"id": "c2", "connection": path2}]) == \
-            [{"id": "c2", "status": 0}]
-        sd2 = new_id()
-        cli.StorageDomain.create(storagedomainID=sd2, domainType=LOCALFS,
-                                 typeArgs=path2, name="second",
-                                 domainClass=1)
-        cli.StorageDomain.attach(storagedomainID=sd2, storagepoolID=sp)
-        cli.StorageDomain.activate(storagedomainID=sd2, storagepoolID=sp)
+        sd2 = add_domain(cli, sp, path2)
         ok(cli, cli.Image.move(imageID=img, storagepoolID=sp,
                                storagedomainID=sd, dstSdUUID=sd2,
                                operation=2, postZero="false",
@@ -457,16 +462,7 @@ def test_frozen_mount_other_verbs_answer(env, vdsmd_factory,
     vdsmd = vdsmd_factory(overrides(env))
     with vdsmd.client() as cli:
         sp, sd = setup_pool(cli, env.dir())
-        assert cli.StoragePool.connectStorageServer(
-            storagepoolID=sp, domainType=LOCALFS,
-            connectionParams=[{"id": "f", "connection": fuse_mnt}]) == \
-            [{"id": "f", "status": 0}]
-        frozen = new_id()
-        cli.StorageDomain.create(storagedomainID=frozen,
-                                 domainType=LOCALFS, typeArgs=fuse_mnt,
-                                 name="fuse", domainClass=1)
-        cli.StorageDomain.attach(storagedomainID=frozen, storagepoolID=sp)
-        cli.StorageDomain.activate(storagedomainID=frozen, storagepoolID=sp)
+        frozen = add_domain(cli, sp, fuse_mnt, "f", "fuse")
         os.kill(bindfs.pid, signal.SIGSTOP)
         try:
             # A verb on the frozen domain fails with 379, in time.
@@ -547,16 +543,7 @@ def test_engine_params_act(env, vdsmd_factory):
                 "bitmaps", [])] == [mark]
 
         # A second domain; copy then move another image there.
-        assert cli.StoragePool.connectStorageServer(
-            storagepoolID=sp, domainType=LOCALFS,
-            connectionParams=[{"id": "c2", "connection": path2}]) == \
-            [{"id": "c2", "status": 0}]
-        sd2 = new_id()
-        cli.StorageDomain.create(storagedomainID=sd2, domainType=LOCALFS,
-                                 typeArgs=path2, name="second",
-                                 domainClass=1)
-        cli.StorageDomain.attach(storagedomainID=sd2, storagepoolID=sp)
-        cli.StorageDomain.activate(storagedomainID=sd2, storagepoolID=sp)
+        sd2 = add_domain(cli, sp, path2)
         img2, vol2 = new_id(), new_id()
         ok(cli, create_volume(cli, sp, sd, img2, vol2))
         move = dict(imageID=img2, storagepoolID=sp, storagedomainID=sd,

@@ -27,9 +27,8 @@ import pytest
 from fixtures import vdsm_user
 from fixtures.vdsmd import Vdsmd
 from storage import sanlockd
-from storage.api_test import (BLANK, LEASE_ARGS, LOCALFS, POSIXFS,
-                              SPM_ARGS, create_volume, ok,
-                              teardown_pool, vol_args)
+from storage.api_test import (BLANK, LOCALFS, POSIXFS, create_volume, ok,
+                              setup_pool, teardown_pool, vol_args)
 from storage.storagefixtures import MIB, new_id
 from vdsm import pki
 from vdsm.common.config import Config
@@ -187,20 +186,7 @@ def test_localfs_flow_as_vdsm(host: Host, storage_dir: str) -> None:
             os.chown(mnt, host.uid, host.gid)
         assert os.listdir(mnt) == []
 
-        conn = [{"id": "c1", "connection": storage_dir}]
-        assert cli.StoragePool.connectStorageServer(
-            storagepoolID=BLANK, domainType=LOCALFS,
-            connectionParams=conn) == [{"id": "c1", "status": 0}]
-        sd, sp = new_id(), new_id()
-        cli.StorageDomain.create(storagedomainID=sd, domainType=LOCALFS,
-                                 typeArgs=storage_dir, name="unpriv",
-                                 domainClass=1)
-        cli.StoragePool.create(storagepoolID=sp, name="unpriv-pool",
-                               masterSdUUID=sd, masterVersion=1,
-                               domainList=[sd], **LEASE_ARGS)
-        cli.StoragePool.connect(storagepoolID=sp, hostID=1, scsiKey=sp,
-                                masterSdUUID=sd, masterVersion=1)
-        ok(cli, cli.StoragePool.spmStart(storagepoolID=sp, **SPM_ARGS))
+        sp, sd = setup_pool(cli, storage_dir)
         status = cli.StoragePool.getSpmStatus(storagepoolID=sp)
         assert status["spmStatus"] == "SPM" and status["spmId"] == 1
 
@@ -226,6 +212,8 @@ def test_localfs_flow_as_vdsm(host: Host, storage_dir: str) -> None:
             "children"] == []
         teardown_pool(cli, sp)
         assert cli.Host.getConnectedStoragePools() == []
+        # setup_pool's connection.
+        conn = [{"id": "c1", "connection": storage_dir}]
         assert cli.StoragePool.disconnectStorageServer(
             storagepoolID=BLANK, domainType=LOCALFS,
             connectionParams=conn) == [{"id": "c1", "status": 0}]

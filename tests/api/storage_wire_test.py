@@ -135,3 +135,19 @@ def test_tasks_and_jobs():
         '"error": {"code": 252, "message": "bad"}}' % VOL)
     done = JobInfo(VOL, JobStatus.DONE, "", "storage", None, None)
     assert "progress" not in storage_wire.job_info(done)
+
+
+def test_qemu_image_info_and_measure():
+    from vdsm.storage.qemuimg import Measure
+    from vdsm.storage.volinspect import QemuImageInfo
+    qcow = QemuImageInfo("qcow2", 1048576, 65536, VOL, "1.1")
+    assert text(storage_wire.qemu_image_info(qcow)) == (
+        '{"format": "qcow2", "virtualsize": 1048576, "clustersize": 65536, '
+        f'"backingfile": "{VOL}", "compat": "1.1"}}')
+    raw = QemuImageInfo("raw", 1048576, None, None, None)
+    assert storage_wire.qemu_image_info(raw) == {
+        "format": "raw", "virtualsize": 1048576}
+    assert text(storage_wire.measure(Measure(393216, 1114112, 0))) == (
+        '{"required": 393216, "fully-allocated": 1114112, "bitmaps": 0}')
+    assert storage_wire.measure(Measure(1, 2, None)) == {
+        "required": 1, "fully-allocated": 2}

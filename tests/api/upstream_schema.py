@@ -149,6 +149,10 @@ UPSTREAM: dict[str, tuple[tuple, ...]] = {
                       ("force", B, R), ("discard", B, False)),
     "Volume.extendSize": (POOL, DOM, IMG, VOL, ("newSize", S, R)),
     "Volume.setDescription": (VOL, POOL, DOM, IMG, ("description", S, R)),
+    "Volume.setLegality": (VOL, POOL, DOM, IMG, ("legality", ENUM, R)),
+    "Volume.getQemuImageInfo": (VOL, POOL, DOM, IMG),
+    "Volume.measure": (VOL, POOL, DOM, IMG, ("dstVolFormat", ENUM, R),
+                       ("backing_chain", B, True), ("baseID", S, None)),
     # Image
     "Image.delete": (IMG, POOL, DOM, ("postZero", B, R), ("force", B, R),
                      ("discard", B, False)),

@@ -17,8 +17,10 @@ from vdsm.storage.imagedir import Drive
 from vdsm.storage.jobs import JobInfo, JobStatus
 from vdsm.storage.monitor import DomainHealth
 from vdsm.storage.pool import SpmRole, SpmStatus
+from vdsm.storage.qemuimg import Measure
 from vdsm.storage.tasks import (Task, TaskKind, TaskResult, TaskState,
                                 TaskStatus)
+from vdsm.storage.volinspect import QemuImageInfo
 from vdsm.storage.volume import VolumeInfo, VolumeSize
 
 # Domains.
@@ -100,6 +102,27 @@ def volume_info(info: VolumeInfo) -> dict[str, Any]:
 
 def volume_size(size: VolumeSize) -> dict[str, Any]:
     return {"apparentsize": str(size.apparent), "truesize": str(size.true)}
+
+
+def qemu_image_info(info: QemuImageInfo) -> dict[str, Any]:
+    """Volume.getQemuImageInfo: upstream's keys, only those qemu has."""
+    out: dict[str, Any] = {"format": info.format,
+                           "virtualsize": info.virtual_size}
+    if info.cluster_size is not None:
+        out["clustersize"] = info.cluster_size
+    if info.backing_file is not None:
+        out["backingfile"] = info.backing_file
+    if info.compat is not None:
+        out["compat"] = info.compat
+    return out
+
+
+def measure(result: Measure) -> dict[str, Any]:
+    out: dict[str, Any] = {"required": result.required,
+                           "fully-allocated": result.fully_allocated}
+    if result.bitmaps is not None:
+        out["bitmaps"] = result.bitmaps
+    return out
 
 
 def prepared_image(drive: Drive) -> dict[str, Any]:

@@ -81,3 +81,30 @@ def set_description(ctx: CallContext, volumeID: str, storagepoolID: str,
     storage(ctx).images.set_description(
         storagedomainID, uuid(storagepoolID, "spUUID"),
         uuid(imageID, "imgUUID"), uuid(volumeID, "volUUID"), description)
+
+
+@verb("Volume.setLegality")
+def set_legality(ctx: CallContext, volumeID: str, storagepoolID: str,
+                 storagedomainID: str, imageID: str, legality: str) -> None:
+    storage(ctx).images.set_legality(
+        storagedomainID, uuid(storagepoolID, "spUUID"),
+        uuid(imageID, "imgUUID"), uuid(volumeID, "volUUID"), legality)
+
+
+@verb("Volume.getQemuImageInfo")
+def get_qemu_image_info(ctx: CallContext, volumeID: str, storagepoolID: str,
+                        storagedomainID: str,
+                        imageID: str) -> dict[str, Any]:
+    return storage_wire.qemu_image_info(storage(ctx).images.qemu_image_info(
+        uuid(storagedomainID, "sdUUID"), uuid(imageID, "imgUUID"),
+        uuid(volumeID, "volUUID")))
+
+
+@verb("Volume.measure")
+def measure(ctx: CallContext, volumeID: str, storagepoolID: str,
+            storagedomainID: str, imageID: str, dstVolFormat: int,
+            backing_chain: bool, baseID: str | None) -> dict[str, Any]:
+    return storage_wire.measure(storage(ctx).images.measure(
+        uuid(storagedomainID, "sdUUID"), uuid(imageID, "imgUUID"),
+        uuid(volumeID, "volUUID"), dstVolFormat, backing_chain,
+        None if baseID is None else uuid(baseID, "baseID")))

@@ -67,6 +67,7 @@ INTERNAL = "INTERNAL"
 SHARED = "SHARED"
 LEGAL = "LEGAL"
 ILLEGAL = "ILLEGAL"
+FAKE = "FAKE"
 DISK_TYPES = ("DATA", "ISOF", "MEMD", "MEMM", "OVFS", "HEVD", "LEASE",
               "2", "")
 

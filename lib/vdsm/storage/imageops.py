@@ -17,10 +17,12 @@ from vdsm.storage import constants as sc
 from vdsm.storage import errors
 from vdsm.storage import imagedir as img_mod
 from vdsm.storage import jobs
+from vdsm.storage import volinspect
 from vdsm.storage import volume as vol_mod
 from vdsm.storage.hostpools import HostPools
 from vdsm.storage.imagedir import Drive
 from vdsm.storage.links import ImageLinks
+from vdsm.storage.qemuimg import Measure
 from vdsm.storage.repository import Repository
 from vdsm.storage.tasks import Task, TaskKind, TaskManager
 from vdsm.storage.volume import (Volume, VolumeInfo, VolumeRef, VolumeSize,
@@ -120,6 +122,28 @@ class ImageOps:
             raise errors.InvalidParameter("bad description")
         self.volume(sd_uuid, img_uuid, vol_uuid).update(
             DESCRIPTION=description)
+
+    def set_legality(self, sd_uuid: str, sp_uuid: str, img_uuid: str,
+                     vol_uuid: str, legality: str) -> None:
+        """Volume.setLegality (SPM only, as setDescription)."""
+        self._pools.spm_pool(sp_uuid).domain(sd_uuid)
+        if legality not in (sc.LEGAL, sc.ILLEGAL, sc.FAKE):
+            raise errors.InvalidParameter("bad legality", value=legality)
+        vol = self.volume(sd_uuid, img_uuid, vol_uuid)
+        vol.update(LEGALITY=legality)
+        log.info("LEGALITY vol=%s img=%s sd=%s legality=%s", vol_uuid,
+                 img_uuid, sd_uuid, legality)
+
+    def qemu_image_info(self, sd_uuid: str, img_uuid: str,
+                        vol_uuid: str) -> volinspect.QemuImageInfo:
+        return volinspect.image_info(
+            self.volume(sd_uuid, img_uuid, vol_uuid))
+
+    def measure(self, sd_uuid: str, img_uuid: str, vol_uuid: str,
+                dst_format: int, backing: bool = True,
+                base_id: str | None = None) -> Measure:
+        return volinspect.measure(self.volume(sd_uuid, img_uuid, vol_uuid),
+                                  dst_format, backing, base_id)
 
     # Images.
 

@@ -99,6 +99,51 @@ def convert(src: str, dst: str, src_fmt: str, dst_fmt: str,
     _run(args + ["--", src, dst], timeout, on_start, on_progress)
 
 
+def _layer(path: str, fmt: str, backing: Any = None) -> dict[str, Any]:
+    """A json: node of one image file (``backing`` None: qemu opens the
+    image's own backing; False: no backing at all; a dict: that node)."""
+    node: dict[str, Any] = {"driver": fmt,
+                            "file": {"driver": "file", "filename": path}}
+    if fmt == "qcow2" and backing is not None:
+        node["backing"] = None if backing is False else backing
+    return node
+
+
+@dataclass(frozen=True)
+class Measure:
+    required: int           # bytes a copy needs
+    fully_allocated: int    # bytes a fully allocated copy needs
+    bitmaps: int | None     # bytes of the bitmaps (qemu 5.1+)
+
+
+def measure(path: str, fmt: str, out_fmt: str, backing: bool = True,
+            base: tuple[str, str] | None = None,
+            timeout: float = 300) -> Measure:
+    """What a copy of the image into out_fmt needs: the whole chain
+    (backing), the image's own layer only (not backing), or the layer
+    with its parent (base: the parent's path and format) only."""
+    if not backing:
+        source = "json:" + json.dumps(_layer(path, fmt, backing=False))
+    elif base is not None:
+        parent = _layer(base[0], base[1], backing=False)
+        source = "json:" + json.dumps(_layer(path, fmt, backing=parent))
+    else:
+        source = path
+    args = ["measure", "--output", "json", "-O", out_fmt]
+    if source == path:
+        args += ["-f", fmt]
+    out = json.loads(_run(args + ["--", source], timeout))
+    return Measure(int(out["required"]), int(out["fully-allocated"]),
+                   int(out["bitmaps"]) if "bitmaps" in out else None)
+
+
+def amend(path: str, compat: str, timeout: float = DEFAULT_TIMEOUT,
+          on_start: OnStart | None = None) -> None:
+    """Change a qcow2 image's compat level in place (0.10 or 1.1)."""
+    _run(["amend", "-f", "qcow2", "-o", f"compat={compat}", "--", path],
+         timeout, on_start)
+
+
 def resize(path: str, size: int, fmt: str,
            timeout: float = DEFAULT_TIMEOUT) -> None:
     _run(["resize", "-f", fmt, "--", path, str(size)], timeout)

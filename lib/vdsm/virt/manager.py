@@ -110,7 +110,7 @@ class VmManager:
         with self._admitting(vm, root):
             vm.set_xml(domxml.to_string(root))
         log.info("CREATE INCOMING vm=%s name=%s", vm_id, vm.name)
-        vm.set_status(MIGRATION_DESTINATION)
+        vm.send_status()
         return vm
 
     @contextlib.contextmanager

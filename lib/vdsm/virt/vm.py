@@ -220,6 +220,10 @@ class Vm:
         log.info("STATUS vm=%s status=%s", self.id, status)
         if status != PAUSED:
             self.pause_code = PauseCode.NOERR
+        self.send_status()
+
+    def send_status(self) -> None:
+        """Publish the current status (|virt|VM_status|<vmId>)."""
         try:
             self._publish(self.id, self.status_info())
         except Exception:

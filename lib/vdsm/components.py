@@ -39,6 +39,7 @@ API_MODULES: list[str] = [
     "vdsm.api.vm_external",
     "vdsm.api.vm_migration",
     "vdsm.api.vm_snapshot",
+    "vdsm.api.vm_merge",
     "vdsm.api.host_virt",
     "vdsm.api.storagepool",
     "vdsm.api.storagedomain",

@@ -277,6 +277,17 @@ SHAPES: list[tuple[str, dict]] = [
         "domainID": SD, "imageID": u(), "volumeID": u(),
         "baseVolumeID": u()}], "frozen": False, "jobUUID": u(),
         "freeze_timeout": 8}),
+    # MergeVDSCommand: every param a String but the drive map.
+    ("VM.merge", {"vmID": VM_ID, "drive": {
+        "poolID": SP, "domainID": SD, "imageID": IMG, "volumeID": u()},
+        "baseVolUUID": u(), "topVolUUID": u(), "bandwidth": "0",
+        "jobUUID": u()}),
+    # ReconcileVolumeChainVDSCommand, DestroyImageVDSCommand.
+    ("Image.reconcileVolumeChain", {**POOL, **DOM, "imageID": IMG,
+                                    "leafVolID": u()}),
+    ("Image.deleteVolumes", {"imageID": IMG, **POOL, **DOM,
+                             "volumeList": [u(), u()], "postZero": "false",
+                             "discard": False, "force": "false"}),
 ]
 
 # Engine verbs (ENGINE.md, live ones) with no shape above: not served yet.
@@ -289,8 +300,8 @@ NOT_SERVED = (
     "Host.getExternalVmFromOva", "Host.hostdevChangeNumvfs",
     "Host.setHaMaintenanceMode",
     "ISCSIConnection.discoverSendTargets",
-    "Image.cloneStructure", "Image.deleteVolumes", "Image.download",
-    "Image.reconcileVolumeChain", "Image.syncData", "Image.upload",
+    "Image.cloneStructure", "Image.download", "Image.syncData",
+    "Image.upload",
     "LVMVolumeGroup.create", "LVMVolumeGroup.getInfo",
     "Lease.create", "Lease.delete", "Lease.fence", "Lease.info",
     "Lease.status",
@@ -312,7 +323,7 @@ NOT_SERVED = (
     "VM.diskReplicateFinish", "VM.diskReplicateStart", "VM.diskSizeExtend",
     "VM.freeze", "VM.hibernate", "VM.hotplugLease",
     "VM.hotplugMemory", "VM.hotunplugLease", "VM.hotunplugMemory",
-    "VM.list_checkpoints", "VM.merge",
+    "VM.list_checkpoints",
     "VM.redefine_checkpoints", "VM.screenshot", "VM.seal",
     "VM.setDestroyOnReboot", "VM.setNumberOfCpus",
     "VM.start_backup", "VM.stop_backup", "VM.thaw", "VM.updateVmPolicy",

@@ -95,6 +95,9 @@ UPSTREAM: dict[str, tuple[tuple, ...]] = {
     "VM.snapshot": (VM, ("snapDrives", LIST, R), ("snapMemory", S, None),
                     ("frozen", B, False), ("jobUUID", S, None),
                     ("timeout", U, 30), ("freeze_timeout", U, 8)),
+    "VM.merge": (VM, ("drive", OBJ, R), ("baseVolUUID", S, R),
+                 ("topVolUUID", S, R), ("bandwidth", INT, 0),
+                 ("jobUUID", S, None)),
     # StoragePool
     "StoragePool.connectStorageServer": (POOL, ("domainType", ENUM, R),
                                          ("connectionParams", LIST, R)),
@@ -156,6 +159,10 @@ UPSTREAM: dict[str, tuple[tuple, ...]] = {
     # Image
     "Image.delete": (IMG, POOL, DOM, ("postZero", B, R), ("force", B, R),
                      ("discard", B, False)),
+    "Image.deleteVolumes": (IMG, POOL, DOM, ("volumeList", LIST, R),
+                            ("postZero", B, False), ("force", B, False),
+                            ("discard", B, False)),
+    "Image.reconcileVolumeChain": (POOL, DOM, IMG, ("leafVolID", S, R)),
     "Image.prepare": (POOL, DOM, IMG, VOL, ("allowIllegal", B, False)),
     "Image.teardown": (POOL, DOM, IMG, ("volumeID", S, None)),
     "Image.move": (IMG, POOL, DOM, ("dstSdUUID", S, R),

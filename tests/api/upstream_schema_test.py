@@ -37,6 +37,9 @@ DIFFERENCES: dict[tuple[str, str, str], str] = {
     ("Image.delete", "postZero", "kind"): ENGINE_TYPE + ": String",
     ("Image.delete", "force", "kind"): ENGINE_TYPE + ": String",
     ("Image.move", "postZero", "kind"): ENGINE_TYPE + ": String",
+    ("Image.deleteVolumes", "postZero", "kind"): ENGINE_TYPE + ": String",
+    ("Image.deleteVolumes", "force", "kind"): ENGINE_TYPE + ": String",
+    ("VM.merge", "bandwidth", "kind"): ENGINE_TYPE + ": String bandwidth",
     ("Image.move", "force", "kind"): ENGINE_TYPE + ": String",
     ("VM.shutdown", "delay", "kind"): ENGINE_TYPE + ": String timeout",
     # Upstream's API.py defaults it to None: sources older than 4.0 omit

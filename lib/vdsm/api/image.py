@@ -1,4 +1,5 @@
-"""Image namespace: delete, prepare/teardown and move images."""
+"""Image namespace: delete images or some of their volumes, reconcile a
+chain, prepare/teardown and move images."""
 
 from __future__ import annotations
 
@@ -20,6 +21,26 @@ def delete(ctx: CallContext, imageID: str, storagepoolID: str,
     return storage(ctx).images.delete_image(
         uuid(storagedomainID, "sdUUID"), uuid(storagepoolID, "spUUID"),
         uuid(imageID, "imgUUID"))
+
+
+@verb("Image.deleteVolumes")
+def delete_volumes(ctx: CallContext, imageID: str, storagepoolID: str,
+                   storagedomainID: str, volumeList: list[str],
+                   force: Any = False, **unused: Any) -> str:
+    return storage(ctx).images.delete_volume(
+        uuid(storagedomainID, "sdUUID"), uuid(storagepoolID, "spUUID"),
+        uuid(imageID, "imgUUID"),
+        [uuid(v, "volUUID") for v in volumeList],
+        force=force in (True, "true"))
+
+
+@verb("Image.reconcileVolumeChain")
+def reconcile_volume_chain(ctx: CallContext, imageID: str,
+                           storagepoolID: str, storagedomainID: str,
+                           leafVolID: str) -> list[str]:
+    return storage(ctx).images.reconcile_chain(
+        uuid(storagedomainID, "sdUUID"), uuid(storagepoolID, "spUUID"),
+        uuid(imageID, "imgUUID"), uuid(leafVolID, "volUUID"))
 
 
 @verb("Image.prepare")

@@ -107,6 +107,58 @@ def prepare(dom: FileDomain, img_uuid: str, vol_uuid: str) -> Drive:
                  sd_id=dom.sd_uuid, img_id=img_uuid, vol_id=vol_uuid)
 
 
+def sync_chain(dom: FileDomain, img_uuid: str, vols: list[str],
+               removed: list[str]) -> None:
+    """Volume metadata to match the chain qemu uses (vols, base first):
+    each volume's parent, LEAF for the last, INTERNAL for the others;
+    removed volumes (merged away) become ILLEGAL, for the manager to
+    delete (upstream's syncVolumeChain)."""
+    parent = sc.BLANK_UUID
+    for i, vol_uuid in enumerate(vols):
+        vol = Volume(dom, img_uuid, vol_uuid)
+        voltype = sc.LEAF if i == len(vols) - 1 else sc.INTERNAL
+        md = vol.metadata()
+        if md.get("PUUID") != parent or md.get("VOLTYPE") != voltype:
+            vol.update(PUUID=parent, VOLTYPE=voltype)
+        parent = vol_uuid
+    for vol_uuid in removed:
+        vol = Volume(dom, img_uuid, vol_uuid)
+        if vol.exists():
+            vol.update(LEGALITY=sc.ILLEGAL)
+    log.info("SYNC img=%s chain=%s removed=%s", img_uuid, vols, removed)
+
+
+def actual_chain(dom: FileDomain, img_uuid: str, leaf_uuid: str) -> list[str]:
+    """The chain as the qcow2 files name it (qemu-img), base first."""
+    out: list[str] = []
+    current = leaf_uuid
+    while current:
+        if len(out) > MAX_CHAIN or current in out:
+            raise errors.ImagePathError("chain too long or looped",
+                                        img=img_uuid)
+        vol = Volume(dom, img_uuid, current)
+        if not vol.exists():
+            raise errors.VolumeDoesNotExist(vol=current)
+        out.append(current)
+        info = qemuimg.info(vol.path)
+        backing = info.get("backing-filename") or ""
+        current = backing.rsplit("/", 1)[-1]
+    out.reverse()
+    return out
+
+
+def reconcile(dom: FileDomain, img_uuid: str, leaf_uuid: str) -> list[str]:
+    """Make the metadata follow the actual chain of leaf_uuid; volumes the
+    metadata chain had and the actual one lacks become ILLEGAL."""
+    vols = actual_chain(dom, img_uuid, leaf_uuid)
+    try:
+        recorded = [v.vol_uuid for v in chain(dom, img_uuid, leaf_uuid)]
+    except errors.StorageError:
+        recorded = []
+    sync_chain(dom, img_uuid, vols, [v for v in recorded if v not in vols])
+    return vols
+
+
 def delete(dom: FileDomain, img_uuid: str) -> None:
     """Remove every volume of the image, leaves first, then its dir."""
     path = dom.image_dir(img_uuid)

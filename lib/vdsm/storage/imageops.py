@@ -160,6 +160,20 @@ class ImageOps:
             self._links.unlink(dom.sd_uuid, img_uuid)
         return self._tasks.start(TaskKind.DELETE_IMAGE, run)
 
+    def sync_chain(self, sd_uuid: str, img_uuid: str, vols: list[str],
+                   removed: list[str]) -> None:
+        """After a live merge (virt): see imagedir.sync_chain."""
+        img_mod.sync_chain(self._repo.find_domain(sd_uuid), img_uuid, vols,
+                           removed)
+
+    def reconcile_chain(self, sd_uuid: str, sp_uuid: str, img_uuid: str,
+                        leaf_uuid: str) -> list[str]:
+        """Image.reconcileVolumeChain: the actual chain, metadata synced."""
+        dom = self._repo.find_domain(sc.check_uuid(sd_uuid, "sd_uuid"))
+        self.volume(sd_uuid, sc.check_uuid(img_uuid, "img_uuid"),
+                    sc.check_uuid(leaf_uuid, "vol_uuid"))
+        return img_mod.reconcile(dom, img_uuid, leaf_uuid)
+
     def prepare(self, sd_uuid: str, img_uuid: str, vol_uuid: str) -> Drive:
         """The chain of vol_uuid, its paths under the image's run link."""
         dom = self._repo.find_domain(sd_uuid)

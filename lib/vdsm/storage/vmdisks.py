@@ -102,22 +102,7 @@ class VmDisks:
         qemu runs on now; removed volumes left it and become ILLEGAL, for
         the manager to delete (upstream's imageSyncVolumeChain)."""
         assert self._images is not None
-        parent = sc.BLANK_UUID
-        for i, vol_id in enumerate(chain):
-            vol = self._images.volume(sd_id, img_id, vol_id)
-            voltype = sc.LEAF if i == len(chain) - 1 else sc.INTERNAL
-            md = vol.metadata()
-            if md.get("PUUID") != parent or md.get("VOLTYPE") != voltype:
-                vol.update(PUUID=parent, VOLTYPE=voltype)
-            parent = vol_id
-        for vol_id in removed:
-            try:
-                self._images.volume(sd_id, img_id, vol_id).update(
-                    LEGALITY=sc.ILLEGAL)
-            except Exception as e:
-                log.warning("SYNC img=%s vol=%s error=%s", img_id, vol_id,
-                            e)
-        log.info("SYNC img=%s chain=%s removed=%s", img_id, chain, removed)
+        self._images.sync_chain(sd_id, img_id, chain, removed)
 
     def prepare(self, root: ET.Element) -> list[Drive]:
         disks = storage_disks(root)

@@ -22,6 +22,7 @@ from vdsm.storage.vmdisks import VmDisks
 from vdsm.supervdsm import caller
 from vdsm.virt import domxml, externaldata, migration, vmstats
 from vdsm.virt.jobs import VirtJobs
+from vdsm.virt.livemerge import Merges
 from vdsm.virt.snapshot import Snapshots
 from vdsm.virt.guestinfo import GuestPoller
 from vdsm.virt.manager import VmManager
@@ -116,6 +117,8 @@ class VirtService:
         # Virt host jobs (VM.snapshot with jobUUID) and live snapshots.
         self.jobs = VirtJobs(config.getfloat("jobs", "autodelete_delay"))
         self.snapshots = Snapshots(disks, self.jobs)
+        # Live merges (VM.merge), their progress in vmJobs.
+        self.merges = Merges(disks)
         read, write = externaldata.privileged_io(privileged)
         self.external = externaldata.ExternalData(
             read, write, config.getfloat("virt", "external_data_interval"),
@@ -125,10 +128,12 @@ class VirtService:
         self.vms.recover()
         for vm in self.vms.all():
             self.snapshots.recover(vm)
+            self.merges.recover(vm)
         self.sampler.start()
         self.external.start()
 
     def stop(self) -> None:
+        self.merges.stop()
         self.external.stop()
         self.sampler.stop()
         self.vms.stop()
@@ -137,6 +142,10 @@ class VirtService:
     def stats(self, vm: Vm) -> VmStats:
         """A VM's statistics from the views and the last samples only."""
         guest, jobs = self.guests.get(vm.id)
+        # A merge reports its own job (id, image) on its disk.
+        merges = self.merges.block_jobs(vm.id)
+        merging = {j.disk for j in merges}
+        jobs = merges + [j for j in jobs if j.disk not in merging]
         return vmstats.vm_stats(vm, *self.sampler.get(vm.id), guest=guest,
                                 jobs=jobs)
 

@@ -14,6 +14,8 @@ hosts' addresses.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
 import uuid
@@ -309,6 +311,27 @@ def test_destination_refuses_unknown_network(hosts, pool, vm_id):
         src.run(["ip", "link", "del", "vmbr-only0"], check=False)
 
 
+def test_destination_refuses_without_memory(hosts, pool, vm_id):
+    """A destination that cannot give the VM its memory (here: it keeps
+    a reserve larger than the machine) refuses with upstream's outOfMem;
+    the guest stays where it was."""
+    src, dst = hosts[0], hosts[1]
+    dst.configure({"vars": {"host_mem_reserve": str(64 * 1024 * 1024)}})
+    try:
+        start(src, vm_id, m.vm_xml(vm_id, None))
+        migrate(src, dst, vm_id)
+        m.wait_status(src, vm_id, "Up")
+        with src.client() as cli:
+            assert error_code(lambda: cli.VM.getMigrationStatus(
+                vmID=vm_id)) == 14
+        with dst.client() as cli:
+            assert vm_id not in cli.Host.getVMList(onlyUUID=True)
+            assert cli.Host.getStats()["incomingVmMigrations"] == 0
+        assert m.running_on(hosts, vm_id) == [src.name]
+    finally:
+        dst.configure({"vars": {"host_mem_reserve": "256"}})
+
+
 def test_second_migrate_and_busy_destination(hosts, pool, vm_id):
     """A second migrate of a migrating VM is 51; a destination at its
     incoming limit answers 82 and the source waits for a slot."""
@@ -420,3 +443,97 @@ def test_source_vdsmd_restarts(hosts, pool, vm_id):
     console = m.Console(dst if where == [dst.name] else src, vm_id)
     assert console.ping() > before
     console.close()
+
+
+def libvirt_flags(host: cluster_mod.Host, vm_id: str) -> int:
+    """The flags of the host vdsmd's last migrateToURI3 of the VM."""
+    with open(host.vdsm_log) as f:
+        lines = [line for line in f if "MIGRATION LIBVIRT" in line and
+                 f"vm={vm_id}" in line]
+    assert lines, f"no migration of {vm_id} in {host.vdsm_log}"
+    return int(lines[-1].rsplit("flags=", 1)[1].split()[0], 16)
+
+
+def moved(hosts, src, dst, vm_id, before: int) -> None:
+    """The guest left src and runs on dst, its memory intact."""
+    m.wait_status(src, vm_id, "Down")
+    m.wait_status(dst, vm_id, "Up")
+    assert m.running_on(hosts, vm_id) == [dst.name]
+    console = m.Console(dst, vm_id)
+    assert console.ping() > before
+    assert "VDSM-TEST-GUEST-READY" not in console.text
+    console.close()
+
+
+def postcopy_unavailable() -> str:
+    """Why the destination's qemu (not root) cannot post-copy here, or
+    ''. It needs userfaultfd: the syscall for unprivileged processes
+    (vm.unprivileged_userfaultfd = 1) or /dev/userfaultfd (qemu >= 8.1)."""
+    with open("/proc/sys/vm/unprivileged_userfaultfd") as f:
+        if f.read().strip() == "1":
+            return ""
+    out = subprocess.run(["qemu-system-x86_64", "--version"],
+                         capture_output=True, text=True).stdout
+    version = tuple(int(n) for n in out.split("version ", 1)[1].split(
+        " ", 1)[0].split(".")[:2])
+    if version >= (8, 1) and os.access("/dev/userfaultfd", os.F_OK):
+        return ""
+    return (f"qemu {version[0]}.{version[1]} runs unprivileged and "
+            "vm.unprivileged_userfaultfd is 0: no userfaultfd for "
+            "post-copy on this machine")
+
+
+def test_postcopy(hosts, pool, vm_id):
+    """A guest dirtying memory faster than the bandwidth switches to
+    post-copy on its first stall: libvirt runs it on the destination while
+    the rest of its memory follows."""
+    reason = postcopy_unavailable()
+    if reason:
+        pytest.skip(reason)
+    src, dst = hosts[0], hosts[1]
+    start(src, vm_id, m.vm_xml(vm_id, None, cmdline=DIRTY))
+    console = m.Console(src, vm_id)
+    console.wait_for(DIRTYING)
+    before = console.ping(timeout=180)
+    console.close()
+    events = Events(src)
+    try:
+        migrate(src, dst, vm_id, maxBandwidth=4, convergenceSchedule={
+            "init": [{"name": "setDowntime", "params": ["50"]}],
+            "stalling": [{"limit": 0, "action": {"name": "postcopy",
+                                                 "params": []}}]})
+        moved(hosts, src, dst, vm_id, before)
+        assert libvirt_flags(src, vm_id) & libvirt.VIR_MIGRATE_POSTCOPY
+        # It switched: libvirt accepted migrateStartPostCopy, the events
+        # said so while the memory followed.
+        wait_for(lambda: any(p["progress"] == 100
+                             for p in events.migration(vm_id)), 30,
+                 "last migration event")
+        assert any(p["postcopy"] for p in events.migration(vm_id))
+    finally:
+        events.close()
+
+
+def test_encrypted(hosts, pool, vm_id):
+    """encrypted: qemu's own TLS (VIR_MIGRATE_TLS) with the hosts'
+    certificates (qemu.conf migrate_tls_x509_cert_dir)."""
+    src, dst = hosts[0], hosts[1]
+    start(src, vm_id, m.vm_xml(vm_id, None))
+    console = m.Console(src, vm_id)
+    before = console.ping(timeout=180)
+    console.close()
+    migrate(src, dst, vm_id, encrypted=True, maxBandwidth=500)
+    moved(hosts, src, dst, vm_id, before)
+    assert libvirt_flags(src, vm_id) & libvirt.VIR_MIGRATE_TLS
+
+
+def test_parallel(hosts, pool, vm_id):
+    """parallel: libvirt's multifd migration over N connections."""
+    src, dst = hosts[0], hosts[1]
+    start(src, vm_id, m.vm_xml(vm_id, None))
+    console = m.Console(src, vm_id)
+    before = console.ping(timeout=180)
+    console.close()
+    migrate(src, dst, vm_id, parallel=2, maxBandwidth=500)
+    moved(hosts, src, dst, vm_id, before)
+    assert libvirt_flags(src, vm_id) & libvirt.VIR_MIGRATE_PARALLEL

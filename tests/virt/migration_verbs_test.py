@@ -175,3 +175,33 @@ def test_destroy_during_migration(vdsmd, guests, silent_peer):
         wait_for(lambda: vm_id not in [
             v["vmId"] for v in cli.Host.getVMList()], 30, "VM gone")
         assert cli.Host.getStats()["outgoingVmMigrations"] == 0
+
+
+def test_destination_refuses_what_it_has_no_memory_for(vdsmd, guests):
+    """VM.migrationCreate (the source vdsm's call) of a VM needing more
+    memory than this host can give: upstream's outOfMem (14), nothing
+    registered, the incoming slot free again."""
+    with vdsmd.client() as cli:
+        vm_id = str(uuid.uuid4())
+        huge = guests.bios_xml(vm_id, memory_mib=64 * 1024 * 1024,
+                               domain_type="qemu")
+        assert code_of(lambda: cli.VM.migrationCreate(
+            vmID=vm_id, params={"vmId": vm_id, "xml": huge},
+            incomingLimit=1)) == 14
+        assert vm_id not in cli.Host.getVMList(onlyUUID=True)
+        assert cli.Host.getStats()["incomingVmMigrations"] == 0
+        conn = libvirt.open("qemu:///system")
+        try:
+            with pytest.raises(libvirt.libvirtError):
+                conn.lookupByUUIDString(vm_id)
+        finally:
+            conn.close()
+        # The one incoming slot is free: a VM that fits is taken.
+        small = guests.bios_xml(vm_id, domain_type="qemu")
+        created = cli.VM.migrationCreate(
+            vmID=vm_id, params={"vmId": vm_id, "xml": small},
+            incomingLimit=1)
+        assert created["params"]["status"] == "Migration Destination"
+        assert cli.Host.getStats()["incomingVmMigrations"] == 1
+        cli.VM.destroy(vmID=vm_id)
+        assert cli.Host.getStats()["incomingVmMigrations"] == 0

@@ -18,6 +18,8 @@ import libvirt
 
 from vdsm.common.config import Config
 from vdsm.common.libvirtconnection import Connection
+from vdsm.host import procfs
+from vdsm.host.stats import mem_free_kib
 from vdsm.storage.vmdisks import VmDisks
 from vdsm.supervdsm import caller
 from vdsm.virt import domxml, externaldata, migration, vmstats
@@ -107,7 +109,10 @@ class VirtService:
             self.vms, migration.settings_from(config),
             config.getint("vars", "max_outgoing_migrations"),
             config.getint("vars", "max_incoming_migrations"),
-            on_migration or (lambda vm_id, state: None))
+            on_migration or (lambda vm_id, state: None),
+            available_mib=self.available_memory_mib,
+            overhead_mib=config.getint("vars", "guest_ram_overhead"))
+        self._mem_reserve_mib = config.getint("vars", "host_mem_reserve")
         interval = config.getfloat("vars", "vm_sample_interval")
         self.guests = GuestPoller(
             self.vms.all, config.getfloat("vars", "vm_guest_info_interval"),
@@ -148,6 +153,17 @@ class VirtService:
         jobs = merges + [j for j in jobs if j.disk not in merging]
         return vmstats.vm_stats(vm, *self.sampler.get(vm.id), guest=guest,
                                 jobs=jobs)
+
+    def available_memory_mib(self) -> int:
+        """MiB a new VM can get now: free memory (with reclaimable
+        caches) less what running VMs were promised and do not use yet,
+        less [vars] host_mem_reserve (Host.getStats memAvailable, with
+        the host's reserve)."""
+        meminfo = procfs.parse_meminfo(procfs.read("/proc/meminfo"))
+        free = mem_free_kib(meminfo) // 1024
+        counts = self.host_counts()
+        pending = max(0, counts.mem_committed_mib - counts.mem_resident_mib)
+        return free - pending - self._mem_reserve_mib
 
     def host_counts(self) -> VmCounts:
         """VM counts and memory for Host.getStats, from the views only."""

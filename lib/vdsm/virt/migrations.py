@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from vdsm import client
 from vdsm.common import exception
-from vdsm.virt import migration
+from vdsm.virt import domxml, migration
 from vdsm.virt.manager import VmManager
 from vdsm.virt.migration import Params, Settings, Slots, State
 from vdsm.virt.vm import (DOWN, MIGRATION_DESTINATION, MIGRATION_SOURCE,
@@ -34,8 +34,15 @@ class Migrations:
     def __init__(self, vms: VmManager, settings: Settings,
                  max_outgoing: int, max_incoming: int,
                  notify: migration.Notify,
-                 connect: Callable[[str, int], Any] | None = None) -> None:
+                 connect: Callable[[str, int], Any] | None = None,
+                 available_mib: Callable[[], int] | None = None,
+                 overhead_mib: int = 0) -> None:
+        """available_mib() is the memory (MiB) a new VM can get on this
+        host now; an incoming VM needs its <memory> and overhead_mib
+        more (None: no check)."""
         self.vms = vms
+        self._available_mib = available_mib
+        self._overhead_mib = overhead_mib
         self.settings = settings
         self.outgoing = Slots(max_outgoing)
         self.incoming = Slots(max_incoming)
@@ -116,9 +123,12 @@ class Migrations:
         """Register a Migration Destination VM; answer its prepared XML.
 
         Refuses with 82 when the incoming slots are taken (the source
-        retries), 4 when the VM is here already; disks that cannot be
-        prepared refuse with storage's code. Nothing is left on refusal.
+        retries), 14 (upstream's outOfMem) when the VM needs more memory
+        than this host can give, 4 when the VM is here already; disks that
+        cannot be prepared refuse with storage's code. Nothing is left on
+        refusal.
         """
+        self._check_memory(vm_id, xml)
         if incoming_limit:
             self.incoming.bound = incoming_limit
         if not self.incoming.try_acquire():
@@ -139,6 +149,18 @@ class Migrations:
         timer.start()
         log.info("MIGRATION INCOMING vm=%s", vm_id)
         return vm
+
+    def _check_memory(self, vm_id: str, xml: str) -> None:
+        if self._available_mib is None:
+            return
+        needed = domxml.memory_mib(domxml.parse(xml)) + self._overhead_mib
+        available = self._available_mib()
+        if needed > available:
+            log.warning("MIGRATION REFUSED vm=%s needed_mib=%d "
+                        "available_mib=%d", vm_id, needed, available)
+            raise exception.OutOfMemory(
+                f"vmId={vm_id} needs {needed} MiB, {available} MiB "
+                "available")
 
     def _incoming_ended(self, vm: Vm, arrived: bool) -> None:
         timer = vm.incoming_timer

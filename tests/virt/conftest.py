@@ -4,4 +4,4 @@ sanlock (requested by those tests only)."""
 
 from storage.conftest import (  # noqa: F401
     env, machine_lock, sanlock_daemon, userstorage_fs)
-from virt.storagevm import repository, storage_vm  # noqa: F401
+from virt.storagevm import disk_size, repository, storage_vm  # noqa: F401

@@ -65,12 +65,13 @@ class StorageVm:
     vm_id: str
     events: Any
     extra: dict = field(default_factory=dict)
+    size: int = 64 * MIB
 
     def new_leaf(self, parent: str) -> str:
         vol = new_id()
         ok(self.cli, create_volume(self.cli, self.sp, self.sd, self.img,
                                    vol, parent=parent, fmt=COW,
-                                   size=str(64 * MIB)))
+                                   size=str(self.size)))
         return vol
 
     def snap_drive(self, vol: str, parent: str) -> dict:
@@ -183,8 +184,14 @@ def repository():
 
 
 @pytest.fixture
+def disk_size():
+    """The guest disk's capacity (a module may override the fixture)."""
+    return 64 * MIB
+
+
+@pytest.fixture
 def storage_vm(env, sanlock_daemon, vdsmd_factory, guests, repository,
-               tmp_path):
+               tmp_path, disk_size):
     """env, sanlock_daemon: the storage tests' (tests/virt/conftest.py)."""
     clusterlock._registered()
     if not os.path.exists(testguest.QEMU_GA):
@@ -203,7 +210,7 @@ def storage_vm(env, sanlock_daemon, vdsmd_factory, guests, repository,
         sp, sd = setup_pool(cli, env.dir())
         img, base = new_id(), new_id()
         ok(cli, create_volume(cli, sp, sd, img, base, fmt=RAW,
-                              size=str(64 * MIB)))
+                              size=str(disk_size)))
         events = StatusEvents(cli.subscribe())
         vm_id = str(uuid.uuid4())
         cli.VM.create(vmID=vm_id, vmParams={"xml": guests.xml(
@@ -211,7 +218,7 @@ def storage_vm(env, sanlock_daemon, vdsmd_factory, guests, repository,
             metadata=disk_metadata(sp, sd, img, base))})
         events.wait(vm_id, "Up")
         vm = StorageVm(vdsmd, cli, sp, sd, img, base, vm_id, events,
-                       {"hooks_dir": hooks_dir})
+                       {"hooks_dir": hooks_dir}, disk_size)
         try:
             guests.wait_ready(vm_id, timeout=400)
         except AssertionError:

@@ -50,6 +50,9 @@ log = logging.getLogger("vdsm.virt.livemerge")
 
 JOBS_KEY = "mergeJobs"
 INTERVAL = 1.0
+# The first looks come sooner (doubling up to INTERVAL): a small merge
+# ends long before a second.
+FIRST_INTERVAL = 0.05
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,7 @@ class Merges:
                          name=f"virt/merge/{job.id[:8]}").start()
 
     def _follow(self, vm: Vm, job: MergeJob) -> None:
+        wait = min(FIRST_INTERVAL, self._interval)
         while not self._stop.is_set():
             try:
                 if self._step(vm, job):
@@ -226,7 +230,8 @@ class Merges:
             except Exception:
                 log.exception("MERGE vm=%s job=%s step failed", vm.id,
                               job.id)
-            self._stop.wait(self._interval)
+            self._stop.wait(wait)
+            wait = min(wait * 2, self._interval)
 
     def _step(self, vm: Vm, job: MergeJob) -> bool:
         """One look at the job; True once it is over."""
@@ -244,7 +249,13 @@ class Merges:
                     # Not ready yet: the next look tries again.
                     log.debug("PIVOT vm=%s job=%s not yet: %s", vm.id,
                               job.id, e)
-            return False
+                    return False
+                # The pivot returns once done: clean up now if libvirt
+                # agrees the job is over.
+                if dom.blockJobInfo(job.disk, 0):
+                    return False
+            else:
+                return False
         with vm.lock:
             live = domxml.parse(dom.XMLDesc(0))
             chain = _live_chain(live, job.disk)

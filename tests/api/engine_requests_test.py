@@ -207,6 +207,19 @@ SHAPES: list[tuple[str, dict]] = [
     ("SDM.copy_data", {"source": DIV, "destination": {**DIV, "vol_id": u()},
                        "job_id": u(), "copy_bitmaps": False,
                        "legal": True}),
+    # UpdateVolume, SparsifyImage, AmendVolume: vol_info as the engine's
+    # VdsmImageLocationInfo (generation only when it knows one).
+    ("SDM.update_volume", {"job_id": u(), "vol_info": {
+        "sd_id": SD, "img_id": IMG, "vol_id": VOL, "generation": 3},
+        "vol_attr": {"legality": "LEGAL", "generation": 4}}),
+    ("SDM.update_volume", {"job_id": u(), "vol_info": {
+        "sd_id": SD, "img_id": IMG, "vol_id": VOL},
+        "vol_attr": {"description": "{}"}}),
+    ("SDM.sparsify_volume", {"job_id": u(), "vol_info": {
+        "sd_id": SD, "img_id": IMG, "vol_id": VOL, "generation": 0}}),
+    ("SDM.amend_volume", {"job_id": u(), "vol_info": {
+        "sd_id": SD, "img_id": IMG, "vol_id": VOL, "generation": 1},
+        "qcow2_attr": {"compat": "1.1"}}),
     # (d) network: HostSetupNetworksVDSCommand's maps (bridged, stp,
     # vlan, connectivityCheck and remove as strings; mtu an int).
     ("Host.setupNetworks", {
@@ -307,9 +320,8 @@ NOT_SERVED = (
     "Lease.status",
     "ManagedVolume.attach_volume", "ManagedVolume.detach_volume",
     "NBD.start_server", "NBD.stop_server",
-    "SDM.add_bitmap", "SDM.amend_volume", "SDM.clear_bitmaps", "SDM.merge",
+    "SDM.add_bitmap", "SDM.clear_bitmaps", "SDM.merge",
     "SDM.move_domain_device", "SDM.reduce_domain", "SDM.remove_bitmap",
-    "SDM.sparsify_volume", "SDM.update_volume",
     "StorageDomain.extend", "StorageDomain.getFileStats",
     "StorageDomain.resizePV", "StorageDomain.setDescription",
     "StoragePool.finalizeMerge", "StoragePool.getBackedUpVmsInfo",

@@ -171,6 +171,11 @@ UPSTREAM: dict[str, tuple[tuple, ...]] = {
     # SDM and Task
     "SDM.copy_data": (("job_id", S, R), ("source", OBJ, R),
                       ("destination", OBJ, R), ("copy_bitmaps", B, False)),
+    "SDM.update_volume": (("job_id", S, R), ("vol_info", OBJ, R),
+                          ("vol_attr", OBJ, R)),
+    "SDM.sparsify_volume": (("job_id", S, R), ("vol_info", OBJ, R)),
+    "SDM.amend_volume": (("job_id", S, R), ("vol_info", OBJ, R),
+                         ("qcow2_attr", OBJ, R)),
     "Task.getStatus": (("taskID", S, R),),
     "Task.getInfo": (("taskID", S, R),),
     "Task.clear": (("taskID", S, R),),

@@ -158,6 +158,9 @@ _TASK_VERB = {TaskKind.SPM_START: "StoragePool.spmStart",
               TaskKind.DELETE_IMAGE: "Image.delete",
               TaskKind.MOVE_IMAGE: "Image.move",
               TaskKind.COPY_DATA: "SDM.copy_data",
+              TaskKind.UPDATE_VOLUME: "SDM.update_volume",
+              TaskKind.SPARSIFY_VOLUME: "SDM.sparsify_volume",
+              TaskKind.AMEND_VOLUME: "SDM.amend_volume",
               TaskKind.STREAM_TO_VOLUME: "downloadImageFromStream",
               TaskKind.STREAM_FROM_VOLUME: "uploadImageToStream"}
 _KIND = {kind.value: kind for kind in TaskKind}

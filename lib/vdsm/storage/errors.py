@@ -227,3 +227,58 @@ class MiscDirCleanupFailure(StorageError):
     system ...): nothing was removed; fix the storage and retry."""
     code = 2008
     message = "Directory cleanup failure"
+
+
+# Volume operations (SDM jobs, Volume.copy) and image copies between
+# domains (Image.cloneStructure, Image.syncData).
+
+class IncorrectFormat(StorageError):
+    """The volume's format does not allow the operation (amend of a raw
+    volume)."""
+    code = 202
+    message = "Incorrect Volume format"
+
+
+class SharedVolumeNonWritable(StorageError):
+    code = 219
+    message = "Shared volume is read only"
+
+
+class NonLeafVolumeNotWritable(StorageError):
+    """Upstream's sparsify refuses a volume with children."""
+    code = 224
+    message = "Volume cannot be accessed to writes, it's not a leaf volume"
+
+
+class CannotSparsifyVolume(StorageError):
+    code = 234
+    message = "Cannot sparsify volume"
+
+
+class TemplateCreationError(StorageError):
+    code = 251
+    message = "Error creating template from VM"
+
+
+class SourceImageActionError(StorageError):
+    code = 259
+    message = "Error during source image manipulation"
+
+
+class DestImageActionError(StorageError):
+    """The destination image is not what the operation needs (another
+    chain, or already there)."""
+    code = 260
+    message = "Error during destination image manipulation"
+
+
+class ImageIsNotLegalChain(StorageError):
+    code = 262
+    message = "Image is not a legal chain"
+
+
+class GenerationMismatch(StorageError):
+    """The caller's generation of the volume is not the volume's: it
+    changed since the caller looked."""
+    code = 911
+    message = "The provided generation does not match the actual generation"

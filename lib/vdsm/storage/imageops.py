@@ -12,12 +12,13 @@ import dataclasses
 import enum
 import logging
 import os
+from typing import Callable
 
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
 from vdsm.storage import imagedir as img_mod
 from vdsm.storage import jobs
-from vdsm.storage import volinspect
+from vdsm.storage import volinspect, volumejobs
 from vdsm.storage import volume as vol_mod
 from vdsm.storage.hostpools import HostPools
 from vdsm.storage.imagedir import Drive
@@ -45,6 +46,7 @@ class ImageOps:
         self._tasks = tasks
         self._links = links
         tasks.rollbacks["delete_volume"] = self._rollback_delete_volume
+        tasks.rollbacks["remove_sparsify_temp"] = self._rollback_sparsify
 
     # Volumes.
 
@@ -247,7 +249,55 @@ class ImageOps:
             TaskKind.COPY_DATA, run, task_id=job_id, job_type=jobs.STORAGE,
             description="copy_data")
 
+    # SDM jobs on one volume (volumejobs.py): the volume must exist when
+    # the job is asked for; generation, legality and format are the
+    # job's to check, as upstream's (the job fails with their code).
+
+    def _volume_job(self, job_id: str, ref: VolumeRef, kind: TaskKind,
+                    func: Callable[[Task, Volume], None]) -> None:
+        job_id = sc.check_uuid(job_id, "job_id")
+        vol = self.volume(ref.sd_id, ref.img_id, ref.vol_id)
+        self._tasks.start(kind, lambda task: func(task, vol),
+                          task_id=job_id, job_type=jobs.STORAGE,
+                          description=kind.value)
+
+    def update_volume(self, job_id: str, ref: VolumeRef,
+                      generation: int | None,
+                      attrs: volumejobs.VolumeAttributes) -> None:
+        volumejobs.check_generation(generation)
+        volumejobs.check_attributes(attrs)
+        self._volume_job(
+            job_id, ref, TaskKind.UPDATE_VOLUME,
+            lambda task, vol: volumejobs.update(vol, generation, attrs))
+
+    def amend_volume(self, job_id: str, ref: VolumeRef,
+                     generation: int | None, compat: str | None) -> None:
+        volumejobs.check_generation(generation)
+        level = volumejobs.check_compat(compat)
+        self._volume_job(
+            job_id, ref, TaskKind.AMEND_VOLUME,
+            lambda task, vol: volumejobs.amend(vol, generation, level,
+                                               on_start=task.on_child))
+
+    def sparsify_volume(self, job_id: str, ref: VolumeRef,
+                        generation: int | None) -> None:
+        volumejobs.check_generation(generation)
+
+        def run(task: Task, vol: Volume) -> None:
+            task.add_rollback("remove_sparsify_temp", sd_uuid=vol.dom.sd_uuid,
+                              img_uuid=vol.img_uuid, vol_uuid=vol.vol_uuid)
+            volumejobs.sparsify(
+                vol, generation,
+                vol_mod.children(vol.dom, vol.img_uuid, vol.vol_uuid),
+                on_start=task.on_child)
+        self._volume_job(job_id, ref, TaskKind.SPARSIFY_VOLUME, run)
+
     # Rollbacks (run from tasks, also after a restart).
+
+    def _rollback_sparsify(self, sd_uuid: str, img_uuid: str,
+                           vol_uuid: str) -> None:
+        dom = self._repo.find_domain(sd_uuid)
+        volumejobs.remove_sparsify_temp(Volume(dom, img_uuid, vol_uuid))
 
     def _rollback_delete_volume(self, sd_uuid: str, img_uuid: str,
                                 vol_uuid: str) -> None:

@@ -87,13 +87,21 @@ def convert(src: str, dst: str, src_fmt: str, dst_fmt: str,
             backing: str | None = None, backing_fmt: str | None = None,
             create: bool = True, timeout: float = DEFAULT_TIMEOUT,
             on_start: OnStart | None = None,
-            on_progress: OnProgress | None = None) -> None:
+            on_progress: OnProgress | None = None,
+            compat: str = "1.1", preallocation: str | None = None) -> None:
+    """compat, preallocation: of a qcow2 (preallocation also raw)
+    destination convert creates."""
     args = ["convert", "-p", "-t", "writeback", "-f", src_fmt,
             "-O", dst_fmt]
     if not create:
         args.append("-n")
+    opts = []
     if dst_fmt == "qcow2" and create:
-        args += ["-o", "compat=1.1"]
+        opts.append(f"compat={compat}")
+    if preallocation and create:
+        opts.append(f"preallocation={preallocation}")
+    if opts:
+        args += ["-o", ",".join(opts)]
     if backing:
         args += ["-B", backing, "-F", backing_fmt or "qcow2"]
     _run(args + ["--", src, dst], timeout, on_start, on_progress)

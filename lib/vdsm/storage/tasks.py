@@ -86,6 +86,9 @@ class TaskKind(enum.Enum):
     DELETE_IMAGE = "delete_image"
     MOVE_IMAGE = "move_image"
     COPY_DATA = "copy_data"
+    UPDATE_VOLUME = "update_volume"
+    SPARSIFY_VOLUME = "sparsify_volume"
+    AMEND_VOLUME = "amend_volume"
     STREAM_TO_VOLUME = "stream_to_volume"      # HTTP PUT
     STREAM_FROM_VOLUME = "stream_from_volume"  # HTTP GET
 

@@ -47,6 +47,7 @@ API_MODULES: list[str] = [
     "vdsm.api.image",
     "vdsm.api.task",
     "vdsm.api.sdm",
+    "vdsm.api.coldmerge",
     "vdsm.api.jobs",
     "vdsm.api.host_storage",
     "vdsm.api.host_network",

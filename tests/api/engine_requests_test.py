@@ -295,6 +295,16 @@ SHAPES: list[tuple[str, dict]] = [
         "poolID": SP, "domainID": SD, "imageID": IMG, "volumeID": u()},
         "baseVolUUID": u(), "topVolUUID": u(), "bandwidth": "0",
         "jobUUID": u()}),
+    # PrepareMerge/ColdMerge/FinalizeMergeVDSCommand (the subchain map of
+    # prepareSubchainInfoForVdsCommand: base_generation only when known).
+    ("StoragePool.prepareMerge", {**POOL, "subchainInfo": {
+        "sd_id": SD, "img_id": IMG, "base_id": u(), "top_id": u()}}),
+    ("SDM.merge", {"job_id": u(), "subchain_info": {
+        "sd_id": SD, "img_id": IMG, "base_id": u(), "top_id": u(),
+        "base_generation": 0}, "merge_bitmaps": False}),
+    ("StoragePool.finalizeMerge", {**POOL, "subchainInfo": {
+        "sd_id": SD, "img_id": IMG, "base_id": u(), "top_id": u(),
+        "base_generation": 1}}),
     # ReconcileVolumeChainVDSCommand, DestroyImageVDSCommand.
     ("Image.reconcileVolumeChain", {**POOL, **DOM, "imageID": IMG,
                                     "leafVolID": u()}),
@@ -320,12 +330,11 @@ NOT_SERVED = (
     "Lease.status",
     "ManagedVolume.attach_volume", "ManagedVolume.detach_volume",
     "NBD.start_server", "NBD.stop_server",
-    "SDM.add_bitmap", "SDM.clear_bitmaps", "SDM.merge",
+    "SDM.add_bitmap", "SDM.clear_bitmaps",
     "SDM.move_domain_device", "SDM.reduce_domain", "SDM.remove_bitmap",
     "StorageDomain.extend", "StorageDomain.getFileStats",
     "StorageDomain.resizePV", "StorageDomain.setDescription",
-    "StoragePool.finalizeMerge", "StoragePool.getBackedUpVmsInfo",
-    "StoragePool.prepareMerge", "StoragePool.reconstructMaster",
+    "StoragePool.getBackedUpVmsInfo", "StoragePool.reconstructMaster",
     "StoragePool.reduceVolume", "StoragePool.removeVM",
     "StoragePool.switchMaster", "StoragePool.updateVMs",
     "StoragePool.upgrade",

@@ -104,6 +104,8 @@ UPSTREAM = {
     "StorageServerConnectionError": 451,
     "StorageServerAccessPermissionError": 469,
     "MountError": 477,
+    "VolumeIsNotInChain": 920,
+    "WrongParentVolume": 921,
     "SpmStartError": 650,
     "AcquireLockFailure": 651,
     "SpmStatusError": 654,

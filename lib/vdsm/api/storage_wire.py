@@ -161,6 +161,9 @@ _TASK_VERB = {TaskKind.SPM_START: "StoragePool.spmStart",
               TaskKind.UPDATE_VOLUME: "SDM.update_volume",
               TaskKind.SPARSIFY_VOLUME: "SDM.sparsify_volume",
               TaskKind.AMEND_VOLUME: "SDM.amend_volume",
+              TaskKind.PREPARE_MERGE: "StoragePool.prepareMerge",
+              TaskKind.MERGE_SUBCHAIN: "SDM.merge",
+              TaskKind.FINALIZE_MERGE: "StoragePool.finalizeMerge",
               TaskKind.STREAM_TO_VOLUME: "downloadImageFromStream",
               TaskKind.STREAM_FROM_VOLUME: "uploadImageToStream"}
 _KIND = {kind.value: kind for kind in TaskKind}

@@ -26,6 +26,7 @@ from typing import Callable
 from vdsm.common.config import Config
 from vdsm.common.keyedlock import KeyedLocks
 from vdsm.storage import jobs as jobs_mod
+from vdsm.storage.coldmerge import ColdMerges
 from vdsm.storage.connection import Connections
 from vdsm.storage.domains import Domains
 from vdsm.storage.hostpools import HostPools
@@ -48,6 +49,7 @@ class Storage:
     domains: Domains
     pools: HostPools
     images: ImageOps
+    merges: ColdMerges         # cold merge (prepareMerge, SDM.merge, ...)
     disks: VmDisks
     tasks: TaskManager
     jobs: Jobs
@@ -85,7 +87,9 @@ class Storage:
             repository=repository,
             domains=Domains(repository, pools, monitor, links, domain_locks,
                             config.getint("sanlock", "io_timeout")),
-            pools=pools, images=images, disks=VmDisks(pools, images),
+            pools=pools, images=images,
+            merges=ColdMerges(images, pools, tasks),
+            disks=VmDisks(pools, images),
             tasks=tasks,
             jobs=Jobs(tasks, config.getfloat("jobs", "autodelete_delay")),
             monitor=monitor, links=links,

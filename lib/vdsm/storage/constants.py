@@ -7,6 +7,8 @@ import re
 from vdsm.storage import errors
 
 BLANK_UUID = "00000000-0000-0000-0000-000000000000"
+# Volume generations (GEN) wrap after this, as upstream's.
+MAX_GENERATION = 999
 
 # Domain types, as the engine sends them.
 NFS = 1

@@ -45,6 +45,16 @@ class VolumeHasChildren(StorageError):
     message = "Cannot delete volume which has children"
 
 
+class VolumeIsNotInChain(StorageError):
+    code = 920
+    message = "Volume is not part of the chain."
+
+
+class WrongParentVolume(StorageError):
+    code = 921
+    message = "Wrong parent volume."
+
+
 class ImagePathError(StorageError):
     code = 254
     message = "Image path does not exist or cannot be accessed/created"

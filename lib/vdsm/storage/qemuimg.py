@@ -107,6 +107,15 @@ def convert(src: str, dst: str, src_fmt: str, dst_fmt: str,
     _run(args + ["--", src, dst], timeout, on_start, on_progress)
 
 
+def commit(top: str, top_fmt: str, timeout: float = DEFAULT_TIMEOUT,
+           on_start: OnStart | None = None,
+           on_progress: OnProgress | None = None) -> None:
+    """Write top's data into its backing file (top itself left as it
+    was: -d; the caller drops it from the chain)."""
+    _run(["commit", "-p", "-d", "-t", "writeback", "-f", top_fmt, "--",
+          top], timeout, on_start, on_progress)
+
+
 def _layer(path: str, fmt: str, backing: Any = None) -> dict[str, Any]:
     """A json: node of one image file (``backing`` None: qemu opens the
     image's own backing; False: no backing at all; a dict: that node)."""

@@ -89,6 +89,9 @@ class TaskKind(enum.Enum):
     UPDATE_VOLUME = "update_volume"
     SPARSIFY_VOLUME = "sparsify_volume"
     AMEND_VOLUME = "amend_volume"
+    PREPARE_MERGE = "prepare_merge"
+    MERGE_SUBCHAIN = "merge_subchain"          # SDM.merge (a job)
+    FINALIZE_MERGE = "finalize_merge"
     STREAM_TO_VOLUME = "stream_to_volume"      # HTTP PUT
     STREAM_FROM_VOLUME = "stream_from_volume"  # HTTP GET
 

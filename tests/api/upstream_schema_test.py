@@ -41,6 +41,11 @@ DIFFERENCES: dict[tuple[str, str, str], str] = {
     ("Image.deleteVolumes", "force", "kind"): ENGINE_TYPE + ": String",
     ("VM.merge", "bandwidth", "kind"): ENGINE_TYPE + ": String bandwidth",
     ("Image.move", "force", "kind"): ENGINE_TYPE + ": String",
+    ("Volume.copy", "postZero", "kind"): ENGINE_TYPE + ": String",
+    ("Volume.copy", "force", "kind"): ENGINE_TYPE + ": String",
+    ("Volume.copy", "volType", "kind"):
+        ENGINE_TYPE + ": int volType (6 SHARED; upstream's enum names "
+        "roles)",
     ("VM.shutdown", "delay", "kind"): ENGINE_TYPE + ": String timeout",
     # Upstream's API.py defaults it to None: sources older than 4.0 omit
     # it.

@@ -3,6 +3,8 @@
     python -m storage.crash_child ROOT create SP SD IMG VOL SIZE
     python -m storage.crash_child ROOT copy SP SD SRC_IMG SRC_VOL \
         DST_IMG DST_VOL
+    python -m storage.crash_child ROOT volcopy SP SD SRC_IMG SRC_VOL \
+        DST_IMG DST_VOL           (Volume.copy into a new image)
 
 Connects the pool saved under ROOT (the LOCALFS connection restored from
 ROOT's lib_dir), becomes SPM, starts the operation, prints "STARTED
@@ -19,6 +21,7 @@ from storage.storagefixtures import make_config
 from vdsm.storage import constants as sc
 from vdsm.storage.component import Storage
 from vdsm.storage.volume import VolumeRef, VolumeSpec
+from vdsm.storage.volumecopy import CopyRequest
 
 
 def main() -> None:
@@ -34,6 +37,13 @@ def main() -> None:
         img, vol, size = rest
         task = svc.images.create_volume(sd, sp, VolumeSpec(
             img, vol, int(size), sc.RAW_FORMAT, sc.PREALLOCATED))
+    elif op == "volcopy":
+        src_img, src_vol, dst_img, dst_vol = rest
+        task = svc.images.copy_volume(sp, VolumeRef(sd, src_img, src_vol),
+                                      sd, CopyRequest(
+                                          dst_img, dst_vol, "copy",
+                                          sc.COW_FORMAT, sc.SPARSE,
+                                          shared=True, force=False))
     else:
         src_img, src_vol, dst_img, dst_vol = rest
         task = svc.images.copy_data(

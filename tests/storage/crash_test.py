@@ -139,3 +139,39 @@ def test_kill_during_copy(env):
     assert info.legality == "ILLEGAL"
     with pytest.raises(errors.VolumeIsIllegal):
         svc.images.prepare(sd, dst_img, dst)
+
+
+def test_kill_during_volume_copy(env):
+    """Volume.copy into a new image, vdsm killed while qemu-img runs:
+    after recovery the half-made copy is gone, never left legal."""
+    svc = env.service()
+    sp, sd = make_pool(svc, env.dir("xfs-512"))
+    src_img, dst_img, dst = new_id(), new_id(), new_id()
+    src = create(svc, sp, sd, src_img, size=600 * MIB,
+                 prealloc=sc.PREALLOCATED)
+    src_path = svc.images.volume_info(sd, src_img, src).path
+    with open("/dev/urandom", "rb") as rnd, open(src_path, "r+b") as out:
+        for _ in range(600):
+            out.write(rnd.read(MIB))
+    svc.pools.spm_stop(sp)
+    dom = svc.repository.find_domain(sd)
+    meta = os.path.join(dom.image_dir(dst_img), dst + ".meta")
+    child = start_child(str(env.tmp_path), "volcopy", sp, sd, src_img, src,
+                        dst_img, dst)
+    try:
+        deadline = time.monotonic() + 60
+        while not any("convert" in c for c in descendants_cmdlines(
+                child.pid)):
+            assert time.monotonic() < deadline, "copy did not start"
+            assert child.poll() is None
+            time.sleep(0.005)
+        # Mid-copy the copy exists, illegal.
+        with open(meta) as f:
+            assert "LEGALITY=ILLEGAL\n" in f.read()
+    finally:
+        kill_group(child)
+    rolled_back = recover(svc, sp)
+    assert [t.verb for t in rolled_back] == [TaskKind.COPY_VOLUME.value]
+    assert not Volume(dom, dst_img, dst).exists()
+    assert dst_img not in dom.images()
+    assert svc.images.volume_info(sd, src_img, src).legality == "LEGAL"

@@ -9,7 +9,8 @@ from vdsm.api import storage_wire
 from vdsm.api.storage_args import storage, to_int, uuid
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
-from vdsm.storage.volume import VolumeSpec
+from vdsm.storage.volume import VolumeRef, VolumeSpec
+from vdsm.storage.volumecopy import SHARED_ROLE, CopyRequest
 
 
 @verb("Volume.create")
@@ -108,3 +109,35 @@ def measure(ctx: CallContext, volumeID: str, storagepoolID: str,
         uuid(storagedomainID, "sdUUID"), uuid(imageID, "imgUUID"),
         uuid(volumeID, "volUUID"), dstVolFormat, backing_chain,
         None if baseID is None else uuid(baseID, "baseID")))
+
+
+def _flag(value: Any) -> bool:
+    """The engine's booleans: true/false or their strings."""
+    return value is True or (isinstance(value, str)
+                             and value.lower() == "true")
+
+
+@verb("Volume.copy")
+def copy(ctx: CallContext, volumeID: str, storagepoolID: str,
+         storagedomainID: str, imageID: str, dstSdUUID: str,
+         dstImgUUID: str, dstVolUUID: str, desc: str, volType: Any,
+         volFormat: Any, preallocate: Any, postZero: Any, force: Any,
+         **unused: Any) -> str:
+    sd = uuid(storagedomainID, "sdUUID")
+    dst_sd = uuid(dstSdUUID, "dstSdUUID")
+    if dst_sd == sc.BLANK_UUID:
+        dst_sd = sd
+    fmt = to_int(volFormat, "volFormat")
+    prealloc = to_int(preallocate, "preallocate")
+    role = str(volType)
+    req = CopyRequest(
+        dst_img=uuid(dstImgUUID, "dstImgUUID"),
+        dst_vol=uuid(dstVolUUID, "dstVolUUID"), description=desc,
+        # Upstream's UNKNOWN (0), or any other number: the source's.
+        fmt=fmt if fmt in sc.FORMAT_NAMES else None,
+        prealloc=prealloc if prealloc in sc.TYPE_NAMES else None,
+        shared=role in (str(SHARED_ROLE), sc.SHARED), force=_flag(force))
+    return storage(ctx).images.copy_volume(
+        uuid(storagepoolID, "spUUID"),
+        VolumeRef(sd, uuid(imageID, "imgUUID"), uuid(volumeID, "volUUID")),
+        dst_sd, req)

@@ -18,7 +18,7 @@ from vdsm.storage import constants as sc
 from vdsm.storage import errors
 from vdsm.storage import imagedir as img_mod
 from vdsm.storage import jobs
-from vdsm.storage import volinspect, volumejobs
+from vdsm.storage import volinspect, volumecopy, volumejobs
 from vdsm.storage import volume as vol_mod
 from vdsm.storage.hostpools import HostPools
 from vdsm.storage.imagedir import Drive
@@ -124,6 +124,29 @@ class ImageOps:
             raise errors.InvalidParameter("bad description")
         self.volume(sd_uuid, img_uuid, vol_uuid).update(
             DESCRIPTION=description)
+
+    def copy_volume(self, sp_uuid: str, src: VolumeRef, dst_sd: str,
+                    req: volumecopy.CopyRequest) -> str:
+        """Volume.copy (SPM): src's chain collapsed into a new volume."""
+        pool = self._pools.spm_pool(sp_uuid)
+        pool.domain(sc.check_uuid(src.sd_id, "sd_uuid"))
+        dst_dom = pool.domain(sc.check_uuid(dst_sd, "dst_sd_uuid"))
+        sc.check_uuid(req.dst_img, "dst_img_uuid")
+        sc.check_uuid(req.dst_vol, "dst_vol_uuid")
+        src_vol = self.volume(src.sd_id, src.img_id, src.vol_id)
+        spec = volumecopy.check(src_vol, dst_dom, req)
+
+        def run(task: Task) -> None:
+            task.add_rollback("delete_volume", sd_uuid=dst_dom.sd_uuid,
+                              img_uuid=spec.img_uuid,
+                              vol_uuid=spec.vol_uuid)
+
+            def progress(value: float) -> None:
+                task.progress = value
+            volumecopy.copy(src_vol, dst_dom, spec, req,
+                            on_start=task.on_child, on_progress=progress)
+            task.drop_rollbacks()
+        return self._tasks.start(TaskKind.COPY_VOLUME, run)
 
     def set_legality(self, sd_uuid: str, sp_uuid: str, img_uuid: str,
                      vol_uuid: str, legality: str) -> None:

@@ -85,6 +85,7 @@ class TaskKind(enum.Enum):
     EXTEND_VOLUME = "extend_volume"
     DELETE_IMAGE = "delete_image"
     MOVE_IMAGE = "move_image"
+    COPY_VOLUME = "copy_volume"
     COPY_DATA = "copy_data"
     UPDATE_VOLUME = "update_volume"
     SPARSIFY_VOLUME = "sparsify_volume"

@@ -148,8 +148,10 @@ class Volume:
             children=children or [])
 
 
-def check_spec(dom: FileDomain, spec: VolumeSpec) -> None:
-    """Refuse bad input before any change (codes 1000, 201, 205, 212)."""
+def check_spec(dom: FileDomain, spec: VolumeSpec,
+               replacing: bool = False) -> None:
+    """Refuse bad input before any change (codes 1000, 201, 205, 212;
+    replacing: the volume may exist, the caller replaces it)."""
     if spec.fmt not in sc.FORMAT_NAMES:
         raise errors.InvalidParameter("bad volFormat", value=spec.fmt)
     if spec.prealloc not in sc.TYPE_NAMES:
@@ -168,7 +170,7 @@ def check_spec(dom: FileDomain, spec: VolumeSpec) -> None:
                                       value=spec.sequence)
     _check_bitmaps(spec)
     vol = Volume(dom, spec.img_uuid, spec.vol_uuid)
-    if vol.exists():
+    if vol.exists() and not replacing:
         raise errors.VolumeAlreadyExists(vol=spec.vol_uuid)
     if spec.parent_uuid != sc.BLANK_UUID:
         parent = Volume(dom, spec.img_uuid, spec.parent_uuid)

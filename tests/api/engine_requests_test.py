@@ -210,6 +210,12 @@ SHAPES: list[tuple[str, dict]] = [
     ("Image.move", {"imageID": IMG, **POOL, **DOM, "dstSdUUID": SD2,
                     "operation": 1, "postZero": "false", "discard": False,
                     "force": "false"}),
+    # CloneImageGroupStructure, SyncImageGroupData (live storage
+    # migration).
+    ("Image.cloneStructure", {"imageID": IMG, **POOL, **DOM,
+                              "dstSdUUID": SD2}),
+    ("Image.syncData", {"imageID": IMG, **POOL, **DOM, "dstSdUUID": SD2,
+                        "syncType": "INTERNAL"}),
     ("Image.prepare", {**PDIV, "allowIllegal": False}),
     # TeardownImageVDSCommand sends leafVolID (upstream ignores it).
     ("Image.teardown", {"storagepoolID": SP, "storagedomainID": SD,
@@ -333,8 +339,7 @@ NOT_SERVED = (
     "Host.getExternalVmFromOva", "Host.hostdevChangeNumvfs",
     "Host.setHaMaintenanceMode",
     "ISCSIConnection.discoverSendTargets",
-    "Image.cloneStructure", "Image.download", "Image.syncData",
-    "Image.upload",
+    "Image.download", "Image.upload",
     "LVMVolumeGroup.create", "LVMVolumeGroup.getInfo",
     "Lease.create", "Lease.delete", "Lease.fence", "Lease.info",
     "Lease.status",

@@ -174,6 +174,9 @@ UPSTREAM: dict[str, tuple[tuple, ...]] = {
     "Image.move": (IMG, POOL, DOM, ("dstSdUUID", S, R),
                    ("operation", ENUM, R), ("postZero", B, R),
                    ("force", B, R), ("discard", B, False)),
+    "Image.cloneStructure": (IMG, POOL, DOM, ("dstSdUUID", S, R)),
+    "Image.syncData": (IMG, POOL, DOM, ("dstSdUUID", S, R),
+                       ("syncType", ENUM, R)),
     # SDM and Task
     "SDM.copy_data": (("job_id", S, R), ("source", OBJ, R),
                       ("destination", OBJ, R), ("copy_bitmaps", B, False)),

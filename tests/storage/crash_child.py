@@ -5,6 +5,8 @@
         DST_IMG DST_VOL
     python -m storage.crash_child ROOT volcopy SP SD SRC_IMG SRC_VOL \
         DST_IMG DST_VOL           (Volume.copy into a new image)
+    python -m storage.crash_child ROOT clone SP SD IMG DST_SD
+    python -m storage.crash_child ROOT sync SP SD IMG DST_SD SYNC_TYPE
 
 Connects the pool saved under ROOT (the LOCALFS connection restored from
 ROOT's lib_dir), becomes SPM, starts the operation, prints "STARTED
@@ -20,6 +22,7 @@ from storage.storagefixtures import make_config
 
 from vdsm.storage import constants as sc
 from vdsm.storage.component import Storage
+from vdsm.storage.imageclone import SyncType
 from vdsm.storage.volume import VolumeRef, VolumeSpec
 from vdsm.storage.volumecopy import CopyRequest
 
@@ -37,6 +40,12 @@ def main() -> None:
         img, vol, size = rest
         task = svc.images.create_volume(sd, sp, VolumeSpec(
             img, vol, int(size), sc.RAW_FORMAT, sc.PREALLOCATED))
+    elif op == "clone":
+        img, dst_sd = rest
+        task = svc.images.clone_structure(sp, sd, img, dst_sd)
+    elif op == "sync":
+        img, dst_sd, sync = rest
+        task = svc.images.sync_data(sp, sd, img, dst_sd, SyncType(sync))
     elif op == "volcopy":
         src_img, src_vol, dst_img, dst_vol = rest
         task = svc.images.copy_volume(sp, VolumeRef(sd, src_img, src_vol),

@@ -15,7 +15,9 @@ import time
 
 import pytest
 
-from storage.storagefixtures import MIB, make_pool, new_id, wait_task
+from storage.storagefixtures import (MIB, check_task, make_pool, new_id,
+                                     wait_task)
+from storage.volumecopy_test import second_domain
 from storage.volume_test import create
 
 from vdsm.storage import constants as sc
@@ -175,3 +177,77 @@ def test_kill_during_volume_copy(env):
     assert not Volume(dom, dst_img, dst).exists()
     assert dst_img not in dom.images()
     assert svc.images.volume_info(sd, src_img, src).legality == "LEGAL"
+
+
+def test_kill_during_clone_structure(env):
+    """Image.cloneStructure of a 12-volume chain, vdsm killed once the
+    first destination volume exists: after recovery no part of the
+    chain is left on the destination."""
+    svc = env.service()
+    sp, sd = make_pool(svc, env.dir())
+    sd2 = second_domain(env, svc, sp)
+    img = new_id()
+    vols = [create(svc, sp, sd, img, fmt=sc.COW_FORMAT)]
+    for _ in range(11):
+        vols.append(create(svc, sp, sd, img, fmt=sc.COW_FORMAT,
+                           parent=vols[-1]))
+    svc.pools.spm_stop(sp)
+    dom2 = svc.repository.find_domain(sd2)
+    first = os.path.join(dom2.image_dir(img), vols[0] + ".meta")
+    child = start_child(str(env.tmp_path), "clone", sp, sd, img, sd2)
+    try:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(first):
+            assert time.monotonic() < deadline, "clone did not start"
+            assert child.poll() is None
+            time.sleep(0.001)
+    finally:
+        kill_group(child)
+    made = [v for v in vols if Volume(dom2, img, v).exists()]
+    assert 0 < len(made) < len(vols), "the kill came too late"
+    assert not any(Volume(dom2, img, v).is_legal() for v in made)
+    rolled_back = recover(svc, sp)
+    assert [t.verb for t in rolled_back] == [
+        TaskKind.CLONE_STRUCTURE.value]
+    assert img not in dom2.images()
+    assert not [v for v in vols if Volume(dom2, img, v).exists()]
+    # The source is whole, and a new clone works.
+    check_task(svc, svc.images.clone_structure(sp, sd, img, sd2))
+    assert all(Volume(dom2, img, v).is_legal() for v in vols)
+
+
+def test_kill_during_sync_data(env):
+    """Image.syncData, vdsm killed while qemu-img copies an internal
+    volume: after recovery that volume is ILLEGAL on the destination (the
+    image cannot be prepared there), the source untouched."""
+    svc = env.service()
+    sp, sd = make_pool(svc, env.dir("xfs-512"))
+    sd2 = second_domain(env, svc, sp)
+    img = new_id()
+    base = create(svc, sp, sd, img, size=600 * MIB, prealloc=sc.PREALLOCATED)
+    base_path = svc.images.volume_info(sd, img, base).path
+    with open("/dev/urandom", "rb") as rnd, open(base_path, "r+b") as out:
+        for _ in range(600):
+            out.write(rnd.read(MIB))
+    top = create(svc, sp, sd, img, size=600 * MIB, fmt=sc.COW_FORMAT,
+                 parent=base)
+    check_task(svc, svc.images.clone_structure(sp, sd, img, sd2))
+    svc.pools.spm_stop(sp)
+    child = start_child(str(env.tmp_path), "sync", sp, sd, img, sd2,
+                        "INTERNAL")
+    try:
+        deadline = time.monotonic() + 60
+        while not any("convert" in c for c in descendants_cmdlines(
+                child.pid)):
+            assert time.monotonic() < deadline, "sync did not start"
+            assert child.poll() is None
+            time.sleep(0.005)
+    finally:
+        kill_group(child)
+    rolled_back = recover(svc, sp)
+    assert [t.verb for t in rolled_back] == [TaskKind.SYNC_DATA.value]
+    assert svc.images.volume_info(sd2, img, base).legality == "ILLEGAL"
+    with pytest.raises(errors.VolumeIsIllegal):
+        svc.images.prepare(sd2, img, top)
+    assert svc.images.volume_info(sd, img, base).legality == "LEGAL"
+    assert svc.images.prepare(sd, img, top).vol_id == top

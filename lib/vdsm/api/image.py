@@ -9,6 +9,7 @@ from vdsm.api.registry import CallContext, verb
 from vdsm.api import storage_wire
 from vdsm.api.storage_args import storage, uuid
 from vdsm.storage import errors
+from vdsm.storage.imageclone import SyncType
 from vdsm.storage.imageops import MoveOp
 
 # Upstream's operation numbers (COPY_OP, MOVE_OP).
@@ -70,3 +71,20 @@ def move(ctx: CallContext, imageID: str, storagepoolID: str,
     return storage(ctx).images.move_image(
         sp_uuid, uuid(storagedomainID, "srcDomUUID"),
         uuid(dstSdUUID, "dstDomUUID"), uuid(imageID, "imgUUID"), op)
+
+
+@verb("Image.cloneStructure")
+def clone_structure(ctx: CallContext, imageID: str, storagepoolID: str,
+                    storagedomainID: str, dstSdUUID: str) -> str:
+    return storage(ctx).images.clone_structure(
+        uuid(storagepoolID, "spUUID"), uuid(storagedomainID, "sdUUID"),
+        uuid(imageID, "imgUUID"), uuid(dstSdUUID, "dstSdUUID"))
+
+
+@verb("Image.syncData")
+def sync_data(ctx: CallContext, imageID: str, storagepoolID: str,
+              storagedomainID: str, dstSdUUID: str, syncType: str) -> str:
+    return storage(ctx).images.sync_data(
+        uuid(storagepoolID, "spUUID"), uuid(storagedomainID, "sdUUID"),
+        uuid(imageID, "imgUUID"), uuid(dstSdUUID, "dstSdUUID"),
+        SyncType(syncType))

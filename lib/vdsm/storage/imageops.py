@@ -18,8 +18,9 @@ from vdsm.storage import constants as sc
 from vdsm.storage import errors
 from vdsm.storage import imagedir as img_mod
 from vdsm.storage import jobs
-from vdsm.storage import volinspect, volumecopy, volumejobs
+from vdsm.storage import imageclone, volinspect, volumecopy, volumejobs
 from vdsm.storage import volume as vol_mod
+from vdsm.storage.domain import FileDomain
 from vdsm.storage.hostpools import HostPools
 from vdsm.storage.imagedir import Drive
 from vdsm.storage.links import ImageLinks
@@ -247,6 +248,39 @@ class ImageOps:
             if op is MoveOp.MOVE:
                 img_mod.delete(src, img_uuid)
         return self._tasks.start(TaskKind.MOVE_IMAGE, run)
+
+    def _two_domains(self, sp_uuid: str, src_sd: str,
+                     dst_sd: str) -> tuple[FileDomain, FileDomain]:
+        pool = self._pools.spm_pool(sp_uuid)
+        return (pool.domain(sc.check_uuid(src_sd, "sd_uuid")),
+                pool.domain(sc.check_uuid(dst_sd, "dst_sd_uuid")))
+
+    def clone_structure(self, sp_uuid: str, src_sd: str, img_uuid: str,
+                        dst_sd: str) -> str:
+        """Image.cloneStructure (SPM): the image's empty chain on dst."""
+        src, dst = self._two_domains(sp_uuid, src_sd, dst_sd)
+        specs = imageclone.structure(src, dst,
+                                     sc.check_uuid(img_uuid, "img_uuid"))
+
+        def run(task: Task) -> None:
+            def rollback(img: str, vol: str) -> None:
+                task.add_rollback("delete_volume", sd_uuid=dst.sd_uuid,
+                                  img_uuid=img, vol_uuid=vol)
+            imageclone.clone_structure(dst, specs, rollback,
+                                       on_start=task.on_child)
+            task.drop_rollbacks()
+        return self._tasks.start(TaskKind.CLONE_STRUCTURE, run)
+
+    def sync_data(self, sp_uuid: str, src_sd: str, img_uuid: str,
+                  dst_sd: str, sync: imageclone.SyncType) -> str:
+        """Image.syncData (SPM): the chain's data into the clone on dst."""
+        src, dst = self._two_domains(sp_uuid, src_sd, dst_sd)
+        pairs = imageclone.sync_chains(
+            src, dst, sc.check_uuid(img_uuid, "img_uuid"), sync)
+        return self._tasks.start(
+            TaskKind.SYNC_DATA,
+            lambda task: imageclone.sync_data(pairs, task.check_stopped,
+                                              on_start=task.on_child))
 
     def copy_data(self, job_id: str, source: VolumeRef,
                   destination: VolumeRef) -> str:

@@ -86,6 +86,8 @@ class TaskKind(enum.Enum):
     DELETE_IMAGE = "delete_image"
     MOVE_IMAGE = "move_image"
     COPY_VOLUME = "copy_volume"
+    CLONE_STRUCTURE = "clone_structure"
+    SYNC_DATA = "sync_data"
     COPY_DATA = "copy_data"
     UPDATE_VOLUME = "update_volume"
     SPARSIFY_VOLUME = "sparsify_volume"

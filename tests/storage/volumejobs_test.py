@@ -15,7 +15,7 @@ from storage.storagefixtures import MIB, make_pool, new_id, wait_task
 from storage.volume_test import create, qemu_info
 
 from vdsm.storage import constants as sc
-from vdsm.storage import errors, jobs
+from vdsm.storage import errors, jobs, qemuimg
 from vdsm.storage.jobs import JobStatus
 from vdsm.storage.volume import VolumeRef
 from vdsm.storage.volumejobs import VolumeAttributes
@@ -173,6 +173,8 @@ def test_sparsify_volume(env, tmp_path, fmt):
     qfmt = "raw" if fmt == sc.RAW_FORMAT else "qcow2"
     fill(path, qfmt, 0x5a, 0, 4 * MIB)
     fill(path, qfmt, 0, 8 * MIB, 32 * MIB)     # written zeros: allocated
+    if qfmt == "qcow2":
+        qemuimg.add_bitmap(path, "backup-1")
     snapshot_data(path, str(tmp_path / "before.raw"))
     allocated = svc.images.volume_size(sd, img, vol).true
     assert allocated >= 36 * MIB
@@ -187,6 +189,10 @@ def test_sparsify_volume(env, tmp_path, fmt):
     info = svc.images.volume_info(sd, img, vol)
     assert (info.legality, info.generation) == ("LEGAL", 1)
     assert qemu_info(path)["format"] == qfmt
+    if qfmt == "qcow2":
+        # The bitmaps survive the rewrite, still valid.
+        assert [(b.name, b.valid) for b in qemuimg.bitmaps(path)] == [
+            ("backup-1", True)]
     assert not [n for n in svc.repository.find_domain(sd).io.call(
         "listdir", path=svc.repository.find_domain(sd).image_dir(img))
         if n.endswith(".sparsify")]

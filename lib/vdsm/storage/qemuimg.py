@@ -88,11 +88,15 @@ def convert(src: str, dst: str, src_fmt: str, dst_fmt: str,
             create: bool = True, timeout: float = DEFAULT_TIMEOUT,
             on_start: OnStart | None = None,
             on_progress: OnProgress | None = None,
-            compat: str = "1.1", preallocation: str | None = None) -> None:
+            compat: str = "1.1", preallocation: str | None = None,
+            bitmaps: bool = False) -> None:
     """compat, preallocation: of a qcow2 (preallocation also raw)
-    destination convert creates."""
+    destination convert creates; bitmaps: copy the persistent bitmaps
+    (qcow2 to qcow2)."""
     args = ["convert", "-p", "-t", "writeback", "-f", src_fmt,
             "-O", dst_fmt]
+    if bitmaps:
+        args.append("--bitmaps")
     if not create:
         args.append("-n")
     opts = []

@@ -174,9 +174,10 @@ def _sparsify_qcow2(vol: Volume, on_start: OnStart | None) -> None:
     compat = qemuimg.info(vol.path, fmt="qcow2").get(
         "format-specific", {}).get("data", {}).get("compat", "1.1")
     try:
+        # The bitmaps go along: the next incremental backup needs them.
         qemuimg.convert(vol.path, tmp, "qcow2", "qcow2", backing=backing,
                         backing_fmt=backing_fmt, compat=compat,
-                        on_start=on_start)
+                        bitmaps=True, on_start=on_start)
         io.call("chmod", path=tmp)
         io.call("rename", src=tmp, dst=vol.path)
     except BaseException:

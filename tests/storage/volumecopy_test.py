@@ -106,6 +106,10 @@ def test_copy_force_replaces_the_destination(env):
     with pytest.raises(errors.VolumeAlreadyExists):
         svc.images.copy_volume(sp, VolumeRef(sd, img, vol), sd,
                                request(dst_img, dst_vol))
+    # Nor a new volume into the existing image.
+    with pytest.raises(errors.VolumeAlreadyExists):
+        svc.images.copy_volume(sp, VolumeRef(sd, img, vol), sd,
+                               request(dst_img))
     check_task(svc, svc.images.copy_volume(
         sp, VolumeRef(sd, img, vol), sd,
         request(dst_img, dst_vol, force=True)))

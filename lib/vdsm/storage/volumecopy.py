@@ -63,11 +63,17 @@ def check(src: Volume, dst_dom: FileDomain,
         prealloc=req.prealloc if req.prealloc is not None else
         sc.TYPE_BY_NAME[md["TYPE"]],
         disk_type=md["DISKTYPE"], description=req.description, legal=False)
-    if req.force and Volume(dst_dom, req.dst_img, req.dst_vol).exists():
+    image_exists = dst_dom.io.call("exists",
+                                   path=dst_dom.image_dir(req.dst_img))
+    if req.force:
         # Replaced by the copy: check the rest only.
         vol_mod.check_spec(dst_dom, spec, replacing=True)
     else:
         vol_mod.check_spec(dst_dom, spec)
+        if image_exists:
+            # The copy is a whole image: never a second leaf of another.
+            raise errors.VolumeAlreadyExists("destination image exists",
+                                             img=req.dst_img)
     return spec
 
 

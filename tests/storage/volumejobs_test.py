@@ -163,23 +163,30 @@ def test_amend_volume_bad_input(env):
 # sparsify_volume
 
 
-@pytest.mark.parametrize("fmt", [sc.RAW_FORMAT, sc.COW_FORMAT])
-def test_sparsify_volume(env, tmp_path, fmt):
+@pytest.mark.parametrize("fmt,compat", [(sc.RAW_FORMAT, None),
+                                        (sc.COW_FORMAT, "1.1"),
+                                        (sc.COW_FORMAT, "0.10")])
+def test_sparsify_volume(env, tmp_path, fmt, compat):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir())
     img = new_id()
     vol = create(svc, sp, sd, img, size=64 * MIB, fmt=fmt)
     path = svc.images.volume_info(sd, img, vol).path
     qfmt = "raw" if fmt == sc.RAW_FORMAT else "qcow2"
+    if compat == "0.10":
+        # No bitmaps in a 0.10 image; the generation is then 1.
+        run_job(svc, svc.images.amend_volume, VolumeRef(sd, img, vol), 0,
+                compat)
+    gen = 1 if compat == "0.10" else 0
     fill(path, qfmt, 0x5a, 0, 4 * MIB)
     fill(path, qfmt, 0, 8 * MIB, 32 * MIB)     # written zeros: allocated
-    if qfmt == "qcow2":
+    if compat == "1.1":
         qemuimg.add_bitmap(path, "backup-1")
     snapshot_data(path, str(tmp_path / "before.raw"))
     allocated = svc.images.volume_size(sd, img, vol).true
     assert allocated >= 36 * MIB
     done = run_job(svc, svc.images.sparsify_volume, VolumeRef(sd, img, vol),
-                   0)
+                   gen)
     assert done.status is JobStatus.DONE, done
     after = svc.images.volume_size(sd, img, vol).true
     assert after < 6 * MIB, (allocated, after)
@@ -187,9 +194,11 @@ def test_sparsify_volume(env, tmp_path, fmt):
     assert same_data(str(tmp_path / "before.raw"),
                      str(tmp_path / "after.raw"))
     info = svc.images.volume_info(sd, img, vol)
-    assert (info.legality, info.generation) == ("LEGAL", 1)
+    assert (info.legality, info.generation) == ("LEGAL", gen + 1)
     assert qemu_info(path)["format"] == qfmt
-    if qfmt == "qcow2":
+    if compat is not None:
+        assert qemu_info(path)["format-specific"]["data"]["compat"] == compat
+    if compat == "1.1":
         # The bitmaps survive the rewrite, still valid.
         assert [(b.name, b.valid) for b in qemuimg.bitmaps(path)] == [
             ("backup-1", True)]

@@ -171,13 +171,16 @@ def _sparsify_qcow2(vol: Volume, on_start: OnStart | None) -> None:
     if parent != sc.BLANK_UUID:
         backing = parent
         backing_fmt = Volume(vol.dom, vol.img_uuid, parent).qemu_format()
-    compat = qemuimg.info(vol.path, fmt="qcow2").get(
-        "format-specific", {}).get("data", {}).get("compat", "1.1")
+    data = qemuimg.info(vol.path, fmt="qcow2").get(
+        "format-specific", {}).get("data", {})
+    compat = data.get("compat", "1.1")
+    # qemu-img refuses --bitmaps for a 0.10 image, which has none.
+    has_bitmaps = bool(data.get("bitmaps"))
     try:
         # The bitmaps go along: the next incremental backup needs them.
         qemuimg.convert(vol.path, tmp, "qcow2", "qcow2", backing=backing,
                         backing_fmt=backing_fmt, compat=compat,
-                        bitmaps=True, on_start=on_start)
+                        bitmaps=has_bitmaps, on_start=on_start)
         io.call("chmod", path=tmp)
         io.call("rename", src=tmp, dst=vol.path)
     except BaseException:

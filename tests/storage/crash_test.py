@@ -62,6 +62,28 @@ def descendants_cmdlines(pid):
     return out
 
 
+def fill_random(path, mib):
+    """Random data, so that qemu-img's copy of it takes a while."""
+    with open("/dev/urandom", "rb") as rnd, open(path, "r+b") as out:
+        for _ in range(mib):
+            out.write(rnd.read(MIB))
+
+
+def converting(child):
+    """True once the child runs qemu-img convert."""
+    return lambda: any("convert" in c for c in descendants_cmdlines(
+        child.pid))
+
+
+def wait_started(child, ready, what, interval=0.005):
+    """Wait, at most 60 s, until ready() while the child lives."""
+    deadline = time.monotonic() + 60
+    while not ready():
+        assert time.monotonic() < deadline, f"{what} did not start"
+        assert child.poll() is None
+        time.sleep(interval)
+
+
 def recover(svc, sp):
     # sanlock frees the dead child's SPM lease once it notices the death.
     deadline = time.monotonic() + 30
@@ -120,19 +142,12 @@ def test_kill_during_copy(env):
                  prealloc=sc.PREALLOCATED)
     dst = create(svc, sp, sd, dst_img, size=600 * MIB, fmt=sc.COW_FORMAT)
     src_path = svc.images.volume_info(sd, src_img, src).path
-    with open("/dev/urandom", "rb") as rnd, open(src_path, "r+b") as out:
-        for _ in range(600):
-            out.write(rnd.read(MIB))
+    fill_random(src_path, 600)
     svc.pools.spm_stop(sp)
     child = start_child(str(env.tmp_path), "copy", sp, sd, src_img, src,
                         dst_img, dst)
     try:
-        deadline = time.monotonic() + 60
-        while not any("convert" in c for c in descendants_cmdlines(
-                child.pid)):
-            assert time.monotonic() < deadline, "copy did not start"
-            assert child.poll() is None
-            time.sleep(0.005)
+        wait_started(child, converting(child), "copy")
     finally:
         kill_group(child)
     rolled_back = recover(svc, sp)
@@ -152,21 +167,14 @@ def test_kill_during_volume_copy(env):
     src = create(svc, sp, sd, src_img, size=600 * MIB,
                  prealloc=sc.PREALLOCATED)
     src_path = svc.images.volume_info(sd, src_img, src).path
-    with open("/dev/urandom", "rb") as rnd, open(src_path, "r+b") as out:
-        for _ in range(600):
-            out.write(rnd.read(MIB))
+    fill_random(src_path, 600)
     svc.pools.spm_stop(sp)
     dom = svc.repository.find_domain(sd)
     meta = os.path.join(dom.image_dir(dst_img), dst + ".meta")
     child = start_child(str(env.tmp_path), "volcopy", sp, sd, src_img, src,
                         dst_img, dst)
     try:
-        deadline = time.monotonic() + 60
-        while not any("convert" in c for c in descendants_cmdlines(
-                child.pid)):
-            assert time.monotonic() < deadline, "copy did not start"
-            assert child.poll() is None
-            time.sleep(0.005)
+        wait_started(child, converting(child), "copy")
         # Mid-copy the copy exists, illegal.
         with open(meta) as f:
             assert "LEGALITY=ILLEGAL\n" in f.read()
@@ -196,11 +204,8 @@ def test_kill_during_clone_structure(env):
     first = os.path.join(dom2.image_dir(img), vols[0] + ".meta")
     child = start_child(str(env.tmp_path), "clone", sp, sd, img, sd2)
     try:
-        deadline = time.monotonic() + 60
-        while not os.path.exists(first):
-            assert time.monotonic() < deadline, "clone did not start"
-            assert child.poll() is None
-            time.sleep(0.001)
+        wait_started(child, lambda: os.path.exists(first), "clone",
+                     interval=0.001)
     finally:
         kill_group(child)
     made = [v for v in vols if Volume(dom2, img, v).exists()]
@@ -226,9 +231,7 @@ def test_kill_during_sync_data(env):
     img = new_id()
     base = create(svc, sp, sd, img, size=600 * MIB, prealloc=sc.PREALLOCATED)
     base_path = svc.images.volume_info(sd, img, base).path
-    with open("/dev/urandom", "rb") as rnd, open(base_path, "r+b") as out:
-        for _ in range(600):
-            out.write(rnd.read(MIB))
+    fill_random(base_path, 600)
     top = create(svc, sp, sd, img, size=600 * MIB, fmt=sc.COW_FORMAT,
                  parent=base)
     check_task(svc, svc.images.clone_structure(sp, sd, img, sd2))
@@ -236,12 +239,7 @@ def test_kill_during_sync_data(env):
     child = start_child(str(env.tmp_path), "sync", sp, sd, img, sd2,
                         "INTERNAL")
     try:
-        deadline = time.monotonic() + 60
-        while not any("convert" in c for c in descendants_cmdlines(
-                child.pid)):
-            assert time.monotonic() < deadline, "sync did not start"
-            assert child.poll() is None
-            time.sleep(0.005)
+        wait_started(child, converting(child), "sync")
     finally:
         kill_group(child)
     rolled_back = recover(svc, sp)

@@ -148,10 +148,8 @@ class ColdMerges:
         base, top = self._volumes(sub)
 
         def run(task: Task) -> None:
-            def progress(value: float) -> None:
-                task.progress = value
             merge(base, top, sub.base_generation, on_start=task.on_child,
-                  on_progress=progress)
+                  on_progress=task.on_progress)
         return self._tasks.start(
             TaskKind.MERGE_SUBCHAIN, run, task_id=job_id,
             job_type=jobs.STORAGE, description="merge_subchain")

@@ -141,11 +141,9 @@ class ImageOps:
             task.add_rollback("delete_volume", sd_uuid=dst_dom.sd_uuid,
                               img_uuid=spec.img_uuid,
                               vol_uuid=spec.vol_uuid)
-
-            def progress(value: float) -> None:
-                task.progress = value
             volumecopy.copy(src_vol, dst_dom, spec, req,
-                            on_start=task.on_child, on_progress=progress)
+                            on_start=task.on_child,
+                            on_progress=task.on_progress)
             task.drop_rollbacks()
         return self._tasks.start(TaskKind.COPY_VOLUME, run)
 
@@ -297,10 +295,8 @@ class ImageOps:
             raise errors.InvalidParameter(
                 "destination is smaller than source")
         def run(task: Task) -> None:
-            def progress(value: float) -> None:
-                task.progress = value
             img_mod.copy_volume(src, dst, on_start=task.on_child,
-                                on_progress=progress)
+                                on_progress=task.on_progress)
 
         return self._tasks.start(
             TaskKind.COPY_DATA, run, task_id=job_id, job_type=jobs.STORAGE,

@@ -200,6 +200,10 @@ class Task:
             if self._stop.is_set():
                 proc.kill()
 
+    def on_progress(self, value: float) -> None:
+        """qemu-img's progress (0-100), shown while the job runs."""
+        self.progress = value
+
     @property
     def stop_requested(self) -> bool:
         return self._stop.is_set()

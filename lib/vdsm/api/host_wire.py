@@ -72,11 +72,9 @@ def compose_stats(host: dict[str, Any], vms: VmCounts,
         "haStats": dict(HA_STATS_NOT_CONFIGURED),
     })
     if "memFree" in result:
-        # What a new VM can still get, as upstream computes it: the
-        # memory promised to VMs that their qemus do not use yet is
-        # taken already.
-        pending = max(0, vms.mem_committed_mib - vms.mem_resident_mib)
-        result["memAvailable"] = max(0, result["memFree"] - pending)
+        # What a new VM can still get, as upstream computes it.
+        result["memAvailable"] = max(0, result["memFree"]
+                                     - vms.mem_pending_mib)
     return result
 
 

@@ -79,6 +79,12 @@ class VmCounts:
     mem_committed_mib: int = 0
     mem_resident_mib: int = 0
 
+    @property
+    def mem_pending_mib(self) -> int:
+        """Promised to running VMs, not used by their qemus yet: taken
+        for what a new VM can get (upstream's memAvailable)."""
+        return max(0, self.mem_committed_mib - self.mem_resident_mib)
+
 
 def _privileged(config: Config) -> caller.Caller:
     if config.get("virt", "privileged") == "direct":
@@ -161,9 +167,8 @@ class VirtService:
         the host's reserve)."""
         meminfo = procfs.parse_meminfo(procfs.read("/proc/meminfo"))
         free = mem_free_kib(meminfo) // 1024
-        counts = self.host_counts()
-        pending = max(0, counts.mem_committed_mib - counts.mem_resident_mib)
-        return free - pending - self._mem_reserve_mib
+        return (free - self.host_counts().mem_pending_mib
+                - self._mem_reserve_mib)
 
     def host_counts(self) -> VmCounts:
         """VM counts and memory for Host.getStats, from the views only."""

@@ -84,7 +84,8 @@ class MergeJob:
 
 
 class Merges:
-    def __init__(self, disks: Any, interval: float = INTERVAL) -> None:
+    def __init__(self, disks: vmdisks.VmDisks,
+                 interval: float = INTERVAL) -> None:
         """disks: storage's VmDisks (sync_chain)."""
         self._disks = disks
         self._interval = interval

@@ -166,6 +166,10 @@ def test_no_supervdsm_reports_inactive(ksm_knobs, vdsmd_factory,
         assert read("run") == 0
         assert cli.Host.getStats()["momStatus"] == "inactive"
     assert stored(daemon)["ksm_enabled"] is True
+    # supervdsm unavailable is one log line per run, no traceback.
+    log = daemon.log()
+    assert "memory policy run: supervdsm unavailable" in log
+    assert "Traceback" not in log
 
 
 BALLOON = """<memballoon model='virtio'><stats period='1'/></memballoon>"""

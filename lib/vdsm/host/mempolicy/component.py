@@ -33,6 +33,7 @@ from vdsm.host.mempolicy.balloon import BalloonThresholds, GuestBalloon
 from vdsm.host.mempolicy.ksm import HostMemory, KsmThresholds, KsmTuning
 from vdsm.host.mempolicy.parameters import Parameters
 from vdsm.supervdsm import caller
+from vdsm.supervdsm.errors import Unavailable
 from vdsm.supervdsm.api import ksm as privileged_ksm
 
 log = logging.getLogger("vdsm.host.mempolicy")
@@ -136,6 +137,13 @@ class MemoryPolicy:
                 memory = self._host_memory()
                 self._run_ksm(memory)
                 self._run_balloons(memory)
+            except Unavailable as e:
+                # supervdsmd down (or not yet up): expected, the next run
+                # retries; one line, not a traceback every interval.
+                self._last_ok = False
+                log.warning("FAIL memory policy run: supervdsm "
+                            "unavailable: %s", e)
+                return
             except Exception:
                 self._last_ok = False
                 raise

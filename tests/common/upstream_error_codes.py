@@ -115,8 +115,10 @@ UPSTREAM = {
     "ClusterLockInitError": 701,
     "MetaDataSealIsBroken": 752,
     "GenerationMismatch": 911,
+    "NoSuchLease": 936,
     "InvalidParameterException": 1000,
     "MiscDirCleanupFailure": 2008,
+    "UnsupportedOperation": 2009,
 }
 
 # Our classes named differently from upstream's: our name -> upstream's.

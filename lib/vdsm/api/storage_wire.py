@@ -168,7 +168,10 @@ _TASK_VERB = {TaskKind.SPM_START: "StoragePool.spmStart",
               TaskKind.MERGE_SUBCHAIN: "SDM.merge",
               TaskKind.FINALIZE_MERGE: "StoragePool.finalizeMerge",
               TaskKind.STREAM_TO_VOLUME: "downloadImageFromStream",
-              TaskKind.STREAM_FROM_VOLUME: "uploadImageToStream"}
+              TaskKind.STREAM_FROM_VOLUME: "uploadImageToStream",
+              TaskKind.CREATE_LEASE: "Lease.create",
+              TaskKind.DELETE_LEASE: "Lease.delete",
+              TaskKind.REBUILD_LEASES: "Lease.rebuild_leases"}
 _KIND = {kind.value: kind for kind in TaskKind}
 
 

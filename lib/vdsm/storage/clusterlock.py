@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 import sanlock
 
@@ -158,3 +159,92 @@ def lease_owners(sd_uuid: str, name: str, path: str, offset: int,
     except sanlock.SanlockException:
         return []
     return [o["host_id"] for o in owners]
+
+
+# External leases (the xleases volume, storage/xlease.py).
+
+# sanlock_rv.h: no resource leader at the offset (never written, or
+# cleared).
+SANLK_LEADER_MAGIC = -223
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    lockspace: str
+    resource: str
+    version: int
+
+
+def write_lease(sd_uuid: str, name: str, path: str, offset: int,
+                block_size: int) -> None:
+    try:
+        sanlock.write_resource(_b(sd_uuid), _b(name), [(path, offset)],
+                               align=sc.ALIGNMENT, sector=block_size)
+    except sanlock.SanlockException as e:
+        raise errors.ClusterLockInitError(str(e), sd=sd_uuid, lease=name,
+                                          path=path) from None
+
+
+def clear_lease(path: str, offset: int, block_size: int) -> None:
+    """Clear the resource at offset: a later read finds none there."""
+    try:
+        sanlock.write_resource(b"", b"", [(path, offset)], clear=True,
+                               align=sc.ALIGNMENT, sector=block_size)
+    except sanlock.SanlockException as e:
+        raise errors.ClusterLockInitError(str(e), path=path,
+                                          offset=offset) from None
+
+
+def read_lease(path: str, offset: int, block_size: int
+               ) -> ResourceInfo | None:
+    """The resource at offset; None if there is none (never written or
+    cleared)."""
+    try:
+        res = sanlock.read_resource(path, offset, align=sc.ALIGNMENT,
+                                    sector=block_size)
+    except sanlock.SanlockException as e:
+        if e.errno == SANLK_LEADER_MAGIC:
+            return None
+        raise errors.StorageError(f"read_resource: {e}", path=path,
+                                  offset=offset) from None
+    if not res["resource"]:
+        return None
+    return ResourceInfo(_s(res["lockspace"]), _s(res["resource"]),
+                        int(res["version"]))
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def acquire_lvb(sd_uuid: str, name: str, path: str, offset: int) -> None:
+    """Take the resource with its lock value block readable (651 if
+    another host holds it)."""
+    try:
+        sanlock.acquire(_b(sd_uuid), _b(name), [(path, offset)],
+                        slkfd=_registered(), lvb=True)
+    except sanlock.SanlockException as e:
+        raise errors.AcquireLockFailure(str(e), sd=sd_uuid,
+                                        lease=name) from None
+
+
+def get_lvb(sd_uuid: str, name: str, path: str, offset: int,
+            size: int) -> bytes:
+    """The whole lock value block (size: the sector size) of a resource
+    held with acquire_lvb, trailing NULs removed."""
+    try:
+        data = sanlock.get_lvb(_b(sd_uuid), _b(name), [(path, offset)],
+                               size)
+    except sanlock.SanlockException as e:
+        raise errors.StorageError(f"get_lvb: {e}", sd=sd_uuid,
+                                  lease=name) from None
+    return bytes(data).rstrip(b"\0")
+
+
+def set_lvb(sd_uuid: str, name: str, path: str, offset: int,
+            data: bytes) -> None:
+    try:
+        sanlock.set_lvb(_b(sd_uuid), _b(name), [(path, offset)], data)
+    except sanlock.SanlockException as e:
+        raise errors.StorageError(f"set_lvb: {e}", sd=sd_uuid,
+                                  lease=name) from None

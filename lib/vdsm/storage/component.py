@@ -10,6 +10,8 @@ it uses:
   membership of domains;
 * ``images`` (imageops.py): image and volume verbs, most as SPM tasks;
 * ``disks`` (vmdisks.py): VM disks prepared at VM start;
+* ``leases`` (leases.py): external (VM) leases in the domains' xleases
+  volumes: ``lookup`` for lease devices, the Lease.* verbs;
 * ``transfers`` (transfer.py): streams into and out of volumes (the
   engine's HTTP image upload and download), as SPM tasks;
 * ``tasks`` / ``jobs``: SPM tasks and SDM jobs; ``monitor``: domain
@@ -32,6 +34,7 @@ from vdsm.storage.domains import Domains
 from vdsm.storage.hostpools import HostPools
 from vdsm.storage.imageops import ImageOps
 from vdsm.storage.jobs import JobInfo, Jobs
+from vdsm.storage.leases import Leases
 from vdsm.storage.links import ImageLinks
 from vdsm.storage.monitor import DomainMonitor
 from vdsm.storage.mount import Mounter
@@ -40,6 +43,7 @@ from vdsm.storage.repository import Repository
 from vdsm.storage.tasks import Task, TaskManager
 from vdsm.storage.transfer import ImageTransfers
 from vdsm.storage.vmdisks import VmDisks
+from vdsm.host import hardware
 from vdsm.supervdsm import caller
 
 
@@ -56,6 +60,7 @@ class Storage:
     monitor: DomainMonitor
     links: ImageLinks          # the run links of prepared images
     transfers: ImageTransfers
+    leases: Leases
 
     @classmethod
     def build(cls, config: Config, mounter: Mounter | None = None,
@@ -93,7 +98,8 @@ class Storage:
             tasks=tasks,
             jobs=Jobs(tasks, config.getfloat("jobs", "autodelete_delay")),
             monitor=monitor, links=links,
-            transfers=ImageTransfers(pools, tasks))
+            transfers=ImageTransfers(pools, tasks),
+            leases=Leases(repository, pools, tasks, _hardware_id))
 
     def start(self) -> None:
         self.repository.start()
@@ -101,3 +107,11 @@ class Storage:
     def stop(self) -> None:
         self.monitor.stop_all()
         self.repository.stop()
+
+
+def _hardware_id() -> str | None:
+    """This host's id, written into lease metadata it changes."""
+    try:
+        return hardware.host_uuid()
+    except (OSError, ValueError):
+        return None

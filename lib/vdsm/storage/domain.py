@@ -5,7 +5,8 @@ A domain is the directory ``<mount>/<sdUUID>``::
     dom_md/metadata   sealed KEY=VALUE lines (see metadata.py)
     dom_md/ids        sanlock lockspace: one delta lease per host id
     dom_md/leases     sanlock resources; the SPM lease at 1 MiB
-    dom_md/inbox, outbox, xleases   made with upstream's sizes (sparse)
+    dom_md/xleases    external (VM) leases and their index (xlease.py)
+    dom_md/inbox, outbox   made with upstream's sizes (sparse)
     images/<imgUUID>/<volUUID>[.meta|.lease]
     master/tasks/     (master domain only) persisted tasks
 
@@ -20,6 +21,7 @@ leftovers of both (for creates, only this host's).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import os
@@ -30,7 +32,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Iterator
 
-from vdsm.storage import clusterlock, metadata
+from vdsm.storage import clusterlock, metadata, xlease
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
 from vdsm.storage.outofprocess import IOHelper
@@ -157,6 +159,17 @@ class FileDomain:
         return sorted(os.path.basename(p)[:-len(sc.META_FILEEXT)]
                       for p in paths)
 
+    # External leases.
+
+    def supports_xleases(self) -> bool:
+        """Version 4 and later domains have an xleases volume."""
+        version = self.metadata().get("VERSION", "0")
+        return (version.isdigit() and int(version) >= 4
+                and self.io.call("exists", path=self.md_path("xleases")))
+
+    def xleases(self) -> DirectFile:
+        return DirectFile(self.io, self.md_path("xleases"), self.block_size)
+
     # Sanlock.
 
     def acquire_host_id(self, host_id: int, wait: bool = True) -> None:
@@ -171,6 +184,27 @@ class FileDomain:
     def has_host_id(self, host_id: int) -> bool:
         return clusterlock.has_host_id(self.sd_uuid, host_id,
                                        self.md_path("ids"))
+
+
+class DirectFile:
+    """Direct I/O on one file of a domain, through its helper process
+    (xlease.BlockIO)."""
+
+    def __init__(self, io: IOHelper, path: str, block_size: int) -> None:
+        self.io = io
+        self.path = path
+        self.block_size = block_size
+
+    def pread(self, offset: int, size: int) -> bytes:
+        return base64.b64decode(self.io.call(
+            "pread_direct", path=self.path, offset=offset, size=size))
+
+    def pwrite(self, offset: int, data: bytes) -> None:
+        self.io.call("pwrite_direct", path=self.path, offset=offset,
+                     data=base64.b64encode(data).decode("ascii"))
+
+    def size(self) -> int:
+        return int(self.io.call("stat", path=self.path)["size"])
 
 
 def create(spec: DomainSpec, mount_path: str, io: IOHelper,
@@ -233,6 +267,8 @@ def _lay_out(dom: FileDomain, block_size: int, io_timeout: int,
     clusterlock.init_resource(dom.sd_uuid, sc.SDM_LEASE_NAME,
                               dom.md_path("leases"), sc.SDM_LEASE_OFFSET,
                               block_size)
+    xlease.format_index(dom.sd_uuid, DirectFile(
+        dom.io, dom.md_path("xleases"), block_size))
     dom.io.call("write_text", path=dom.md_path("metadata"), text=text)
 
 

@@ -7,7 +7,7 @@ caller can act on) unless noted.
 
 from __future__ import annotations
 
-from vdsm.common.exception import VdsmError
+from vdsm.common.exception import GeneralError, VdsmError
 # One InvalidParameter (code 1000) for every subsystem; storage code names
 # it errors.InvalidParameter.
 from vdsm.common.exception import InvalidParameter  # noqa: F401
@@ -292,3 +292,51 @@ class GenerationMismatch(StorageError):
     changed since the caller looked."""
     code = 911
     message = "The provided generation does not match the actual generation"
+
+
+class UnsupportedOperation(StorageError):
+    """The domain cannot do this (a lease verb on a domain without an
+    xleases volume)."""
+    code = 2009
+    message = "Unsupported operation"
+
+
+# External leases (xleases). Upstream raises all but NoSuchLease as plain
+# errors of its xlease module, which reach the engine as code 100
+# (General Exception, also as a task's result): so do these.
+
+class NoSuchLease(StorageError):
+    code = 936
+    message = "No such lease"
+
+
+class LeaseExists(GeneralError):
+    message = "Lease exists"
+
+
+class LeaseUpdating(GeneralError):
+    """An add or remove of this lease was cut short: Lease.delete it, or
+    Lease.rebuild_leases, first."""
+    message = "Lease is updating"
+
+
+class NoSpaceForLease(GeneralError):
+    message = "No space to add lease"
+
+
+class InvalidLeaseIndex(GeneralError):
+    """The xleases index cannot be read: Lease.rebuild_leases makes it
+    again from the sanlock resources on the volume."""
+    message = "Invalid xleases index"
+
+
+class LeaseIndexIsUpdating(InvalidLeaseIndex):
+    message = ("Index is updating or an update operation was aborted, the "
+               "index must be rebuilt from storage")
+
+
+class LeaseIndexNotFormatted(InvalidLeaseIndex):
+    """The domain's xleases volume was laid out but its index never
+    written (a domain made before this version): it holds no leases; the
+    SPM formats it on the first Lease.create or Lease.rebuild_leases."""
+    message = "xleases index is not formatted"

@@ -16,6 +16,7 @@ kvm), directories 0755 (``DIR_MODE``), as upstream Vdsm lays out domains.
 
 from __future__ import annotations
 
+import base64
 import errno
 import glob as _glob
 import json
@@ -201,6 +202,46 @@ def direct_read(path: str, size: int = 4096) -> dict[str, float]:
         buf.close()
         os.close(fd)
     return {"size": count, "delay": time.monotonic() - start}
+
+
+@op
+def pread_direct(path: str, offset: int, size: int) -> str:
+    """size bytes at offset, read bypassing the page cache (base64).
+    offset and size are multiples of the file system's block size."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+    buf = mmap.mmap(-1, size)
+    try:
+        with memoryview(buf) as view:
+            got = 0
+            while got < size:
+                n = os.preadv(fd, [view[got:]], offset + got)
+                if n == 0:
+                    raise OSError(errno.EIO,
+                                  f"short read at {offset + got}", path)
+                got += n
+        return base64.b64encode(buf[:]).decode("ascii")
+    finally:
+        buf.close()
+        os.close(fd)
+
+
+@op
+def pwrite_direct(path: str, offset: int, data: str) -> None:
+    """Write data (base64) at offset bypassing the page cache, then
+    fsync: on return it is on storage. Aligned as pread_direct."""
+    raw = base64.b64decode(data)
+    fd = os.open(path, os.O_WRONLY | os.O_DIRECT)
+    buf = mmap.mmap(-1, len(raw))
+    try:
+        buf[:] = raw
+        with memoryview(buf) as view:
+            done = 0
+            while done < len(raw):
+                done += os.pwritev(fd, [view[done:]], offset + done)
+        os.fsync(fd)
+    finally:
+        buf.close()
+        os.close(fd)
 
 
 @op

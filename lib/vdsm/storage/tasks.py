@@ -97,6 +97,9 @@ class TaskKind(enum.Enum):
     FINALIZE_MERGE = "finalize_merge"
     STREAM_TO_VOLUME = "stream_to_volume"      # HTTP PUT
     STREAM_FROM_VOLUME = "stream_from_volume"  # HTTP GET
+    CREATE_LEASE = "create_lease"
+    DELETE_LEASE = "delete_lease"
+    REBUILD_LEASES = "rebuild_leases"
 
 
 Rollback = Callable[..., None]

@@ -267,7 +267,12 @@ def test_event_shapes():
     assert migration_wire.event(state) == {"progress": 100,
                                            "postcopy": False,
                                            "downtime": 37}
-    assert migration_wire.event(State(phase=Phase.POSTCOPY))["postcopy"]
+    state = State(phase=Phase.POSTCOPY, postcopy=True)
+    assert migration_wire.event(state)["postcopy"]
+    # A migration that went through post-copy still says so once done.
+    state = State(phase=Phase.SUCCEEDED, progress=100, postcopy=True)
+    assert migration_wire.event(state) == {"progress": 100,
+                                           "postcopy": True}
 
 
 def test_status_of_failed_migration_is_its_error():

@@ -23,6 +23,12 @@ thread; the VM reports ``Migration Source`` at once. The job:
    schedule (its ``init`` actions first, then one ``stalling`` step each
    time the migration needed one more pass over memory than its limit).
 
+A ``postcopy`` step switches the migration to post-copy
+(``migrateStartPostCopy``; the job asked libvirt for
+``VIR_MIGRATE_POSTCOPY`` when its schedule has such a step): the guest
+runs on the destination from then on, which stays ``Migration
+Destination`` until the last page came, and the events say ``postcopy``.
+
 On success the source VM goes Down with exit reason 4 (MigrationSucceeded)
 and its disks are torn down; the destination sees the guest resume and
 reports Up. On any failure before the guest switched over (the destination
@@ -281,14 +287,13 @@ class State:
     error: exception.VdsmError | None = None
     # Downtimes set in libvirt (init and schedule steps), in order.
     downtimes: list[int] = field(default_factory=list)
+    # Switched to post-copy: stays true once it did, as upstream's (the
+    # engine reads it in the events and the last status).
+    postcopy: bool = False
 
     @property
     def active(self) -> bool:
         return self.phase in (Phase.QUEUED, Phase.RUNNING, Phase.POSTCOPY)
-
-    @property
-    def postcopy(self) -> bool:
-        return self.phase == Phase.POSTCOPY
 
 
 Notify = Callable[[str, State], None]
@@ -624,7 +629,11 @@ class SourceJob:
         elif step.action == Action.POSTCOPY:
             dom.migrateStartPostCopy(0)
             self.state.phase = Phase.POSTCOPY
+            self.state.postcopy = True
             log.info("MIGRATION POSTCOPY vm=%s", self.vm.id)
+            # The engine learns at once that the guest runs on the
+            # destination now: no way back from here.
+            self._send()
         elif step.action == Action.ABORT:
             log.warning("MIGRATION SCHEDULE ABORT vm=%s", self.vm.id)
             self._abort(dom)

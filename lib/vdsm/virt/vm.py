@@ -330,7 +330,14 @@ class Vm:
     # Migration.
 
     def _on_incoming_event(self, event: int, detail: int) -> None:
-        if event == libvirt.VIR_DOMAIN_EVENT_RESUMED:
+        if event == libvirt.VIR_DOMAIN_EVENT_RESUMED and \
+                detail == libvirt.VIR_DOMAIN_EVENT_RESUMED_POSTCOPY:
+            # Running here while its memory still comes from the source:
+            # the migration job is libvirt's until the last page came
+            # (RESUMED_MIGRATED); it stays Migration Destination, as
+            # upstream's and as the engine expects.
+            log.info("MIGRATION INCOMING POSTCOPY vm=%s", self.id)
+        elif event == libvirt.VIR_DOMAIN_EVENT_RESUMED:
             self._incoming_arrived()
         elif event in (libvirt.VIR_DOMAIN_EVENT_STOPPED,
                        libvirt.VIR_DOMAIN_EVENT_UNDEFINED):

@@ -160,13 +160,17 @@ running() {
 }
 
 libvirtd_is_stale() {
-    # A running libvirtd started before libvirtd.conf last changed (by
-    # vdsm-tool configure) does not let the vdsm user in yet.
-    local pid started changed
+    # A running libvirtd started before libvirtd.conf, qemu.conf or
+    # qemu-sanlock.conf last changed (by vdsm-tool configure) does not let
+    # the vdsm user in yet, nor use the sanlock lock manager.
+    local pid started changed f
     pid=$(pgrep -o -x libvirtd) || return 1
     started=$(stat -c %Y "/proc/$pid")
-    changed=$(stat -c %Y /etc/libvirt/libvirtd.conf 2>/dev/null) || return 1
-    [ "$changed" -gt "$started" ]
+    for f in libvirtd.conf qemu.conf qemu-sanlock.conf; do
+        changed=$(stat -c %Y "/etc/libvirt/$f" 2>/dev/null) || continue
+        [ "$changed" -gt "$started" ] && return 0
+    done
+    return 1
 }
 
 start_system_daemons() {
@@ -202,7 +206,8 @@ start_system_daemons() {
         done
         say "WARNING: sanlock did not start (see /var/log/sanlock.log;" \
             "without CAP_SYS_RESOURCE its setrlimit fails): storage" \
-            "domains cannot get leases, the rest of Vdsm works"
+            "domains cannot get leases, and libvirt (lock_manager" \
+            "sanlock) cannot start VMs"
     fi
 }
 

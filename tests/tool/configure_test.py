@@ -24,7 +24,8 @@ from vdsm.tool import vdsm_user
 pytestmark = pytest.mark.root
 
 ETC_FILES = ["passwd", "group", "shadow", "gshadow", "login.defs",
-             "libvirt/libvirtd.conf", "libvirt/qemu.conf", "lvm/lvm.conf",
+             "libvirt/libvirtd.conf", "libvirt/qemu.conf",
+             "libvirt/qemu-sanlock.conf", "lvm/lvm.conf",
              "lvm/lvmlocal.conf", "default/sanlock"]
 
 
@@ -176,6 +177,36 @@ def test_libvirt_not_installed(root):
     assert any("is libvirt installed" in p
                for p in libvirt.is_configured(target))
     assert run(root, "configure", "--module", "libvirt") == 1
+
+
+def test_libvirt_sanlock_lock_manager(root):
+    """qemu.conf names the sanlock lock manager and qemu-sanlock.conf
+    leaves the leases to vdsm, as upstream; the distribution's active
+    lines for those keys are disabled, the rest of the file kept."""
+    conf = root / "etc/libvirt/qemu-sanlock.conf"
+    original = conf.read_text() + "auto_disk_leases = 1\n"
+    conf.write_text(original)
+    target = target_mod.load(str(root))
+    assert any("qemu-sanlock.conf: conflicting setting" in p
+               for p in libvirt.is_configured(target))
+    libvirt.configure(target)
+    text = conf.read_text()
+    assert files.block_lines(text) == ["auto_disk_leases = 0",
+                                       "require_lease_for_disks = 0"]
+    assert files.strip_block(text).replace(files.DISABLED, "") == original
+    assert 'lock_manager = "sanlock"' in files.block_lines(
+        (root / "etc/libvirt/qemu.conf").read_text())
+    assert libvirt.is_configured(target) == []
+
+
+def test_libvirt_sanlock_plugin_not_installed(root):
+    (root / "etc/libvirt/qemu-sanlock.conf").unlink()
+    target = target_mod.load(str(root))
+    assert any("is libvirt-sanlock installed" in p
+               for p in libvirt.is_configured(target))
+    before = tree_bytes(root)
+    assert run(root, "configure", "--module", "libvirt") == 1
+    assert tree_bytes(root) == before
 
 
 def test_sanlock(root):

@@ -2,9 +2,13 @@
 
 Rows: "client" calls through vdsm.client (what tests and vdsm-client
 use), "raw-stomp" through a blocking STOMP peer (the server's own cost),
-"tls-echo" the baseline.
+"tls-echo" the baseline; then, at 16 connections with ``--vms`` running
+VMs (BIOS-only KVM guests of 32 MiB waiting for a boot device, all named
+``rpcbench-*`` and removed at the end, even on failure), Host.getStats
+and Host.getAllVmStats through the raw STOMP peer, each beside the echo.
 
     cd tests && PYTHONPATH=../lib python perf/rpc_bench.py [--seconds S]
+        [--vms N]   (0: no VMs, no stats rows)
 
 Starts a real vdsmd (mutual TLS, its own PKI) and a minimal asyncio TLS
 echo server (a separate process, same PKI), then measures calls per
@@ -25,11 +29,13 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from fixtures.vdsmd import LIB, Vdsmd  # noqa: E402
+from fixtures.virt import StatusEvents, cleanup_domains  # noqa: E402
 from vdsm import client, pki  # noqa: E402
 from vdsm.rpc import stomp  # noqa: E402
 
@@ -111,7 +117,8 @@ def echo_caller(port: int, paths: pki.Paths):
     return make
 
 
-def raw_stomp_caller(port: int, paths: pki.Paths):
+def raw_stomp_caller(port: int, paths: pki.Paths,
+                     method: str = "Host.ping2"):
     """A blocking STOMP peer: the server's cost without our client's."""
     def make():
         # Responses go to every subscriber of reply-to: one each.
@@ -119,7 +126,8 @@ def raw_stomp_caller(port: int, paths: pki.Paths):
         request = stomp.encode(stomp.Frame(
             "SEND", {"destination": "jms.topic.vdsm_requests",
                      "reply-to": reply_to},
-            b'{"jsonrpc":"2.0","method":"Host.ping2","params":{},"id":1}'))
+            b'{"jsonrpc":"2.0","method":"%s","params":{},"id":1}'
+            % method.encode()))
         sock = _tls_socket(port, paths)
         sock.sendall(stomp.encode(stomp.Frame(
             "CONNECT", {"accept-version": "1.2"})))
@@ -137,9 +145,50 @@ def raw_stomp_caller(port: int, paths: pki.Paths):
     return make
 
 
+VM_PREFIX = "rpcbench-"
+
+
+def bios_xml(vm_id: str) -> str:
+    return f"""<domain type='kvm'>
+  <name>{VM_PREFIX}{vm_id[:8]}</name><uuid>{vm_id}</uuid>
+  <memory unit='MiB'>32</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <features><acpi/></features><devices/>
+</domain>"""
+
+
+def start_vms(daemon: Vdsmd, count: int) -> None:
+    """``count`` VMs Up, and sampled (Host.getAllVmStats lists them)."""
+    with daemon.client(timeout=120) as cli:
+        events = StatusEvents(cli.subscribe())
+        ids = [str(uuid.uuid4()) for _ in range(count)]
+        for vm_id in ids:
+            cli.VM.create(vmID=vm_id, vmParams={"xml": bios_xml(vm_id)})
+        for vm_id in ids:
+            events.wait(vm_id, "Up", timeout=300)
+        deadline = time.monotonic() + 60
+        while len(cli.Host.getAllVmStats()) < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError("VMs not sampled in 60 s")
+            time.sleep(0.5)
+
+
+def row(conns: int, name: str, r: dict) -> None:
+    print(f"{conns:>5} {name:>14} {r['rate']:>9.0f} {r['p50']:>8.2f} "
+          f"{r['p99']:>8.2f}")
+
+
+def ratio(conns: int, name: str, r: dict, base: dict) -> None:
+    print(f"{conns:>5} {'ratio':>14} {name}: "
+          f"{r['rate'] / base['rate']:.2f}x "
+          f"the echo's calls/s, p50 {r['p50'] / base['p50']:.2f}x, "
+          f"p99 {r['p99'] / base['p99']:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--vms", type=int, default=100)
     args = parser.parse_args()
     root = tempfile.mkdtemp(prefix="rpc-bench-")
     paths = pki.Paths(os.path.join(root, "pki"))
@@ -157,7 +206,7 @@ def main() -> None:
         env=dict(os.environ, PYTHONPATH=LIB))
     try:
         echo_port = int(echo.stdout.readline())
-        print(f"{'conns':>5} {'server':>10} {'calls/s':>9} {'p50 ms':>8} "
+        print(f"{'conns':>5} {'server':>14} {'calls/s':>9} {'p50 ms':>8} "
               f"{'p99 ms':>8}")
         for conns in (1, 16):
             ours = measure(vdsm_caller(daemon), conns, args.seconds)
@@ -167,18 +216,28 @@ def main() -> None:
                            args.seconds)
             for name, r in (("client", ours), ("raw-stomp", raw),
                             ("tls-echo", base)):
-                print(f"{conns:>5} {name:>10} {r['rate']:>9.0f} "
-                      f"{r['p50']:>8.2f} {r['p99']:>8.2f}")
+                row(conns, name, r)
             for name, r in (("client", ours), ("raw-stomp", raw)):
-                print(f"{conns:>5} {'ratio':>10} {name}: "
-                      f"{base['rate'] / r['rate']:.1f}x fewer calls/s "
-                      f"than echo, p50 {r['p50'] / base['p50']:.1f}x, "
-                      f"p99 {r['p99'] / base['p99']:.1f}x")
+                ratio(conns, name, r, base)
+        if args.vms:
+            start_vms(daemon, args.vms)
+            conns = 16
+            base = measure(echo_caller(echo_port, paths), conns,
+                           args.seconds)
+            row(conns, "tls-echo", base)
+            for method in ("Host.getStats", "Host.getAllVmStats"):
+                r = measure(raw_stomp_caller(daemon.port, paths, method),
+                            conns, args.seconds)
+                name = f"{method[5:]}@{args.vms}"
+                row(conns, name, r)
+                ratio(conns, name, r, base)
     finally:
         echo.kill()
         echo.wait()
         echo.stdout.close()
         daemon.stop()
+        if args.vms:
+            cleanup_domains(VM_PREFIX)
 
 
 if __name__ == "__main__":

@@ -122,10 +122,6 @@ def test_request_flood_leaves_room_for_others(vdsmd_factory):
     assert refused == 0
     # Every flooder was stopped by back-pressure, then dropped.
     assert all_stalled, results
-    if not dropped:
-        # Known gap (issue 15 note): the not-reading drop was lost when the
-        # connection became an asyncio Protocol; stalled flooders are
-        # closed only by the idle limit today.
-        pytest.xfail("stalled flooders are not dropped as not reading")
+    assert dropped, [line for line in log.splitlines() if "DROP" in line]
     with daemon.client() as c:
         assert c.Host.ping2() is True

@@ -445,6 +445,14 @@ class StompConnection(asyncio.Protocol):
                         self._check_heartbeat)
 
     def _check_idle(self) -> None:
+        if self._paused:
+            # Not read from: nothing can complete. Waiting for room is
+            # ours to end (the clock restarts when reading resumes);
+            # replies piling up unread are the write deadline's
+            # (_not_reading), which says why the client goes.
+            self._set_timer("idle", self._limits.max_idle,
+                            self._check_idle)
+            return
         idle = clock.monotonic() - self._last_complete
         if idle >= self._limits.max_idle:
             log.info("DROP connection=%s reason=idle (nothing complete "
@@ -480,6 +488,8 @@ class StompConnection(asyncio.Protocol):
         self._paused.discard(why)
         if not self._paused and self._transport is not None \
                 and not self._closed:
+            # The idle clock runs only while the client can be read.
+            self._last_complete = clock.monotonic()
             self._transport.resume_reading()
 
     # Lifecycle.
@@ -513,6 +523,16 @@ class StompConnection(asyncio.Protocol):
         # cancels this timer): abort() works on it.
         if self._transport is not None:
             self._transport.abort()
+
+    def abort_closing(self) -> None:
+        """Server.stop: a connection closed but not lost yet (its peer
+        does not read what is queued) is aborted now, not in 5 s."""
+        timer = self._timers.pop("close", None)
+        if timer is not None and not self.done.done():
+            timer.cancel()
+            self._force_abort()
+        elif not self._closed:
+            self._abort()
 
     def _abort(self) -> None:
         self._closed = True

@@ -43,6 +43,9 @@ STREAM_LIMIT = 64 * 1024
 # Refusal lines: at most this many per interval (seconds).
 REFUSALS_BURST = 20
 REFUSALS_INTERVAL = 10.0
+# Server.stop: seconds a closed connection may take to flush what is
+# queued before it is aborted (a peer not reading would keep its socket).
+STOP_GRACE = 1.0
 
 TLS12_CIPHERS = ("ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:"
                  "ECDHE+AES:DHE+AES:!aNULL:!eNULL:!PSK:!SRP")
@@ -110,6 +113,7 @@ class Server:
         self._ids = itertools.count(1)
         self._server: asyncio.AbstractServer | None = None
         self._handlers: set[asyncio.Task] = set()
+        self._conns: set[StompConnection] = set()
         self.port = 0
 
     async def start(self) -> None:
@@ -136,6 +140,21 @@ class Server:
         for task in list(self._handlers):
             task.cancel()
         await asyncio.gather(*self._handlers, return_exceptions=True)
+        # Cancelled connections were closed (what is queued is flushed);
+        # one still open after STOP_GRACE is aborted, so none outlives
+        # the loop with its socket.
+        pending = [c for c in self._conns if not c.done.done()]
+        if pending:
+            await asyncio.wait([c.done for c in pending],
+                               timeout=STOP_GRACE)
+            for conn in pending:
+                if not conn.done.done():
+                    log.info("DROP connection=%s reason=still open at "
+                             "stop", conn.name)
+                    conn.abort_closing()
+            # connection_lost comes in the next loop iterations.
+            await asyncio.wait([c.done for c in pending],
+                               timeout=STOP_GRACE)
         log.info("STOP port=%d", self.port)
 
     async def _accept(self, reader: asyncio.StreamReader,
@@ -195,6 +214,8 @@ class Server:
             return
         conn = StompConnection(name, self._broker, self._dispatcher,
                                self._max_frame, self._limits, self._share)
+        self._conns.add(conn)
+        conn.done.add_done_callback(lambda _: self._conns.discard(conn))
         transport.set_protocol(conn)
         conn.connection_made(transport)
         if not transport.is_reading():

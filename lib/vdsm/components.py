@@ -40,6 +40,7 @@ API_MODULES: list[str] = [
     "vdsm.api.vm_migration",
     "vdsm.api.vm_snapshot",
     "vdsm.api.vm_merge",
+    "vdsm.api.vm_disks",
     "vdsm.api.host_virt",
     "vdsm.api.storagepool",
     "vdsm.api.storagedomain",

@@ -307,6 +307,9 @@ SHAPES: list[tuple[str, dict]] = [
         "baseVolumeID": u()}], "frozen": False, "jobUUID": u(),
         "freeze_timeout": 8}),
     # MergeVDSCommand: every param a String but the drive map.
+    ("VM.diskSizeExtend", {"vmID": VM_ID, "driveSpecs": {
+        "poolID": SP, "domainID": SD, "imageID": IMG, "volumeID": u()},
+        "newSize": "2147483648"}),
     ("VM.merge", {"vmID": VM_ID, "drive": {
         "poolID": SP, "domainID": SD, "imageID": IMG, "volumeID": u()},
         "baseVolUUID": u(), "topVolUUID": u(), "bandwidth": "0",
@@ -356,7 +359,7 @@ NOT_SERVED = (
     "Task.revert",
     "Volume.refresh", "Volume.verify_untrusted",
     "VM.backup_info", "VM.delete_checkpoints", "VM.desktopLogin",
-    "VM.diskReplicateFinish", "VM.diskReplicateStart", "VM.diskSizeExtend",
+    "VM.diskReplicateFinish", "VM.diskReplicateStart",
     "VM.freeze", "VM.hibernate", "VM.hotplugLease",
     "VM.hotplugMemory", "VM.hotunplugLease", "VM.hotunplugMemory",
     "VM.list_checkpoints",

@@ -95,6 +95,7 @@ UPSTREAM: dict[str, tuple[tuple, ...]] = {
     "VM.snapshot": (VM, ("snapDrives", LIST, R), ("snapMemory", S, None),
                     ("frozen", B, False), ("jobUUID", S, None),
                     ("timeout", U, 30), ("freeze_timeout", U, 8)),
+    "VM.diskSizeExtend": (VM, ("driveSpecs", OBJ, R), ("newSize", S, R)),
     "VM.merge": (VM, ("drive", OBJ, R), ("baseVolUUID", S, R),
                  ("topVolUUID", S, R), ("bandwidth", INT, 0),
                  ("jobUUID", S, None)),

@@ -254,6 +254,20 @@ class SharedVolumeNonWritable(StorageError):
     message = "Shared volume is read only"
 
 
+class VolumeNonWritable(StorageError):
+    """The volume may not grow here (a size update of a volume that is
+    not the image's leaf); nothing changed."""
+    code = 213
+    message = "Volume cannot be access to writes"
+
+
+class VolumeResizeValueError(StorageError):
+    """A resize to less than the volume's current size; nothing
+    changed."""
+    code = 232
+    message = "Incorrect size value for volume resize"
+
+
 class NonLeafVolumeNotWritable(StorageError):
     """Upstream's sparsify refuses a volume with children."""
     code = 224

@@ -116,7 +116,25 @@ class ImageOps:
                 size=new_size, capacity=cap)
         return self._tasks.start(
             TaskKind.EXTEND_VOLUME,
-            lambda task: vol_mod.extend(vol, new_size))
+            lambda task: vol_mod.extend_size(vol, new_size))
+
+    def set_capacity(self, sd_uuid: str, img_uuid: str, vol_uuid: str,
+                     capacity: int) -> None:
+        """A running VM's qemu resized the volume: record its capacity."""
+        vol_mod.set_capacity(self.volume(sd_uuid, img_uuid, vol_uuid),
+                             capacity)
+
+    def update_volume_size(self, sd_uuid: str, sp_uuid: str,
+                           img_uuid: str, vol_uuid: str,
+                           new_size: int) -> int:
+        """VM.diskSizeExtend of a disk no VM runs (the blank VM id)."""
+        if self._pools.connected():
+            self._pools.get(sp_uuid).domain(
+                sc.check_uuid(sd_uuid, "sd_uuid"))
+        if new_size <= 0:
+            raise errors.InvalidParameter("bad newSize", size=new_size)
+        return vol_mod.update_size(
+            self.volume(sd_uuid, img_uuid, vol_uuid), new_size)
 
     def set_description(self, sd_uuid: str, sp_uuid: str, img_uuid: str,
                         vol_uuid: str, description: str) -> None:

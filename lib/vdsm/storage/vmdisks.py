@@ -30,6 +30,7 @@ from vdsm.storage import constants as sc
 from vdsm.storage.hostpools import HostPools
 from vdsm.storage.imagedir import Drive
 from vdsm.storage.imageops import ImageOps
+from vdsm.storage.volume import VolumeInfo
 
 log = logging.getLogger("vdsm.storage.vmdisks")
 
@@ -103,6 +104,17 @@ class VmDisks:
         the manager to delete (upstream's imageSyncVolumeChain)."""
         assert self._images is not None
         self._images.sync_chain(sd_id, img_id, chain, removed)
+
+    def volume_info(self, sd_id: str, img_id: str,
+                    vol_id: str) -> VolumeInfo:
+        assert self._images is not None
+        return self._images.volume_info(sd_id, img_id, vol_id)
+
+    def set_capacity(self, sd_id: str, img_id: str, vol_id: str,
+                     capacity: int) -> None:
+        """Record the capacity qemu gave a volume of a running VM."""
+        assert self._images is not None
+        self._images.set_capacity(sd_id, img_id, vol_id, capacity)
 
     def prepare(self, root: ET.Element) -> list[Drive]:
         disks = storage_disks(root)

@@ -323,3 +323,59 @@ def extend(vol: Volume, new_size: int) -> None:
     qemuimg.resize(vol.path, new_size, vol.qemu_format())
     md["CAP"] = str(new_size)
     vol.write_metadata(md)
+
+
+def extend_size(vol: Volume, new_size: int) -> None:
+    """Volume.extendSize's work, as upstream's: a raw volume's file is
+    truncated to new_size and its capacity follows; a qcow2 volume is
+    left alone (VM.diskSizeExtend grows it: qemu for a running VM,
+    update_size otherwise), so the call never touches an image a
+    running qemu holds. The file is grown with ftruncate, not
+    qemu-img, which the image lock of a running guest would refuse."""
+    md = vol.metadata()
+    if md.get("VOLTYPE") == sc.SHARED:
+        raise errors.SharedVolumeNonWritable(vol=vol.vol_uuid)
+    if md["FORMAT"] != sc.FORMAT_NAMES[sc.RAW_FORMAT]:
+        log.info("EXTEND skipped vol=%s format=%s (grown by "
+                 "VM.diskSizeExtend)", vol.vol_uuid, md["FORMAT"])
+        return
+    if new_size == int(md["CAP"]):
+        return
+    vol.dom.io.call("truncate", path=vol.path, size=new_size, create=False)
+    md["CAP"] = str(new_size)
+    vol.write_metadata(md)
+    log.info("EXTEND vol=%s img=%s size=%d", vol.vol_uuid, vol.img_uuid,
+             new_size)
+
+
+def set_capacity(vol: Volume, capacity: int) -> None:
+    """The capacity a running qemu gave the volume (VM.diskSizeExtend,
+    live merge into a smaller base)."""
+    md = vol.metadata()
+    if int(md["CAP"]) != capacity:
+        md["CAP"] = str(capacity)
+        vol.write_metadata(md)
+        log.info("CAPACITY vol=%s img=%s capacity=%d", vol.vol_uuid,
+                 vol.img_uuid, capacity)
+
+
+def update_size(vol: Volume, new_size: int) -> int:
+    """VM.diskSizeExtend of a disk no VM runs (upstream's
+    updateVolumeSize): a qcow2 leaf grown by qemu-img, its capacity
+    recorded; a raw volume's size answered as it is (Volume.extendSize
+    grew it). The new capacity."""
+    md = vol.metadata()
+    if md.get("VOLTYPE") != sc.LEAF:
+        raise errors.VolumeNonWritable("not the image's leaf",
+                                       vol=vol.vol_uuid)
+    if md["FORMAT"] == sc.FORMAT_NAMES[sc.RAW_FORMAT]:
+        return int(vol.size().apparent)
+    current = int(qemuimg.info(vol.path, fmt="qcow2")["virtual-size"])
+    if new_size < current:
+        raise errors.VolumeResizeValueError(
+            "cannot shrink", vol=vol.vol_uuid, size=new_size,
+            capacity=current)
+    qemuimg.resize(vol.path, new_size, "qcow2")
+    capacity = int(qemuimg.info(vol.path, fmt="qcow2")["virtual-size"])
+    set_capacity(vol, capacity)
+    return capacity

@@ -23,6 +23,7 @@ from vdsm.host.stats import mem_free_kib
 from vdsm.storage.vmdisks import VmDisks
 from vdsm.supervdsm import caller
 from vdsm.virt import domxml, externaldata, migration, vmstats
+from vdsm.virt.diskextend import DiskExtends
 from vdsm.virt.jobs import VirtJobs
 from vdsm.virt.livemerge import Merges
 from vdsm.virt.snapshot import Snapshots
@@ -130,6 +131,8 @@ class VirtService:
         self.snapshots = Snapshots(disks, self.jobs)
         # Live merges (VM.merge), their progress in vmJobs.
         self.merges = Merges(disks)
+        # VM.diskSizeExtend.
+        self.disk_extends = DiskExtends(disks)
         read, write = externaldata.privileged_io(privileged)
         self.external = externaldata.ExternalData(
             read, write, config.getfloat("virt", "external_data_interval"),
@@ -140,6 +143,7 @@ class VirtService:
         for vm in self.vms.all():
             self.snapshots.recover(vm)
             self.merges.recover(vm)
+            self.disk_extends.recover(vm)
         self.sampler.start()
         self.external.start()
 

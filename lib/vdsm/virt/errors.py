@@ -33,3 +33,10 @@ class ExternalDataFailed(exception.VdsmError):
     """TPM/NVRAM data could not be read or written."""
     code = 89
     message = "Failed to handle external VM data"
+
+
+class BadDiskResizeParameter(exception.VdsmError):
+    """VM.diskSizeExtend with a size that is not a number or below the
+    disk's current size; the disk is left as it was."""
+    code = 58
+    message = "Wrong resize disk parameter"

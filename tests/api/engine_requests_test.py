@@ -162,6 +162,13 @@ SHAPES: list[tuple[str, dict]] = [
                               "enableScsiFencing": "true",
                               "maxHostID": 250, "domVersion": "5"}),
     ("StoragePool.spmStop", POOL),
+    ("StoragePool.reconstructMaster", {
+        **POOL, "hostId": 1, "name": "dc", "masterSdUUID": SD2,
+        "masterVersion": 2, "domainDict": {SD: "attached", SD2: "active"},
+        "lockRenewalIntervalSec": 5, "leaseTimeSec": 60,
+        "ioOpTimeoutSec": 10, "leaseRetries": 3}),
+    ("StoragePool.switchMaster", {**POOL, "oldMasterUUID": SD,
+                                  "newMasterUUID": SD2, "masterVersion": 2}),
     ("Task.getStatus", {"taskID": u()}),
     ("Task.stop", {"taskID": u()}),
     ("Task.clear", {"taskID": u()}),
@@ -352,9 +359,9 @@ NOT_SERVED = (
     "SDM.move_domain_device", "SDM.reduce_domain", "SDM.remove_bitmap",
     "StorageDomain.extend", "StorageDomain.getFileStats",
     "StorageDomain.resizePV", "StorageDomain.setDescription",
-    "StoragePool.getBackedUpVmsInfo", "StoragePool.reconstructMaster",
+    "StoragePool.getBackedUpVmsInfo",
     "StoragePool.reduceVolume", "StoragePool.removeVM",
-    "StoragePool.switchMaster", "StoragePool.updateVMs",
+    "StoragePool.updateVMs",
     "StoragePool.upgrade",
     "Task.revert",
     "Volume.refresh", "Volume.verify_untrusted",
@@ -404,7 +411,7 @@ def test_every_served_engine_verb_has_a_shape():
                     "Host.getNetworkStatistics", "VM.getStats", "VM.getInfo",
                     "VM.pause", "VM.setTicket", "Task.getInfo",
                     "Volume.delete", "Volume.getSize", "Jobs.abort",
-                    "Jobs.delete", "Host.setLogLevel",
+                    "Jobs.delete", "Host.setLogLevel", "StoragePool.refresh",
                     # vdsm to vdsm (the migration source), not the engine.
                     "VM.migrationCreate", "VM.migrateChangeParams"}
     missing = sorted(set(SCHEMA.verbs) - shaped - never_called)

@@ -123,6 +123,16 @@ UPSTREAM: dict[str, tuple[tuple, ...]] = {
                              ("domVersion", S, None)),
     "StoragePool.spmStop": (POOL,),
     "StoragePool.getSpmStatus": (POOL,),
+    "StoragePool.refresh": (POOL, ("masterSdUUID", S, R),
+                            ("masterVersion", INT, R)),
+    "StoragePool.reconstructMaster": (
+        POOL, ("hostId", INT, R), ("name", S, R), ("masterSdUUID", S, R),
+        ("masterVersion", INT, R), ("domainDict", OBJ, R),
+        ("lockRenewalIntervalSec", INT, R), ("leaseTimeSec", INT, R),
+        ("ioOpTimeoutSec", INT, R), ("leaseRetries", INT, R)),
+    "StoragePool.switchMaster": (POOL, ("oldMasterUUID", S, R),
+                                 ("newMasterUUID", S, R),
+                                 ("masterVersion", INT, R)),
     # StorageDomain
     "StorageDomain.create": (DOM, ("domainType", ENUM, R),
                              ("typeArgs", OBJ, R), ("name", S, R),

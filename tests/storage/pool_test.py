@@ -61,8 +61,9 @@ def test_connect_with_wrong_master_version(env):
     svc = env.service()
     sp, sd = make_pool(svc, env.dir(), spm=False)
     svc.pools.disconnect(sp, 1)
-    with pytest.raises(errors.StoragePoolConnectionError):
+    with pytest.raises(errors.StoragePoolWrongMaster) as e:
         svc.pools.connect(sp, 1, sd, 7)
+    assert e.value.code == 324
     assert svc.pools.connected() == []
 
 
@@ -182,3 +183,119 @@ def test_concurrent_creates_of_one_domain_make_one(env):
         assert all(isinstance(e, errors.StorageDomainAlreadyExists)
                    for e in errs), errs
         assert svc.repository.find_domain(sd).metadata()["SDUUID"] == sd
+
+
+def _md(svc, sd):
+    return svc.repository.find_domain(sd).metadata()
+
+
+def _two_domain_pool(env):
+    svc = env.service()
+    path = env.dir()
+    sp, sd = make_pool(svc, path)
+    sd2 = create_domain(svc, path)
+    svc.pools.attach_domain(sd2, sp)
+    svc.pools.activate_domain(sd2, sp)
+    return svc, sp, sd, sd2
+
+
+def test_switch_master_moves_role_and_tasks(env):
+    svc, sp, sd, sd2 = _two_domain_pool(env)
+    before = _md(svc, sd)
+    bad = [((sd, sd2, 1), errors.StoragePoolWrongMaster),   # not above
+           ((sd2, sd, 2), errors.StoragePoolWrongMaster),   # old not master
+           ((sd, new_id(), 2), errors.StorageDomainNotInPool),
+           ((sd, sd, 2), errors.InvalidParameter)]
+    for args, error in bad:
+        with pytest.raises(error):
+            svc.pools.switch_master(sp, *args)
+    assert _md(svc, sd) == before
+    assert _md(svc, sd2)["ROLE"] == sc.REGULAR
+
+    check_task(svc, svc.pools.switch_master(sp, sd, sd2, 2))
+    new, old = _md(svc, sd2), _md(svc, sd)
+    assert new["ROLE"] == sc.MASTER_ROLE and new["MASTER_VERSION"] == "2"
+    assert new["POOL_DOMAINS"] == before["POOL_DOMAINS"]
+    assert new["POOL_SPM_ID"] == "1"
+    assert old["ROLE"] == sc.REGULAR and old["POOL_UUID"] == sp
+    assert not set(POOL_KEYS) & set(old)
+    info = svc.pools.info(sp)
+    assert info.master_uuid == sd2 and info.master_version == 2
+    assert svc.pools.spm_status(sp).role == SpmRole.SPM
+    # The old master's version is refused, the new one refreshes.
+    with pytest.raises(errors.StoragePoolWrongMaster):
+        svc.pools.refresh(sp, sd, 1)
+    svc.pools.refresh(sp, sd2, 2)
+    # SPM tasks still work, recorded on the new master.
+    svc.pools.spm_stop(sp)
+    check_task(svc, svc.pools.spm_start(sp))
+    assert svc.pools.spm_status(sp).role == SpmRole.SPM
+
+
+def test_refresh_bad_input_changes_nothing(env):
+    svc, sp, sd, sd2 = _two_domain_pool(env)
+    before = (_md(svc, sd), _md(svc, sd2))
+    cases = [((sd, 2), 324), ((sd2, 1), 324), ((new_id(), 1), 304)]
+    for args, code in cases:
+        with pytest.raises(errors.StorageError) as e:
+            svc.pools.refresh(sp, *args)
+        assert e.value.code == code
+    with pytest.raises(errors.StoragePoolUnknown):
+        svc.pools.refresh(new_id(), sd, 1)
+    assert (_md(svc, sd), _md(svc, sd2)) == before
+    assert svc.pools.info(sp).master_uuid == sd
+
+
+def test_reconstruct_master_then_old_master_demoted(env):
+    svc, sp, sd, sd2 = _two_domain_pool(env)
+    with pytest.raises(errors.StoragePoolConnected) as e:
+        svc.pools.reconstruct_master(sp, 1, "p", sd2, 5,
+                                     {sd: "active", sd2: "active"})
+    assert e.value.code == 325
+    svc.pools.spm_stop(sp)
+    svc.pools.disconnect(sp, 1)
+    before = _md(svc, sd2)
+    doms = {sd: "attached", sd2: "active"}
+    bad = [((0, sd2, doms), errors.AcquireHostIdFailure),
+           ((2001, sd2, doms), errors.AcquireHostIdFailure),
+           ((1, sd2, {sd: "active"}), errors.InvalidParameter),
+           ((1, sd2, {sd2: "bogus"}), errors.InvalidParameter),
+           ((1, sd, doms), errors.InvalidParameter)]   # master not active
+    for (host_id, master, dd), error in bad:
+        with pytest.raises(error):
+            svc.pools.reconstruct_master(sp, host_id, "p", master, 5, dd)
+    assert _md(svc, sd2) == before
+
+    svc.pools.reconstruct_master(sp, 1, "rebuilt", sd2, 5, doms)
+    md = _md(svc, sd2)
+    assert md["ROLE"] == sc.MASTER_ROLE and md["MASTER_VERSION"] == "5"
+    assert md["POOL_UUID"] == sp and md["POOL_DESCRIPTION"] == "rebuilt"
+    assert md["POOL_DOMAINS"] == ",".join(
+        f"{k}:{v}" for k, v in sorted({sd: "Attached",
+                                       sd2: "Active"}.items()))
+    # The lost master came back still saying Master (version 1); the
+    # engine connects with the new master and version.
+    assert _md(svc, sd)["ROLE"] == sc.MASTER_ROLE
+    with pytest.raises(errors.StoragePoolWrongMaster):
+        svc.pools.connect(sp, 1, sd2, 1)
+    svc.pools.connect(sp, 1, sd2, 5)
+    check_task(svc, svc.pools.spm_start(sp))
+    svc.pools.activate_domain(sd, sp)
+    old = _md(svc, sd)
+    assert old["ROLE"] == sc.REGULAR and old["POOL_UUID"] == sp
+    assert not set(POOL_KEYS) & set(old)
+    assert svc.pools.info(sp).master_uuid == sd2
+
+
+def test_connect_bad_host_id_and_master(env):
+    svc = env.service()
+    sp, sd = make_pool(svc, env.dir(), spm=False)
+    svc.pools.disconnect(sp, 1)
+    for host_id in (0, 2001):
+        with pytest.raises(errors.AcquireHostIdFailure) as e:
+            svc.pools.connect(sp, host_id, sd, 1)
+        assert e.value.code == 661
+    with pytest.raises(errors.StoragePoolMasterNotFound) as e:
+        svc.pools.connect(sp, 1, new_id(), 1)
+    assert e.value.code == 304
+    assert svc.pools.connected() == []

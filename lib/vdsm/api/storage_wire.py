@@ -152,6 +152,7 @@ _TASK_RESULT = {TaskResult.NONE: "", TaskResult.SUCCESS: "success",
 # Each kind's name on the wire: the verb that started it, or upstream's
 # task name for the HTTP transfers (named from the stream's side).
 _TASK_VERB = {TaskKind.SPM_START: "StoragePool.spmStart",
+              TaskKind.SWITCH_MASTER: "StoragePool.switchMaster",
               TaskKind.CREATE_VOLUME: "Volume.create",
               TaskKind.DELETE_VOLUME: "Volume.delete",
               TaskKind.EXTEND_VOLUME: "Volume.extendSize",

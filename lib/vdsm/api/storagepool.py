@@ -118,3 +118,30 @@ def spm_stop(ctx: CallContext, storagepoolID: str) -> None:
 def get_spm_status(ctx: CallContext, storagepoolID: str) -> dict[str, Any]:
     return storage_wire.spm_status(
         storage(ctx).pools.spm_status(uuid(storagepoolID, "spUUID")))
+
+
+@verb("StoragePool.refresh")
+def refresh(ctx: CallContext, storagepoolID: str, masterSdUUID: str,
+            masterVersion: int) -> None:
+    storage(ctx).pools.refresh(uuid(storagepoolID, "spUUID"),
+                               uuid(masterSdUUID, "msdUUID"), masterVersion)
+
+
+@verb("StoragePool.reconstructMaster")
+def reconstruct_master(ctx: CallContext, storagepoolID: str, hostId: int,
+                       name: str, masterSdUUID: str, masterVersion: int,
+                       domainDict: dict[str, str], **params: Any) -> None:
+    # As upstream, 0 selects the default: not written.
+    lease = {k: _int(k, v) for k, v in params.items() if k in _LEASE_PARAMS}
+    lease = {k: v for k, v in lease.items() if v != 0}
+    storage(ctx).pools.reconstruct_master(
+        uuid(storagepoolID, "spUUID"), hostId, name,
+        uuid(masterSdUUID, "msdUUID"), masterVersion, domainDict, lease)
+
+
+@verb("StoragePool.switchMaster")
+def switch_master(ctx: CallContext, storagepoolID: str, oldMasterUUID: str,
+                  newMasterUUID: str, masterVersion: int) -> str:
+    return storage(ctx).pools.switch_master(
+        uuid(storagepoolID, "spUUID"), uuid(oldMasterUUID, "sdUUID"),
+        uuid(newMasterUUID, "sdUUID"), masterVersion)

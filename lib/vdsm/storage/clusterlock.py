@@ -65,6 +65,11 @@ def add_lockspace(sd_uuid: str, host_id: int, ids_path: str,
     except sanlock.SanlockException as e:
         if e.errno == 17:  # EEXIST: already ours
             return
+        if e.errno == 115 and wait:
+            # EINPROGRESS: an earlier add without waiting (a domain being
+            # activated) is still joining: wait for it to end, as asked.
+            _wait_added(sd_uuid, host_id, ids_path)
+            return
         raise errors.AcquireHostIdFailure(str(e), sd=sd_uuid) from None
     log.info("ADD_LOCKSPACE sd=%s host_id=%s wait=%s", sd_uuid, host_id,
              wait)
@@ -107,6 +112,19 @@ def _wait_removed(sd_uuid: str, host_id: int, ids_path: str) -> None:
     with _removing_lock:
         _removing.discard(sd_uuid)
     log.info("REMOVED sd=%s (earlier release ended)", sd_uuid)
+
+
+def _wait_added(sd_uuid: str, host_id: int, ids_path: str) -> None:
+    deadline = time.monotonic() + REMOVAL_TIMEOUT
+    while not has_host_id(sd_uuid, host_id, ids_path):
+        if not sanlock_busy(sd_uuid, host_id, ids_path):
+            raise errors.AcquireHostIdFailure(
+                "an earlier add of the host id failed", sd=sd_uuid)
+        if time.monotonic() > deadline:
+            raise errors.AcquireHostIdFailure(
+                "an earlier add of the host id does not end", sd=sd_uuid)
+        time.sleep(0.1)
+    log.info("ADDED sd=%s host_id=%s (earlier add ended)", sd_uuid, host_id)
 
 
 def sanlock_busy(sd_uuid: str, host_id: int, ids_path: str) -> bool:

@@ -22,6 +22,7 @@ from vdsm.common.exception import VdsmError
 from vdsm.common.keyedlock import KeyedLocks
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
+from vdsm.storage import master as master_mod
 from vdsm.storage import pool as pool_mod
 from vdsm.storage.domain import Space
 from vdsm.storage.links import ImageLinks
@@ -107,6 +108,15 @@ class HostPools:
         sc.check_uuid(sp_uuid, "sp_uuid")
         for sd in domains + [master_uuid]:
             sc.check_uuid(sd, "sd_uuid")
+        self._check_pool_args(name, master_version, lease_params)
+        with self._domain_locks.hold(master_uuid, *domains):
+            pool_mod.create(self._repo.find_domain, sp_uuid, name,
+                            master_uuid, master_version, domains,
+                            lease_params)
+
+    @staticmethod
+    def _check_pool_args(name: str, master_version: int,
+                         lease_params: dict[str, int] | None) -> None:
         # Upstream's limit: the name goes into every domain's metadata.
         if not name or len(name) > 50 or any(c in name for c in "\n,\0"):
             raise errors.InvalidParameter("bad pool name: 1-50 chars, no "
@@ -118,10 +128,6 @@ class HostPools:
             if key not in pool_mod.LEASE_KEYS or value < 1:
                 raise errors.InvalidParameter("bad lease parameter",
                                               name=key, value=value)
-        with self._domain_locks.hold(master_uuid, *domains):
-            pool_mod.create(self._repo.find_domain, sp_uuid, name,
-                            master_uuid, master_version, domains,
-                            lease_params)
 
     def connect(self, sp_uuid: str, host_id: int, master_uuid: str,
                 master_version: int) -> None:
@@ -147,27 +153,22 @@ class HostPools:
     def _refresh(self, pool: Pool, host_id: int, master_uuid: str,
                  master_version: int) -> None:
         """StoragePool.connect of a connected pool: how the engine refreshes
-        a host since 3.5 (upstream's refresh): the same host id (else 325),
-        the master and its version checked on the storage (304, 324:
-        nothing changes), then the pool's master follows and this host
-        monitors the member domains active now, and only those."""
+        a host since 3.5: the same host id (else 325), then refresh()."""
         if host_id != pool.host_id:
             raise errors.StoragePoolConnected(
                 pool=pool.sp_uuid, connected=pool.host_id, given=host_id)
-        try:
-            master = self._repo.find_domain(master_uuid)
-        except errors.StorageDomainDoesNotExist:
-            raise errors.StoragePoolMasterNotFound(
-                pool=pool.sp_uuid, sd=master_uuid) from None
-        md = master.metadata()
-        if md.get("ROLE") != sc.MASTER_ROLE or \
-                md.get("POOL_UUID") != pool.sp_uuid:
-            raise errors.StoragePoolWrongMaster(pool=pool.sp_uuid,
-                                                sd=master_uuid)
-        if int(md.get("MASTER_VERSION", "0")) != master_version:
-            raise errors.StoragePoolWrongMaster(
-                pool=pool.sp_uuid, sd=master_uuid,
-                version=md.get("MASTER_VERSION"), given=master_version)
+        self.refresh(pool.sp_uuid, master_uuid, master_version)
+
+    def refresh(self, sp_uuid: str, master_uuid: str,
+                master_version: int) -> None:
+        """StoragePool.refresh (upstream's refreshStoragePool): 309 for a
+        pool not connected, the master checked as at connect (304, 324:
+        nothing changes); then the pool follows the master on the storage
+        and this host monitors the member domains active now, only those."""
+        pool = self.get(sp_uuid)
+        master_uuid = sc.check_uuid(master_uuid, "master_uuid")
+        master = pool_mod.find_master(self._repo.find_domain, pool.sp_uuid,
+                                      master_uuid, master_version)
         if master_uuid != pool.master.sd_uuid:
             master.acquire_host_id(pool.host_id)
             pool.master = master
@@ -260,6 +261,48 @@ class HostPools:
         return self._tasks.start(
             TaskKind.SPM_START,
             lambda task: pool.spm_start(prev_id, prev_lver))
+
+    def switch_master(self, sp_uuid: str, old_uuid: str, new_uuid: str,
+                      version: int) -> str:
+        """StoragePool.switchMaster: an SPM task. Its checks run first, so
+        bad input (654, 324, 353, 369, 1000) fails the call, not a task."""
+        pool = self.get(sp_uuid)
+        old_uuid = sc.check_uuid(old_uuid, "old_master_uuid")
+        new_uuid = sc.check_uuid(new_uuid, "new_master_uuid")
+        pool.check_switch_master(old_uuid, new_uuid, version)
+        return self._tasks.start(
+            TaskKind.SWITCH_MASTER,
+            lambda task: pool.switch_master(old_uuid, new_uuid, version))
+
+    def reconstruct_master(self, sp_uuid: str, host_id: int, name: str,
+                           master_uuid: str, master_version: int,
+                           domains: dict[str, str],
+                           lease_params: dict[str, int] | None = None
+                           ) -> None:
+        """StoragePool.reconstructMaster, on a host not connected to the
+        pool (325 if it is): ``master_uuid`` becomes the pool's master with
+        ``domains`` as its members; the engine then connects the pool with
+        it. 1000 for a master not in ``domains`` or not active there, a bad
+        status or lease parameter; 661 for a bad host id; 651 while another
+        host holds the new master's SDM lease. Nothing written then."""
+        sp_uuid = sc.check_uuid(sp_uuid, "sp_uuid")
+        master_uuid = sc.check_uuid(master_uuid, "master_uuid")
+        with self._lock:
+            if self._pools:
+                raise errors.StoragePoolConnected(
+                    pool=list(self._pools)[0])
+        statuses = master_mod.parse_statuses(domains)
+        if statuses.get(master_uuid) != sc.DOM_ACTIVE:
+            raise errors.InvalidParameter(
+                "the master must be active in domainDict", sd=master_uuid)
+        self._check_pool_args(name, master_version, lease_params)
+        pool_mod.check_host_id(host_id)
+        lease_md = {pool_mod.LEASE_KEYS[k]: str(v)
+                    for k, v in (lease_params or {}).items()}
+        with self._domain_locks.hold(master_uuid):
+            master_mod.reconstruct(
+                self._repo.find_domain(master_uuid), sp_uuid, host_id, name,
+                master_version, pool_mod.dump_domains(statuses), lease_md)
 
     def spm_stop(self, sp_uuid: str) -> None:
         self.get(sp_uuid).spm_stop()

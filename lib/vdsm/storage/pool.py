@@ -24,6 +24,7 @@ from typing import Callable
 from vdsm.storage import clusterlock
 from vdsm.storage import constants as sc
 from vdsm.storage import errors
+from vdsm.storage import master as master_mod
 from vdsm.storage.domain import FileDomain
 from vdsm.storage.tasks import TaskKind, TaskManager, TaskStore
 
@@ -62,8 +63,7 @@ LEASE_KEYS = {"lockRenewalIntervalSec": "LOCKRENEWALINTERVALSEC",
 
 # What create() adds to the master domain's metadata besides POOL_UUID and
 # ROLE; destroy() takes them away again.
-POOL_KEYS = ("POOL_DESCRIPTION", "MASTER_VERSION", "POOL_SPM_ID",
-             "POOL_SPM_LVER", "POOL_DOMAINS")
+POOL_KEYS = master_mod.POOL_KEYS
 
 
 def parse_domains(value: str) -> dict[str, str]:
@@ -106,6 +106,41 @@ def create(find: FindDomain, sp_uuid: str, name: str, master_uuid: str,
              sorted(doms))
 
 
+def check_host_id(host_id: int) -> None:
+    """sanlock's host ids are 1-2000; upstream's add_lockspace of another
+    fails with AcquireHostIdFailure (661)."""
+    if not 1 <= host_id <= MAX_HOST_ID:
+        raise errors.AcquireHostIdFailure("host id out of range 1-2000",
+                                          host_id=host_id)
+
+
+MAX_HOST_ID = 2000
+
+
+def find_master(find: FindDomain, sp_uuid: str, master_uuid: str,
+                master_version: int) -> FileDomain:
+    """The master domain, checked as upstream's setMasterDomain: 304 when
+    it cannot be found; 324 when it is not a master, not this pool's, not
+    active in it, or of another master version."""
+    try:
+        master = find(master_uuid)
+        md = master.metadata()
+    except errors.StorageDomainDoesNotExist:
+        raise errors.StoragePoolMasterNotFound(pool=sp_uuid,
+                                               sd=master_uuid) from None
+    if md.get("ROLE") != sc.MASTER_ROLE or md.get("POOL_UUID") != sp_uuid:
+        raise errors.StoragePoolWrongMaster(pool=sp_uuid, sd=master_uuid)
+    if int(md.get("MASTER_VERSION", "0")) != master_version:
+        raise errors.StoragePoolWrongMaster(
+            pool=sp_uuid, sd=master_uuid, version=md.get("MASTER_VERSION"),
+            given=master_version)
+    status = parse_domains(md.get("POOL_DOMAINS", "")).get(master_uuid)
+    if status != sc.DOM_ACTIVE:
+        raise errors.StoragePoolWrongMaster("master not active in the pool",
+                                            pool=sp_uuid, sd=master_uuid)
+    return master
+
+
 class Pool:
     """A pool this host is connected to."""
 
@@ -125,22 +160,13 @@ class Pool:
     def connect(cls, find: FindDomain, tasks: TaskManager, sp_uuid: str,
                 host_id: int, master_uuid: str,
                 master_version: int) -> "Pool":
-        if not 1 <= host_id <= 2000:
-            raise errors.InvalidParameter("bad hostID", value=host_id)
-        try:
-            master = find(master_uuid)
-        except errors.StorageDomainDoesNotExist:
-            raise errors.StoragePoolConnectionError(
-                "master domain not found", sd=master_uuid) from None
-        md = master.metadata()
-        if md.get("POOL_UUID") != sp_uuid or md.get("ROLE") != sc.MASTER_ROLE:
-            raise errors.StoragePoolConnectionError(
-                "domain is not the master of this pool", sd=master_uuid,
-                pool=sp_uuid)
-        if int(md.get("MASTER_VERSION", "0")) != master_version:
-            raise errors.StoragePoolConnectionError(
-                "wrong master version", expected=md.get("MASTER_VERSION"),
-                given=master_version)
+        """The first StoragePool.connect of the pool on this host: as
+        upstream's setMasterDomain, 304 for a master that cannot be found,
+        324 for a domain that is not this pool's master or has another
+        master version; 661 for a host id sanlock cannot take (outside
+        1-2000). Nothing is acquired then."""
+        check_host_id(host_id)
+        master = find_master(find, sp_uuid, master_uuid, master_version)
         master.acquire_host_id(host_id)
         log.info("CONNECT pool=%s host_id=%s master=%s", sp_uuid, host_id,
                  master_uuid)
@@ -203,8 +229,8 @@ class Pool:
             owner, lver = self.lease_holder()
             if (owner, lver) != (prev_id, prev_lver):
                 log.info("SPM_START pool=%s expected prev_id=%s lver=%s, "
-                         "storage has id=%s lver=%s", self.sp_uuid, owner,
-                         lver, prev_id, prev_lver)
+                         "storage has id=%s lver=%s", self.sp_uuid, prev_id,
+                         prev_lver, owner, lver)
             leases = self.master.md_path("leases")
             self.contending = True
             try:
@@ -227,6 +253,48 @@ class Pool:
         log.info("SPM_START pool=%s host_id=%s lver=%s", self.sp_uuid,
                  self.host_id, self.spm_lver)
         self._tasks.recover(self.task_store())
+        self.demote_stale_masters()
+
+    def demote_stale_masters(self) -> None:
+        """Members (active ones, reachable) that still say Master while
+        another is: an old master back after reconstructMaster, or a
+        switchMaster cut short. SPM only; a domain that cannot be read is
+        left for the next time."""
+        for sd_uuid, status in self.domains().items():
+            if status != sc.DOM_ACTIVE:
+                continue
+            try:
+                master_mod.demote_stale(self._find(sd_uuid), self.master)
+            except (OSError, errors.StorageError) as e:
+                log.warning("STALE_MASTER sd=%s error=%s", sd_uuid, e)
+
+    def switch_master(self, old_uuid: str, new_uuid: str,
+                      version: int) -> None:
+        """switchMaster (run in its SPM task; checked before it starts by
+        check_switch_master)."""
+        with self._lock:
+            self.check_switch_master(old_uuid, new_uuid, version)
+            new = self._find(new_uuid)
+            old = self.master
+            # Task records first, so that a crash after the switch finds
+            # them on the new master (its SPM rolls back the unfinished).
+            old_store = self.task_store()
+            self._tasks.move_store(TaskStore(
+                new.io, os.path.join(new.master_dir(), "tasks")))
+            try:
+                lver = master_mod.switch(old, new, self.host_id, version,
+                                         self.host_id)
+            except Exception:
+                self._tasks.move_store(old_store)
+                raise
+            self.master = new
+            self.spm_lver = lver
+
+    def check_switch_master(self, old_uuid: str, new_uuid: str,
+                            version: int) -> None:
+        self.require_spm()
+        master_mod.check_switch(self.master, old_uuid, new_uuid, version,
+                                self.domains(), self.sp_uuid)
 
     def task_store(self) -> TaskStore:
         return TaskStore(self.master.io,
@@ -287,6 +355,8 @@ class Pool:
         self.require_spm()
         with self._lock:
             dom = self.domain(sd_uuid, active=False)
+            # As upstream's activateSD: a returning old master is Regular.
+            master_mod.demote_stale(dom, self.master)
             self._set_status(sd_uuid, sc.DOM_ACTIVE)
             return dom
 

@@ -80,6 +80,7 @@ class TaskKind(enum.Enum):
     api/storage_wire.py names it as the wire does (Task.getInfo)."""
 
     SPM_START = "spm_start"
+    SWITCH_MASTER = "switch_master"
     CREATE_VOLUME = "create_volume"
     DELETE_VOLUME = "delete_volume"
     EXTEND_VOLUME = "extend_volume"
@@ -327,6 +328,16 @@ class TaskManager:
                 recovered.append(task.id)
         log.info("RECOVER tasks=%s", recovered)
         return recovered
+
+    def move_store(self, store: TaskStore) -> None:
+        """The master moved (switchMaster): every record is written to
+        ``store``, which later changes go to."""
+        with self._lock:
+            tasks = [t for t in self._tasks.values() if t._store is not None]
+            self.store = store
+        for task in tasks:
+            store.save(task.record())
+            task._store = store
 
     def forget_all(self) -> None:
         """Drop the records in memory (the pool was left); keep on disk."""

@@ -11,19 +11,19 @@ from vdsm.api.registry import CallContext, verb
 from vdsm.api.storage_args import storage, to_int
 from vdsm.common import exception
 from vdsm.storage import constants as sc
-from vdsm.virt.diskextend import ExtendDrive
+from vdsm.storage.vmdisks import DiskIds
 from vdsm.virt.errors import BadDiskResizeParameter
 
 
-def extend_drive(value: Any) -> ExtendDrive:
+def extend_drive(value: Any) -> DiskIds:
     """driveSpecs: 13 (upstream's imageErr) when it names no volume."""
     if not isinstance(value, dict):
         raise exception.ImageFileNotFound(f"bad driveSpecs {value!r}")
     try:
-        return ExtendDrive(pool_id=str(value["poolID"]),
-                           sd_id=str(value["domainID"]),
-                           img_id=str(value["imageID"]),
-                           vol_id=str(value["volumeID"]))
+        return DiskIds(pool_id=str(value["poolID"]),
+                       sd_id=str(value["domainID"]),
+                       img_id=str(value["imageID"]),
+                       vol_id=str(value["volumeID"]))
     except KeyError:
         raise exception.ImageFileNotFound(
             f"bad driveSpecs {value!r}") from None

@@ -193,16 +193,6 @@ class ResourceInfo:
     version: int
 
 
-def write_lease(sd_uuid: str, name: str, path: str, offset: int,
-                block_size: int) -> None:
-    try:
-        sanlock.write_resource(_b(sd_uuid), _b(name), [(path, offset)],
-                               align=sc.ALIGNMENT, sector=block_size)
-    except sanlock.SanlockException as e:
-        raise errors.ClusterLockInitError(str(e), sd=sd_uuid, lease=name,
-                                          path=path) from None
-
-
 def clear_lease(path: str, offset: int, block_size: int) -> None:
     """Clear the resource at offset: a later read finds none there."""
     try:

@@ -296,8 +296,8 @@ class LeasesVolume:
         log.info("ADD_LEASE sd=%s lease=%s offset=%s", self.sd_id, lease_id,
                  offset)
         self._write_record(recnum, Record(lease_id, offset, updating=True))
-        clusterlock.write_lease(self.sd_id, lease_id, self.io.path, offset,
-                                self.io.block_size)
+        clusterlock.init_resource(self.sd_id, lease_id, self.io.path,
+                                  offset, self.io.block_size)
         self._write_record(recnum, Record(lease_id, offset))
         return LeaseInfo(self.sd_id, lease_id, self.io.path, offset)
 

@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 
 import libvirt
 
@@ -43,22 +42,12 @@ log = logging.getLogger("vdsm.virt.diskextend")
 RECORD_KEY = "diskResize"
 
 
-@dataclass(frozen=True)
-class ExtendDrive:
-    """The engine's driveSpecs."""
-
-    pool_id: str
-    sd_id: str
-    img_id: str
-    vol_id: str
-
-
 class DiskExtends:
     def __init__(self, disks: vmdisks.VmDisks) -> None:
         """disks: storage's VmDisks (volume_info, set_capacity)."""
         self._disks = disks
 
-    def extend(self, vm: Vm, drive: ExtendDrive, new_size: int) -> int:
+    def extend(self, vm: Vm, drive: vmdisks.DiskIds, new_size: int) -> int:
         """Grow the disk to new_size bytes; its new capacity."""
         with vm.lock:
             dom = vm.require_running()
@@ -90,7 +79,7 @@ class DiskExtends:
             return self._finish(vm, dom, disk, drive.sd_id, drive.img_id,
                                 drive.vol_id)
 
-    def _find(self, vm: Vm, drive: ExtendDrive) -> str:
+    def _find(self, vm: Vm, drive: vmdisks.DiskIds) -> str:
         assert vm.root is not None
         for dev, ids in vmdisks.storage_disks(vm.root):
             if (ids.sd_id, ids.img_id, ids.vol_id) == (

@@ -13,7 +13,7 @@ import pytest
 
 from vdsm import client
 
-from fixtures.virt import StatusEvents
+from fixtures.virt import StatusEvents, code_of
 
 pytestmark = [pytest.mark.root]
 
@@ -24,12 +24,6 @@ def domains() -> set[str]:
         return {d.UUIDString() for d in conn.listAllDomains(0)}
     finally:
         conn.close()
-
-
-def code_of(call, **params) -> int:
-    with pytest.raises(client.ServerError) as e:
-        call(**params)
-    return e.value.code
 
 
 @pytest.fixture

@@ -11,16 +11,9 @@ import xml.etree.ElementTree as ET
 import libvirt
 import pytest
 
-from fixtures.virt import StatusEvents, wait_for
-from vdsm import client
+from fixtures.virt import StatusEvents, code_of, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
-
-
-def code_of(call, **params) -> int:
-    with pytest.raises(client.ServerError) as e:
-        call(**params)
-    return e.value.code
 
 
 def live_graphics(vm_id: str) -> ET.Element:

@@ -16,12 +16,11 @@ import xml.etree.ElementTree as ET
 import libvirt
 import pytest
 
-from fixtures.virt import wait_for
+from fixtures.virt import code_of, wait_for
 from storage.api_test import ok, vol_args
 from storage.storagefixtures import new_id
 from virt.storagevm import MIB, SECTOR, START_TIMEOUT
 
-from vdsm import client
 from vdsm.storage import qemuimg
 from vdsm.virt import domxml, metadata
 from vdsm.virt.diskextend import RECORD_KEY
@@ -29,17 +28,6 @@ from vdsm.virt.diskextend import RECORD_KEY
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 BLANK = "00000000-0000-0000-0000-000000000000"
-
-
-def code_of(func, **params):
-    with pytest.raises(client.ServerError) as e:
-        func(**params)
-    return e.value.code
-
-
-def specs(vm, vol):
-    return {"poolID": vm.sp, "domainID": vm.sd, "imageID": vm.img,
-            "volumeID": vol}
 
 
 def guest_bytes(vm):
@@ -58,7 +46,7 @@ def leaf(vm):
 
 def extend(vm, vol, size):
     return vm.cli.VM.diskSizeExtend(vmID=vm.vm_id,
-                                    driveSpecs=specs(vm, vol),
+                                    driveSpecs=vm.drive_spec(vol),
                                     newSize=str(size))
 
 
@@ -69,15 +57,15 @@ def test_disk_size_extend_raw_then_qcow2_leaf(storage_vm):
     # lacks, 1 for no such VM; nothing changes.
     for size in (str(32 * MIB), "big", "-1", "0"):
         assert code_of(vm.cli.VM.diskSizeExtend, vmID=vm.vm_id,
-                       driveSpecs=specs(vm, vm.base), newSize=size) == 58
-    for bad in (dict(specs(vm, vm.base), imageID=new_id()),
-                dict(specs(vm, vm.base), volumeID=new_id()),
-                dict(specs(vm, vm.base), domainID=new_id()),
+                       driveSpecs=vm.drive_spec(vm.base), newSize=size) == 58
+    for bad in (dict(vm.drive_spec(vm.base), imageID=new_id()),
+                dict(vm.drive_spec(vm.base), volumeID=new_id()),
+                dict(vm.drive_spec(vm.base), domainID=new_id()),
                 {"poolID": vm.sp}):
         assert code_of(vm.cli.VM.diskSizeExtend, vmID=vm.vm_id,
                        driveSpecs=bad, newSize=str(96 * MIB)) == 13
     assert code_of(vm.cli.VM.diskSizeExtend, vmID=str(uuid.uuid4()),
-                   driveSpecs=specs(vm, vm.base),
+                   driveSpecs=vm.drive_spec(vm.base),
                    newSize=str(96 * MIB)) == 1
     assert guest_bytes(vm) == 64 * MIB
     assert capacity(vm, vm.base) == 64 * MIB
@@ -109,7 +97,7 @@ def test_disk_size_extend_raw_then_qcow2_leaf(storage_vm):
     assert capacity(vm, top) == 96 * MIB
     # The base is no longer the disk's leaf: 13.
     assert code_of(vm.cli.VM.diskSizeExtend, vmID=vm.vm_id,
-                   driveSpecs=specs(vm, vm.base),
+                   driveSpecs=vm.drive_spec(vm.base),
                    newSize=str(128 * MIB)) == 13
     assert extend(vm, top, 128 * MIB) == str(128 * MIB)
     assert guest_bytes(vm) == 128 * MIB

@@ -15,8 +15,7 @@ import uuid
 import libvirt
 import pytest
 
-from fixtures.virt import StatusEvents, is_defined, wait_for
-from vdsm import client
+from fixtures.virt import StatusEvents, code_of, is_defined, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 
@@ -25,12 +24,6 @@ OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 NVRAM_DIR = "/var/lib/libvirt/qemu/nvram"
 SWTPM_DIR = "/var/lib/libvirt/swtpm"
 PERMALL = "tpm2/tpm2-00.permall"
-
-
-def code_of(call, **params) -> int:
-    with pytest.raises(client.ServerError) as e:
-        call(**params)
-    return e.value.code
 
 
 @pytest.fixture

@@ -11,28 +11,16 @@ import uuid
 
 import pytest
 
-from fixtures.virt import wait_for
+from fixtures.virt import code_of, wait_for
 from storage.api_test import ok, vol_args
 from storage.storagefixtures import new_id
 from virt.storagevm import MIB, SECTOR, START_TIMEOUT, read_file
 
-from vdsm import client
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 # Sectors of the guest's /dev/vda the tests write at.
 BULK_AT = 8 * MIB // SECTOR
-
-
-def code_of(func, **params):
-    with pytest.raises(client.ServerError) as e:
-        func(**params)
-    return e.value.code
-
-
-def drive(vm, vol):
-    return {"poolID": vm.sp, "domainID": vm.sd, "imageID": vm.img,
-            "volumeID": vol}
 
 
 def snapshot(vm, parent):
@@ -74,7 +62,7 @@ def test_live_merge_internal_then_active_keeps_the_data(storage_vm):
 
     # Internal layer: top1 into the base at 1 MiB/s, seen in vmJobs.
     job = str(uuid.uuid4())
-    assert vm.cli.VM.merge(vmID=vm.vm_id, drive=drive(vm, top2),
+    assert vm.cli.VM.merge(vmID=vm.vm_id, drive=vm.drive_spec(top2),
                            baseVolUUID=vm.base, topVolUUID=top1,
                            bandwidth=1, jobUUID=job) == {}
     seen = vm_jobs(vm.cli, vm.vm_id).get(job)
@@ -84,7 +72,7 @@ def test_live_merge_internal_then_active_keeps_the_data(storage_vm):
         "id": job, "jobType": "block", "blockJobType": "commit",
         "bandwidth": 1, "imgUUID": vm.img}, seen
     # A second merge on the same disk meanwhile: 52.
-    assert code_of(vm.cli.VM.merge, vmID=vm.vm_id, drive=drive(vm, top2),
+    assert code_of(vm.cli.VM.merge, vmID=vm.vm_id, drive=vm.drive_spec(top2),
                    baseVolUUID=vm.base, topVolUUID=top2,
                    jobUUID=str(uuid.uuid4())) == 52
     wait_merged(vm, job)
@@ -102,7 +90,7 @@ def test_live_merge_internal_then_active_keeps_the_data(storage_vm):
 
     # Active layer: top2 into the base, libvirt pivots onto the base.
     job = str(uuid.uuid4())
-    vm.cli.VM.merge(vmID=vm.vm_id, drive=drive(vm, top2),
+    vm.cli.VM.merge(vmID=vm.vm_id, drive=vm.drive_spec(top2),
                     baseVolUUID=vm.base, topVolUUID=top2, bandwidth="0",
                     jobUUID=job)
     wait_merged(vm, job)
@@ -149,7 +137,7 @@ def test_merge_bad_input_leaves_the_vm_on_its_chain(storage_vm):
     other_img, other_vol = new_id(), new_id()
 
     def merge(**changes):
-        params = dict(vmID=vm.vm_id, drive=drive(vm, top),
+        params = dict(vmID=vm.vm_id, drive=vm.drive_spec(top),
                       baseVolUUID=vm.base, topVolUUID=top,
                       jobUUID=str(uuid.uuid4()))
         params.update(changes)
@@ -163,9 +151,9 @@ def test_merge_bad_input_leaves_the_vm_on_its_chain(storage_vm):
     assert merge(topVolUUID=other_vol) == 52
     # A drive the VM does not have: another image, not its leaf, another
     # domain, no ids at all.
-    assert merge(drive=dict(drive(vm, top), imageID=other_img)) == 13
-    assert merge(drive=drive(vm, vm.base)) == 13
-    assert merge(drive=dict(drive(vm, top), domainID=new_id())) == 13
+    assert merge(drive=dict(vm.drive_spec(top), imageID=other_img)) == 13
+    assert merge(drive=vm.drive_spec(vm.base)) == 13
+    assert merge(drive=dict(vm.drive_spec(top), domainID=new_id())) == 13
     assert merge(drive={}) == 13
     assert merge(bandwidth=-1) == 52
     assert merge(bandwidth="fast") == 52
@@ -176,7 +164,7 @@ def test_merge_bad_input_leaves_the_vm_on_its_chain(storage_vm):
     assert vm.cli.VM.getStats(vmID=vm.vm_id)[0]["status"] == "Up"
     # The VM still merges afterwards.
     job = str(uuid.uuid4())
-    vm.cli.VM.merge(vmID=vm.vm_id, drive=drive(vm, top),
+    vm.cli.VM.merge(vmID=vm.vm_id, drive=vm.drive_spec(top),
                     baseVolUUID=vm.base, topVolUUID=top, jobUUID=job)
     wait_merged(vm, job)
     assert vm.chain_md() == [vm.base, f"leaf={vm.base}"]
@@ -191,7 +179,7 @@ def test_vdsmd_killed_during_an_active_merge_finishes_it(storage_vm):
     vm.guest_write(b"BEFORE-THE-KILL", 100)
     bulk_write(vm, 16)
     job = str(uuid.uuid4())
-    vm.cli.VM.merge(vmID=vm.vm_id, drive=drive(vm, top),
+    vm.cli.VM.merge(vmID=vm.vm_id, drive=vm.drive_spec(top),
                     baseVolUUID=vm.base, topVolUUID=top, bandwidth=1,
                     jobUUID=job)
     assert job in vm_jobs(vm.cli, vm.vm_id)

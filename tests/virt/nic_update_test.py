@@ -12,20 +12,13 @@ import xml.etree.ElementTree as ET
 import libvirt
 import pytest
 
-from fixtures.virt import StatusEvents
-from vdsm import client
+from fixtures.virt import StatusEvents, code_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 
 NS = "http://ovirt.org/vm/1.0"
 MAC = "52:54:00:7e:57:01"
 ALIAS = "ua-5c0b1d2e-0000-4000-8000-000000000001"
-
-
-def code_of(call, **params) -> int:
-    with pytest.raises(client.ServerError) as e:
-        call(**params)
-    return e.value.code
 
 
 @pytest.fixture

@@ -11,18 +11,11 @@ import uuid
 import pytest
 
 from fixtures import hookscripts
-from fixtures.virt import wait_for
+from fixtures.virt import code_of, wait_for
 from virt.storagevm import SECTOR, START_TIMEOUT, read_file
 
-from vdsm import client
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
-
-
-def code_of(func, **params):
-    with pytest.raises(client.ServerError) as e:
-        func(**params)
-    return e.value.code
 
 
 def test_live_snapshot_switches_the_guest_to_the_new_leaf(storage_vm):

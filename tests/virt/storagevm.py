@@ -74,6 +74,12 @@ class StorageVm:
                                    size=str(self.size)))
         return vol
 
+    def drive_spec(self, vol: str) -> dict:
+        """The engine's drive dict for vol of this VM's disk (VM.merge
+        drive, VM.diskSizeExtend driveSpecs)."""
+        return {"poolID": self.sp, "domainID": self.sd, "imageID": self.img,
+                "volumeID": vol}
+
     def snap_drive(self, vol: str, parent: str) -> dict:
         return {"domainID": self.sd, "imageID": self.img, "volumeID": vol,
                 "baseVolumeID": parent}

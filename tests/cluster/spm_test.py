@@ -159,7 +159,9 @@ def test_bad_input_gets_codes_and_changes_nothing(hosts, pool):
         cli.StoragePool.spmStop(storagepoolID=pool.sp)
     assert pool.spm_status(h1) == before
     assert pool.spm_status(h0)["spmStatus"] == "SPM"
-    # A host id out of sanlock's range (1-2000), on a host not connected.
+    # A host id out of sanlock's range (1-2000), on a host not connected:
+    # 661 (AcquireHostIdFailure), what upstream's add_lockspace of it ends
+    # in.
     spare = hosts[2]
     with spare.client() as cli:
         cli.StoragePool.disconnect(storagepoolID=pool.sp, hostID=3,
@@ -168,7 +170,7 @@ def test_bad_input_gets_codes_and_changes_nothing(hosts, pool):
             assert error_code(
                 cli.StoragePool.connect, storagepoolID=pool.sp, hostID=bad,
                 scsiKey=pool.sp, masterSdUUID=pool.sd,
-                masterVersion=1) == 1000
+                masterVersion=1) == 661
         assert error_code(cli.StoragePool.getSpmStatus,
                           storagepoolID=pool.sp) == 309
     deadline = time.monotonic() + 30
